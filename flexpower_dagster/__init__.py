@@ -1,0 +1,1 @@
+"""FlexPower RouteToMarket data platform (Dagster + DuckDB)."""

@@ -1,0 +1,1 @@
+"""Shared functional core: plain Python/SQL helpers with no Dagster import."""

@@ -1,0 +1,1 @@
+"""Shared Dagster glue: partitions, resources, the warehouse IO manager and the staging factory."""
