@@ -192,6 +192,31 @@ def cached_by_stat(fn: Callable[[LandingFile], frozenset[date]]) -> Callable[[La
     return wrapper
 
 
+def days_from_content(
+    parse: ParseFn, guess: Callable[[str], frozenset[date]], column: str = "delivery_start"
+) -> Callable[[LandingFile], frozenset[date]]:
+    """A cached ``days_covered`` that parses the file and takes the UTC days of ``column``.
+
+    Never raises: when the content is unreadable (or has no rows) it falls back to
+    ``guess(basename)``, so the parse error is reported by the load of the guessed days.
+    """
+
+    def days_covered(f: LandingFile) -> frozenset[date]:
+        try:
+            df = parse(f.path, f.name)
+            if len(df):
+                return frozenset(pd.to_datetime(df[column]).dt.date.unique())
+        except Exception:  # noqa: BLE001 - days_covered must never raise
+            pass
+        try:
+            return frozenset(guess(f.basename))
+        except Exception:  # noqa: BLE001
+            return frozenset()
+
+    days_covered.__doc__ = f"UTC days of the file's {column} (fallback: a guess from the file name)."
+    return cached_by_stat(days_covered)
+
+
 # --------------------------------------------------------------------------------------------
 # loading one delivery day
 
@@ -316,7 +341,13 @@ def load_day(
 
     if not frames:
         return load
-    frame = pd.concat([spec.table.conform(df) for df in frames], ignore_index=True)
+    # check each file's columns, but cast once after concatenating: conforming 1,000 small
+    # frames one by one (e.g. a day's forecast versions) cost seconds per day
+    names = spec.table.column_names
+    for df in frames:
+        if set(df.columns) != set(names):
+            spec.table.conform(df)  # raises, naming the missing / undeclared columns
+    frame = spec.table.conform(pd.concat([df.loc[:, names] for df in frames if len(df)] or [spec.table.empty_frame()], ignore_index=True))
     if spec.row_key and len(frame):
         rank = frame["source_file"].map({n: i for i, n in enumerate(sorted(order, key=order.__getitem__))})
         frame = (
