@@ -1,0 +1,117 @@
+"""Invoice documents: the PDF opens and shows the totals, the .eml carries the PDF, everything is byte-stable."""
+
+from __future__ import annotations
+
+import email
+import io
+from datetime import date
+from email import policy
+
+import pandas as pd
+import pypdf
+
+from invoicing_builders import JUNE, compensation, contract, flags, forecast, infeed, month_days, trading
+from flexpower_dagster.defs.invoicing.documents import month_documents, write_documents
+from flexpower_dagster.defs.invoicing.rules import compute_invoices
+
+DAYS = month_days()
+
+
+def month(final: bool = False):
+    days = DAYS if final else DAYS[:5]
+    contracts = pd.concat([
+        contract("CON1_A", "A", days=days, price=80.0, fee=2.5, email="maria@example.de"),
+        contract("CON1_B", "B", days=days, price=None, valid=False, problems="price_model 'fixed' without price"),
+    ], ignore_index=True)
+    inputs = {
+        "contracts": contracts,
+        "infeed": pd.concat([infeed("A", days=days, mw=2.0), infeed("B", days=days, mw=1.0)]),
+        "forecast": forecast("A", days=days),
+        "trading": trading(days=days),
+        "flags": flags("A", qhs=[]),
+        "compensation": compensation(days=days),
+    }
+    return compute_invoices(JUNE, inputs)
+
+
+def docs_by_path(final: bool = False):
+    lines, invoices = month(final)
+    return {d.path: d for d in month_documents(JUNE, invoices, lines)}, invoices
+
+
+def pdf_text(content: bytes) -> str:
+    reader = pypdf.PdfReader(io.BytesIO(content))
+    return "\n".join(p.extract_text() for p in reader.pages)
+
+
+def test_files_per_invoice_and_operations_list():
+    docs, invoices = docs_by_path()
+    assert sorted(docs) == [
+        "invoices/2025-06/2025-06-CON1_A.html",
+        "invoices/2025-06/2025-06-CON1_A.pdf",
+        "outbox/2025-06/2025-06-CON1_A.eml",
+        "outbox/2025-06/operations.csv",
+    ]
+    ops = docs["outbox/2025-06/operations.csv"].content.decode()
+    assert ops.splitlines()[0] == "invoice_id,contract_id,asset_id,email,status,action,problems"
+    assert "2025-06-CON1_B" in ops and "price_model 'fixed' without price" in ops
+
+
+def test_pdf_opens_and_shows_number_customer_period_lines_totals_and_watermark():
+    docs, invoices = docs_by_path()
+    inv = invoices.set_index("contract_id").loc["CON1_A"]
+    # 5 days x 96 QH x 0.5 MWh = 240 MWh; payout 240 x 80 = 19,200.00 (VAT 3,648.00), fee 240 x 2.5 = 600.00 (114.00)
+    assert (inv["net_cents"], inv["vat_cents"], inv["gross_cents"]) == (1_860_000, 353_400, 2_213_400)
+    text = pdf_text(docs["invoices/2025-06/2025-06-CON1_A.pdf"].content)
+    for expected in ("Invoice 2025-06-CON1_A", "maria@example.de", "2025-06-01 to 2025-06-30", "Asset A",
+                     "19,200.00", "600.00", "Total net 18,600.00 EUR", "VAT 19 % 3,534.00 EUR",
+                     "Total gross 22,134.00 EUR", "PROVISIONAL"):
+        assert expected in text, expected
+    html = docs["invoices/2025-06/2025-06-CON1_A.html"].content.decode()
+    assert 'class="watermark">PROVISIONAL' in html and "22,134.00" in html and "maria@example.de" in html
+
+
+def test_final_invoice_has_no_watermark():
+    docs, invoices = docs_by_path(final=True)
+    assert invoices.set_index("contract_id").loc["CON1_A", "status"] == "final"
+    assert "PROVISIONAL" not in pdf_text(docs["invoices/2025-06/2025-06-CON1_A.pdf"].content)
+    assert "watermark\">" not in docs["invoices/2025-06/2025-06-CON1_A.html"].content.decode()
+
+
+def test_eml_parses_and_carries_the_pdf():
+    docs, _ = docs_by_path()
+    msg = email.message_from_bytes(docs["outbox/2025-06/2025-06-CON1_A.eml"].content, policy=policy.default)
+    assert msg["To"] == "maria@example.de"
+    assert msg["Subject"] == "[PROVISIONAL] Invoice 2025-06-CON1_A"
+    assert msg["Date"] == "Tue, 01 Jul 2025 00:00:00 +0000"
+    assert msg["Message-ID"].startswith("<2025-06-CON1_A.")
+    attachments = list(msg.iter_attachments())
+    assert len(attachments) == 1 and attachments[0].get_filename() == "2025-06-CON1_A.pdf"
+    assert attachments[0].get_content_type() == "application/pdf"
+    assert attachments[0].get_content() == docs["invoices/2025-06/2025-06-CON1_A.pdf"].content
+    assert "22,134.00" in msg.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_deterministic_bytes_and_idempotent_writes(tmp_path):
+    first, _ = docs_by_path()
+    second, _ = docs_by_path()
+    assert {p: d.content for p, d in first.items()} == {p: d.content for p, d in second.items()}
+
+    lines, invoices = month()
+    m1 = write_documents(tmp_path, JUNE, month_documents(JUNE, invoices, lines))
+    snapshot = {p: (tmp_path / p).read_bytes() for p in m1["path"]}
+    m2 = write_documents(tmp_path, JUNE, month_documents(JUNE, invoices, lines))
+    pd.testing.assert_frame_equal(m1, m2)
+    assert {p: (tmp_path / p).read_bytes() for p in m2["path"]} == snapshot
+
+
+def test_stale_documents_are_removed_when_an_invoice_becomes_blocked(tmp_path):
+    lines, invoices = month()
+    write_documents(tmp_path, JUNE, month_documents(JUNE, invoices, lines))
+    assert (tmp_path / "outbox/2025-06/2025-06-CON1_A.eml").exists()
+    blocked = invoices.copy()
+    blocked.loc[blocked["contract_id"] == "CON1_A", "status"] = "blocked"
+    write_documents(tmp_path, JUNE, month_documents(JUNE, blocked, lines))
+    assert not (tmp_path / "outbox/2025-06/2025-06-CON1_A.eml").exists()
+    assert not (tmp_path / "invoices/2025-06/2025-06-CON1_A.pdf").exists()
+    assert "2025-06-CON1_A" in (tmp_path / "outbox/2025-06/operations.csv").read_text()
