@@ -1,0 +1,66 @@
+"""Data-quality suites of the DSO staging tables, declared as data (run by ``defs/quality``; see docs/quality.md).
+
+Final production is per asset: one asset's out-of-range or unknown-metering-point data is a WARN
+(``quarantine``) and the best-of-infeed mart excludes that asset's final rows (falls back to live /
+forecast); an asset without a complete final file is a WARN (``completeness``): best-of-infeed
+falls back per QH. Only structural problems block.
+"""
+
+from flexpower_dagster.defs.dso.tables import DSO_FINAL_PRODUCTION, DSO_REDISPATCH_COMPENSATION, DSO_REDISPATCH_FLAGS
+from flexpower_dagster.defs.quality.suites import (
+    PLAUSIBLE_PRICE,
+    WARN,
+    Suite,
+    between,
+    capacity_bounds,
+    contract_terms_view,
+    coverage_view,
+    known_to_contracts,
+    not_null,
+    qh_complete,
+    structure,
+)
+
+DSO_FINAL_PRODUCTION_SUITE = Suite(
+    asset=("staging", "dso_final_production"),
+    table=DSO_FINAL_PRODUCTION,
+    entity="asset_id",
+    uses_contracts=True,
+    views={"contracts": contract_terms_view(), "qh_coverage": coverage_view("asset_id")},
+    expectations=(
+        *structure(DSO_FINAL_PRODUCTION, entity="asset_id"),
+        *capacity_bounds("mw", check="quarantine", severity=WARN, source="final production"),
+        *known_to_contracts(check="quarantine", severity=WARN, metering_point=True),
+        qh_complete(check="completeness", severity=WARN,
+                    description="final production for all 96 QHs of every portfolio asset (DSO delivers the previous day)"),
+    ),
+)
+
+DSO_REDISPATCH_FLAGS_SUITE = Suite(
+    asset=("staging", "dso_redispatch_flags"),
+    table=DSO_REDISPATCH_FLAGS,
+    entity="asset_id",
+    uses_contracts=True,
+    views={"contracts": contract_terms_view()},
+    expectations=(
+        *structure(DSO_REDISPATCH_FLAGS, entity="asset_id"),
+        not_null("is_redispatched", check="quarantine", severity=WARN, entity="asset_id"),
+        *known_to_contracts(check="quarantine", severity=WARN, metering_point=True),
+    ),
+)
+
+DSO_REDISPATCH_COMPENSATION_SUITE = Suite(
+    asset=("staging", "dso_redispatch_compensation"),
+    table=DSO_REDISPATCH_COMPENSATION,
+    views={"qh_coverage": coverage_view(None)},
+    expectations=(
+        *structure(DSO_REDISPATCH_COMPENSATION),
+        not_null("price_eur_per_mwh", check="plausibility", severity=WARN),
+        between("price_eur_per_mwh", *PLAUSIBLE_PRICE, check="plausibility", severity=WARN,
+                description=f"{PLAUSIBLE_PRICE[0]:g} <= compensation price <= {PLAUSIBLE_PRICE[1]:g} EUR/MWh"),
+        qh_complete(check="freshness", severity=WARN, entity=None, id="qh-complete",
+                    description="compensation prices for all 96 QHs (file is periodic: may arrive later)"),
+    ),
+)
+
+SUITES = [DSO_FINAL_PRODUCTION_SUITE, DSO_REDISPATCH_FLAGS_SUITE, DSO_REDISPATCH_COMPENSATION_SUITE]

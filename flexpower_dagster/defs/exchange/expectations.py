@@ -1,0 +1,59 @@
+"""Data-quality suites of the exchange trades, declared as data (run by ``defs/quality``; see docs/quality.md).
+
+Trades feed portfolio-wide numbers (revenue, VWAP, the market index) with no per-asset split, so a
+wrong side, a non-positive volume or a price beyond the exchange's technical limits is BLOCKING;
+prices outside the plausible band are a WARN.
+"""
+
+from flexpower_dagster.defs.exchange.tables import EXCHANGE_PRIVATE_TRADES, EXCHANGE_PUBLIC_TRADES
+from flexpower_dagster.defs.quality.rules import with_qh_grid
+from flexpower_dagster.defs.quality.suites import (
+    BLOCKING,
+    EXCHANGE_PRICE_LIMITS,
+    PLAUSIBLE_PRICE,
+    WARN,
+    Suite,
+    a_ge_b,
+    between,
+    in_set,
+    row_count,
+    structure,
+)
+
+
+def _trades_suite(table, who: str) -> Suite:
+    e = "trade_id"
+    return Suite(
+        asset=("staging", table.name),
+        table=table,
+        entity=e,
+        description=who,
+        views={"grid": with_qh_grid},
+        expectations=(
+            *structure(table, entity=e, not_null=("side", "price_eur_per_mwh", "volume_mw", "delivery_end")),
+            in_set("side", ("BUY", "SELL"), check="values", severity=BLOCKING, entity=e),
+            between("volume_mw", 0, None, strict_min=True, check="values", severity=BLOCKING, entity=e,
+                    description="volume_mw > 0"),
+            between("price_eur_per_mwh", *EXCHANGE_PRICE_LIMITS, check="values", severity=BLOCKING, entity=e,
+                    id="price-within-exchange-limits",
+                    description=f"price within the exchange limits {EXCHANGE_PRICE_LIMITS[0]:g}..{EXCHANGE_PRICE_LIMITS[1]:g} EUR/MWh"),
+            in_set("product", ("hourly", "quarter_hourly"), check="values", severity=BLOCKING, entity=e),
+            in_set("currency", ("EUR",), check="values", severity=BLOCKING, entity=e),
+            in_set("_on_qh_grid", [True], view="grid", check="values", severity=BLOCKING, entity=e, id="on-qh-grid",
+                   description="delivery_start on a quarter-hour boundary"),
+            in_set("_duration_min", [15.0, 60.0], view="grid", check="values", severity=BLOCKING, entity=e, id="duration",
+                   description="product lasts 15 or 60 minutes"),
+            between("price_eur_per_mwh", *PLAUSIBLE_PRICE, check="plausibility", severity=WARN, entity=e,
+                    id="price-plausible",
+                    description=f"price within the plausible band {PLAUSIBLE_PRICE[0]:g}..{PLAUSIBLE_PRICE[1]:g} EUR/MWh"),
+            a_ge_b("delivery_end", "execution_time", check="plausibility", severity=WARN, entity=e, id="executed-before-end",
+                   description="executed before the end of delivery"),
+            row_count(1, None, check="freshness", severity=WARN, id="has-trades", description="trades exported for the day"),
+        ),
+    )
+
+
+EXCHANGE_PRIVATE_TRADES_SUITE = _trades_suite(EXCHANGE_PRIVATE_TRADES, "FlexPower's own trades")
+EXCHANGE_PUBLIC_TRADES_SUITE = _trades_suite(EXCHANGE_PUBLIC_TRADES, "All market participants' trades (market index)")
+
+SUITES = [EXCHANGE_PRIVATE_TRADES_SUITE, EXCHANGE_PUBLIC_TRADES_SUITE]

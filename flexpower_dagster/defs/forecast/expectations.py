@@ -1,0 +1,54 @@
+"""Data-quality suites of the forecast marts, declared as data (run by ``defs/quality``; see docs/quality.md)."""
+
+from flexpower_dagster.defs.forecast.tables import ASSET_FORECAST, PORTFOLIO_FORECAST
+from flexpower_dagster.defs.quality.suites import (
+    BLOCKING,
+    WARN,
+    Suite,
+    a_ge_b,
+    between,
+    capacity_bounds,
+    contract_terms_view,
+    coverage_view,
+    in_set,
+    not_null,
+    qh_complete,
+    structure,
+)
+
+ASSET_FORECAST_SUITE = Suite(
+    asset=("marts", "asset_forecast"),
+    table=ASSET_FORECAST,
+    entity="asset_id",
+    uses_contracts=True,
+    views={"qh_coverage": coverage_view("asset_id"), "contracts": contract_terms_view()},
+    expectations=(
+        *structure(ASSET_FORECAST, entity="asset_id"),
+        qh_complete(check="completeness", severity=BLOCKING, description="96 QHs for every portfolio asset"),
+        in_set("in_portfolio", [True], view="qh_coverage", check="completeness", severity=BLOCKING, entity="asset_id",
+               id="only-portfolio-assets", description="only assets of contracts in force"),
+        a_ge_b("delivery_start", "latest_version", check="values", severity=BLOCKING, entity="asset_id",
+               id="latest-not-after-start", description="latest_version <= delivery_start"),
+        a_ge_b("latest_version", "tradeable_version", check="values", severity=BLOCKING, entity="asset_id",
+               id="tradeable-not-after-latest", description="tradeable_version <= latest_version"),
+        *capacity_bounds("latest_mw", check="plausibility", severity=WARN, source="latest forecast"),
+        not_null("tradeable_mw", check="freshness", severity=WARN, entity="asset_id",
+                 description="a tradeable forecast exists for every asset and QH"),
+        not_null("latest_mw", check="freshness", severity=WARN, entity="asset_id",
+                 description="a latest forecast exists for every asset and QH"),
+    ),
+)
+
+PORTFOLIO_FORECAST_SUITE = Suite(
+    asset=("marts", "portfolio_forecast"),
+    table=PORTFOLIO_FORECAST,
+    views={"qh_coverage": coverage_view(None)},
+    expectations=(
+        *structure(PORTFOLIO_FORECAST),
+        qh_complete(check="completeness", severity=BLOCKING, entity=None, id="qh-complete", description="96 QHs"),
+        between("n_assets_without_tradeable", 0, 0, check="freshness", severity=WARN,
+                description="every portfolio asset has a tradeable forecast in every QH"),
+    ),
+)
+
+SUITES = [ASSET_FORECAST_SUITE, PORTFOLIO_FORECAST_SUITE]

@@ -1,0 +1,52 @@
+"""Data-quality suites of the imbalance prices, declared as data (run by ``defs/quality``; see docs/quality.md).
+
+Gaps in the final reBAP are normal (the imbalance mart prices those QHs with the newest estimate):
+completeness is a WARN. Prices outside the plausible band are a WARN (reBAP can spike for real).
+"""
+
+from flexpower_dagster.defs.imbalance_prices.tables import IMBALANCE_PRICE_ESTIMATES, IMBALANCE_PRICE_FINAL
+from flexpower_dagster.defs.quality.suites import (
+    PLAUSIBLE_PRICE,
+    WARN,
+    Suite,
+    between,
+    coverage_view,
+    not_null,
+    qh_complete,
+    structure,
+)
+
+_LO, _HI = PLAUSIBLE_PRICE
+
+IMBALANCE_PRICE_ESTIMATES_SUITE = Suite(
+    asset=("staging", "imbalance_price_estimates"),
+    table=IMBALANCE_PRICE_ESTIMATES,
+    views={"qh_coverage": coverage_view(None)},
+    expectations=(
+        *structure(IMBALANCE_PRICE_ESTIMATES),
+        not_null("price_eur_per_mwh", check="plausibility", severity=WARN),
+        between("price_eur_per_mwh", _LO, _HI, check="plausibility", severity=WARN,
+                description=f"{_LO:g} <= estimated price <= {_HI:g} EUR/MWh"),
+        qh_complete(check="completeness", severity=WARN, entity=None, id="qh-complete",
+                    description="estimates for all 96 QHs (the fallback when no final price is published)"),
+    ),
+)
+
+IMBALANCE_PRICE_FINAL_SUITE = Suite(
+    asset=("staging", "imbalance_price_final"),
+    table=IMBALANCE_PRICE_FINAL,
+    views={"qh_coverage": coverage_view(None)},
+    expectations=(
+        *structure(IMBALANCE_PRICE_FINAL),
+        not_null("price_short_eur_per_mwh", check="plausibility", severity=WARN),
+        not_null("price_long_eur_per_mwh", check="plausibility", severity=WARN),
+        between("price_short_eur_per_mwh", _LO, _HI, check="plausibility", severity=WARN,
+                description=f"{_LO:g} <= reBAP unterdeckt <= {_HI:g} EUR/MWh"),
+        between("price_long_eur_per_mwh", _LO, _HI, check="plausibility", severity=WARN,
+                description=f"{_LO:g} <= reBAP ueberdeckt <= {_HI:g} EUR/MWh"),
+        qh_complete(check="completeness", severity=WARN, entity=None, id="qh-complete",
+                    description="final reBAP for all 96 QHs (missing QHs are priced with estimates)"),
+    ),
+)
+
+SUITES = [IMBALANCE_PRICE_ESTIMATES_SUITE, IMBALANCE_PRICE_FINAL_SUITE]

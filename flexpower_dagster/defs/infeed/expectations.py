@@ -1,0 +1,76 @@
+"""Data-quality suites of the infeed marts, declared as data (run by ``defs/quality``; see docs/quality.md).
+
+The share of best-of-infeed taken from forecasts (or missing) is a freshness WARN: the numbers are
+right but provisional; DSO final data usually arrives the next day.
+"""
+
+from flexpower_dagster.defs.infeed.tables import BEST_OF_INFEED, LIVE_INFEED, PORTFOLIO_BEST_OF_INFEED, SOURCES
+from flexpower_dagster.defs.quality.rules import LIVE_NEGATIVE_FACTOR
+from flexpower_dagster.defs.quality.suites import (
+    BLOCKING,
+    WARN,
+    Suite,
+    between,
+    capacity_bounds,
+    contract_terms_view,
+    coverage_view,
+    in_set,
+    not_null,
+    qh_complete,
+    structure,
+)
+
+#: Above this share of forecast-based (or missing) best-of-infeed QHs a human should look.
+MAX_FORECAST_SHARE = 0.10
+
+LIVE_INFEED_SUITE = Suite(
+    asset=("marts", "live_infeed"),
+    table=LIVE_INFEED,
+    entity="asset_id",
+    uses_contracts=True,
+    views={"contracts": contract_terms_view(lower_factor=LIVE_NEGATIVE_FACTOR)},
+    expectations=(
+        *structure(LIVE_INFEED, entity="asset_id"),
+        between("n_samples", 1, None, check="values", severity=BLOCKING, entity="asset_id", description="n_samples >= 1"),
+        *capacity_bounds("mw", check="plausibility", severity=WARN, lower="capacity", source="live mean"),
+    ),
+)
+
+BEST_OF_INFEED_SUITE = Suite(
+    asset=("marts", "best_of_infeed"),
+    table=BEST_OF_INFEED,
+    entity="asset_id",
+    uses_contracts=True,
+    views={"qh_coverage": coverage_view("asset_id"), "contracts": contract_terms_view(lower_factor=LIVE_NEGATIVE_FACTOR)},
+    expectations=(
+        *structure(BEST_OF_INFEED, entity="asset_id"),
+        qh_complete(check="completeness", severity=BLOCKING, description="96 QHs for every portfolio asset"),
+        in_set("in_portfolio", [True], view="qh_coverage", check="completeness", severity=BLOCKING, entity="asset_id",
+               id="only-portfolio-assets", description="only assets of contracts in force"),
+        in_set("source", SOURCES, check="values", severity=BLOCKING, entity="asset_id"),
+        not_null("mwh", check="values", severity=BLOCKING, entity="asset_id", id="value-unless-missing",
+                 description="mwh is set unless source = missing", row_condition='source!="missing"', condition_parser="pandas"),
+        *capacity_bounds("mw", check="plausibility", severity=WARN, lower="capacity", source="best-of-infeed"),
+        in_set("source", ("final", "live"), mostly=1 - MAX_FORECAST_SHARE, check="freshness", severity=WARN, entity="asset_id",
+               id="measured-share", description=f"at most {MAX_FORECAST_SHARE:.0%} of QHs from forecasts or missing"),
+        in_set("source", [s for s in SOURCES if s != "missing"], check="freshness", severity=WARN, entity="asset_id",
+               id="no-missing", description="no QH without any value (source missing)"),
+    ),
+)
+
+PORTFOLIO_BEST_OF_INFEED_SUITE = Suite(
+    asset=("marts", "portfolio_best_of_infeed"),
+    table=PORTFOLIO_BEST_OF_INFEED,
+    views={"qh_coverage": coverage_view(None)},
+    expectations=(
+        *structure(PORTFOLIO_BEST_OF_INFEED),
+        qh_complete(check="completeness", severity=BLOCKING, entity=None, id="qh-complete", description="96 QHs"),
+        between("final_share", 0, 1, check="values", severity=BLOCKING),
+        between("forecast_share", 0, MAX_FORECAST_SHARE, check="freshness", severity=WARN, id="forecast-share",
+                description=f"forecast share <= {MAX_FORECAST_SHARE:.0%} in every QH"),
+        between("missing_share", 0, 0, check="freshness", severity=WARN, id="missing-share",
+                description="no portfolio asset missing in any QH"),
+    ),
+)
+
+SUITES = [LIVE_INFEED_SUITE, BEST_OF_INFEED_SUITE, PORTFOLIO_BEST_OF_INFEED_SUITE]

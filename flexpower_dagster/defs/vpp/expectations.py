@@ -1,0 +1,75 @@
+"""Data-quality suites of the VPP staging tables, declared as data (run by ``defs/quality``; see docs/quality.md).
+
+Per-asset problems (values beyond 1.1 x capacity, unknown asset ids) are WARN checks named
+``quarantine``: the marts exclude that asset's rows of the source (``defs/quality/rules.py``) and the
+rest of the portfolio proceeds. Only structural problems (schema, NULL or duplicate keys) block.
+"""
+
+from flexpower_dagster.defs.quality.suites import (
+    WARN,
+    Suite,
+    a_ge_b,
+    between,
+    capacity_bounds,
+    contract_terms_view,
+    coverage_view,
+    in_set,
+    known_to_contracts,
+    qh_complete,
+    row_count,
+    structure,
+)
+from flexpower_dagster.defs.vpp.tables import VPP_FORECASTS, VPP_LIVE_SAMPLES, VPP_TECHNICAL_DATA
+from flexpower_dagster.defs.quality.rules import LIVE_NEGATIVE_FACTOR
+
+VPP_TECHNICAL_DATA_SUITE = Suite(
+    asset=("staging", "vpp_technical_data"),
+    table=VPP_TECHNICAL_DATA,
+    entity="asset_id",
+    uses_contracts=True,
+    views={"contracts": contract_terms_view()},
+    expectations=(
+        *structure(VPP_TECHNICAL_DATA, entity="asset_id"),
+        in_set("technology", ("solar", "wind"), check="plausibility", severity=WARN, entity="asset_id"),
+        between("capacity_mw", 0, None, strict_min=True, check="plausibility", severity=WARN, entity="asset_id",
+                description="capacity_mw > 0"),
+        a_ge_b("_max_mw", "capacity_mw", view="contracts", check="plausibility", severity=WARN, entity="asset_id",
+               id="capacity-agrees", description="VPP capacity <= 1.1 x contract capacity"),
+        *known_to_contracts(check="plausibility", severity=WARN),
+        row_count(1, None, check="freshness", severity=WARN, id="has-assets", description="a technical-data snapshot covers the day"),
+    ),
+)
+
+VPP_FORECASTS_SUITE = Suite(
+    asset=("staging", "vpp_forecasts"),
+    table=VPP_FORECASTS,
+    entity="asset_id",
+    uses_contracts=True,
+    views={"contracts": contract_terms_view(), "qh_coverage": coverage_view("asset_id")},
+    expectations=(
+        *structure(VPP_FORECASTS, entity="asset_id"),
+        *capacity_bounds("mw", check="quarantine", severity=WARN, source="forecast"),
+        *known_to_contracts(check="quarantine", severity=WARN),
+        qh_complete(check="completeness", severity=WARN, description="forecasts for all 96 QHs of every portfolio asset"),
+    ),
+)
+
+VPP_LIVE_SAMPLES_SUITE = Suite(
+    asset=("staging", "vpp_live_samples"),
+    table=VPP_LIVE_SAMPLES,
+    entity="asset_id",
+    uses_contracts=True,
+    views={
+        "contracts": contract_terms_view(lower_factor=LIVE_NEGATIVE_FACTOR),
+        "qh_coverage": coverage_view("asset_id", universe="present", time_column="timestamp"),
+    },
+    expectations=(
+        *structure(VPP_LIVE_SAMPLES, entity="asset_id"),
+        *capacity_bounds("mw", check="quarantine", severity=WARN, lower="capacity", source="live power"),
+        *known_to_contracts(check="quarantine", severity=WARN),
+        qh_complete(check="completeness", severity=WARN, view="qh_coverage", id="live-qh-per-asset",
+                    description="live samples in all 96 QHs for every asset that reports live data"),
+    ),
+)
+
+SUITES = [VPP_TECHNICAL_DATA_SUITE, VPP_FORECASTS_SUITE, VPP_LIVE_SAMPLES_SUITE]

@@ -1,0 +1,90 @@
+"""The real sample day with the full definitions: every check runs, the WND-DE-003 contract fails the
+blocking contract-consistency check, only the dependants of marts/contracts_in_force stop, everything
+else (and the four other contracts) flows on, and marts.data_quality_results is filled."""
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from flexpower_dagster.core.warehouse import connect
+from flexpower_dagster.definitions import build_definitions
+from flexpower_dagster.defs.quality.registry import all_suites
+from flexpower_dagster.settings import Settings
+
+DAY = "2025-06-08"
+PROBE = dg.AssetKey(["test", "contracts_dependant_probe"])
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory, sample_dir):
+    from flexpower_dagster.platform.partitions import DAILY_TAGS, daily_partitions
+
+    @dg.asset(key=PROBE, deps=[dg.AssetKey(["marts", "contracts_in_force"])], partitions_def=daily_partitions, tags=DAILY_TAGS)
+    def probe() -> None:
+        """Stands in for anything reading marts/contracts_in_force in the same run (e.g. invoicing)."""
+
+    root = tmp_path_factory.mktemp("quality_sample")
+    settings = Settings(landing_dir=sample_dir, warehouse=root / "warehouse.duckdb", data_dir=root / "data")
+    defs = dg.Definitions.merge(build_definitions(settings), dg.Definitions(assets=[probe]))
+    graph = defs.resolve_asset_graph()
+    selection = dg.AssetSelection.tag("cadence", "daily") - dg.AssetSelection.keys("report_site")
+    keys = sorted(selection.resolve(graph), key=lambda k: k.to_user_string())
+    job = defs.resolve_implicit_global_asset_job_def()
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(partition_key=DAY, asset_selection=keys, instance=instance, raise_on_error=False)
+    return settings, result
+
+
+def _evaluations(result):
+    return {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
+
+
+def test_contract_problem_is_a_failed_blocking_check_naming_both_problems(sample_run):
+    _, result = sample_run
+    ev = _evaluations(result)[("marts/contracts_in_force", "contract_consistency")]
+    assert not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR
+    assert "CON1_WND-DE-003" in ev.description
+    assert "price_model 'fixed' without price" in ev.description and "fee_model 'fixed_as_produced' without fee" in ev.description
+    md = ev.metadata
+    assert md["failing_contract_ids"].value == ["CON1_WND-DE-003"]
+    assert "fixed-price-has-price" in md["failures"].value and "fixed-as-produced-has-fee" in md["failures"].value
+
+
+def test_only_the_failing_assets_dependants_stop(sample_run):
+    settings, result = sample_run
+    evaluations = _evaluations(result)
+    assert {k for k, e in evaluations.items() if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR} == {
+        ("marts/contracts_in_force", "contract_consistency")
+    }
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert PROBE.to_user_string() not in materialized  # dependant of the failing asset: not executed
+    for mart in ("asset_forecast", "portfolio_forecast", "live_infeed", "best_of_infeed", "portfolio_best_of_infeed",
+                 "trading_qh", "trading_daily", "imbalance", "portfolio_imbalance", "contracts_in_force"):
+        assert f"marts/{mart}" in materialized, mart
+    with connect(settings.warehouse, read_only=True) as conn:
+        valid = conn.execute("SELECT contract_id, valid FROM marts.contracts_in_force ORDER BY 1").fetchall()
+        assert [c for c, v in valid if v] == ["CON1_SOL-DE-001", "CON1_SOL-DE-002", "CON1_WND-DE-001", "CON1_WND-DE-002"]
+        per_asset = conn.execute("SELECT asset_id, count(*) FROM marts.best_of_infeed GROUP BY 1 ORDER BY 1").fetchall()
+        assert [n for _, n in per_asset] == [96] * 5
+
+
+def test_every_check_ran_and_results_are_stored(sample_run):
+    settings, result = sample_run
+    evaluations = _evaluations(result)
+    daily = [s for s in all_suites() if s.partition_column == "delivery_day"]
+    expected = {("/".join(s.asset), c) for s in daily for c in s.checks}
+    assert expected <= set(evaluations)
+    with connect(settings.warehouse, read_only=True) as conn:
+        stored = set(conn.execute("SELECT asset_key, check_name FROM marts.data_quality_checks WHERE delivery_day = ?", [DAY]).fetchall())
+        assert stored == expected
+        row = conn.execute(
+            "SELECT severity, passed, failing_entities, run_id FROM marts.data_quality_checks "
+            "WHERE asset_key = 'marts/contracts_in_force' AND check_name = 'contract_consistency'"
+        ).fetchone()
+        assert row[:3] == ("blocking", False, "CON1_WND-DE-003") and row[3] == result.run_id
+        warned = {r[0] for r in conn.execute("SELECT asset_key || ':' || check_name FROM marts.data_quality_checks WHERE NOT passed").fetchall()}
+        assert "staging/dso_final_production:completeness" in warned  # WND-DE-001 has no final file
+        assert "staging/imbalance_price_final:completeness" in warned  # 10 QHs without final reBAP
+    gx_dir = Path(settings.data_dir) / "gx" / result.run_id
+    assert (gx_dir / "marts.contracts_in_force" / f"{DAY}.json").is_file()
