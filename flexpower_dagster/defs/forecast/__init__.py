@@ -1,0 +1,1 @@
+"""Forecast marts: per-asset latest / tradeable forecast and the portfolio forecast."""

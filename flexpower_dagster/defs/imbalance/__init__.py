@@ -1,0 +1,1 @@
+"""Imbalance marts: imbalance volume and cost per asset and for the netted portfolio."""

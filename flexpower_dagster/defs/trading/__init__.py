@@ -1,0 +1,1 @@
+"""Trading marts: private trading result per QH and per day, with the market VWAP."""
