@@ -1,0 +1,98 @@
+"""Orchestrates the demo landing zone: one deterministic pass over all source systems."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from flexpower_dagster.demo import crm, dso, exchange, imbalance, vpp
+from flexpower_dagster.demo.physics import asset_truth, simulate_market, simulate_weather
+from flexpower_dagster.demo.portfolio import Asset, build_portfolio
+from flexpower_dagster.demo.timegrid import DAY, Window
+
+DEFAULT_START = date(2025, 6, 1)
+DEFAULT_DAYS = 14
+DEFAULT_ASSETS = 5
+DEFAULT_SEED = 42
+DEFAULT_PUBLIC_TRADES = 20_000
+
+
+@dataclass
+class DemoSummary:
+    out: Path
+    assets: int
+    start: date
+    days: int
+    seed: int
+    files: Counter = field(default_factory=Counter)  # folder -> number of files
+    seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        last = self.start + timedelta(days=self.days - 1)
+        out = [f"demo landing zone in {self.out}: {self.assets} assets, {self.start}..{last}, seed {self.seed}, "
+               f"{sum(self.files.values())} files in {self.seconds:.1f} s"]
+        out += [f"  {folder:<40} {n:>7}" for folder, n in sorted(self.files.items())]
+        return out
+
+
+def generate(
+    out: Path,
+    n_assets: int = DEFAULT_ASSETS,
+    start: date = DEFAULT_START,
+    days: int = DEFAULT_DAYS,
+    seed: int = DEFAULT_SEED,
+    public_trades_per_day: int = DEFAULT_PUBLIC_TRADES,
+) -> DemoSummary:
+    """Write the synthetic landing zone into ``out`` (existing files of the same name are replaced,
+    other files are left alone). The same arguments always produce the same bytes."""
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    t_begin = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    window = Window(start, days)
+    summary = DemoSummary(out=out, assets=n_assets, start=start, days=days, seed=seed)
+    files = summary.files
+    assets = build_portfolio(n_assets, seed, start, days)
+    weather = simulate_weather(assets, window, seed)
+    market = simulate_market(seed, window.sim_start - 7 * DAY, window.sim_end + 3 * DAY)
+
+    n_qh = len(weather.qh_start)
+    da_mw = np.zeros(n_qh)  # portfolio forecast available on D-1 15:00, per target QH
+    tradeable_mw = np.zeros(n_qh)  # portfolio forecast at gate closure (version = start - 15 min)
+    for row, asset in enumerate(assets):
+        truth = asset_truth(asset, weather, row, window, seed)
+        fc = vpp.forecast_set(asset, truth, window, seed)
+        files[vpp.FORECAST_DIR] += vpp.write_forecasts(out, asset, fc)
+        files[vpp.LIVE_DIR] += vpp.write_live(out, asset, truth, window, seed)
+        for kind, n in dso.write_asset_files(out, asset, truth, window, seed).items():
+            files[dso.DSO_DIR] += n
+        _add_portfolio_forecasts(asset, fc, window, da_mw, tradeable_mw)
+
+    files[crm.CRM_DIR] += crm.write_snapshots(out, assets, window, seed)
+    files[vpp.TECH_DIR] += vpp.write_technical_data(out, assets, window, seed)
+    files[dso.DSO_DIR] += dso.write_compensation(out, market, window)
+    files[imbalance.IMBALANCE_DIR] += sum(imbalance.write_files(out, market, window, seed).values())
+    for i, day in enumerate(window.delivery_days):
+        q = slice(96 * (i + 1), 96 * (i + 2))
+        capacity = sum(a.capacity_mw for a in assets if a.in_force(day))
+        private = exchange.private_trades(day, da_mw[q], tradeable_mw[q], market, capacity, seed)
+        public = exchange.public_trades(day, market, max(public_trades_per_day, 5 * len(private.side)), seed)
+        files[exchange.EXCHANGE_DIR] += exchange.write_day(out, day, private, public, seed, intraday_export=(i == 2))
+    summary.seconds = time.perf_counter() - t_begin
+    return summary
+
+
+def _add_portfolio_forecasts(asset: Asset, fc: vpp.ForecastSet, window: Window, da: np.ndarray, tradeable: np.ndarray) -> None:
+    for i, day in enumerate(window.delivery_days):
+        if not asset.in_force(day):
+            continue
+        q = np.arange(96 * (i + 1), 96 * (i + 2))
+        tradeable[q] += fc.mw[q - 1, 1]  # version at gate closure: one QH before delivery
+        v = 96 * i + 60  # version D-1 15:00
+        da[q] += fc.mw[v, q - v]

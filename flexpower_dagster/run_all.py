@@ -1,0 +1,212 @@
+"""``python -m flexpower_dagster.run_all`` (``make run``): build everything the landing zone holds.
+
+1. settings from the environment; an empty or missing landing dir gets the demo landing zone;
+2. every delivery day present in the landing zone: all ``cadence=daily`` assets (except the report site);
+3. every invoice month covering those days: all ``cadence=monthly`` assets (if any);
+4. the report site once (if it exists);
+5. a short summary: days, row counts per ``marts`` table, where files are, how to look at them.
+
+A thin driver: runs execute in-process, one after the other, against ``DagsterInstance.get()`` so
+that the UI (``make dev``, same ``DAGSTER_HOME``) shows their history. A failed step or asset check
+is reported and the driver goes on with the next run; the exit code is 1 when anything failed.
+"""
+
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+import dagster as dg
+
+from flexpower_dagster.settings import PROJECT_ROOT, Settings
+
+REPORT_ASSET_NAME = "report_site"
+#: Dagster's own console log is silenced: this driver prints one line per run (failed steps with their
+#: error, failed checks) and the full logs are in the UI.
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+@dataclass
+class RunOutcome:
+    label: str
+    ok: bool = True
+    failed_steps: list[str] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)  # severity ERROR
+    warned_checks: list[str] = field(default_factory=list)  # severity WARN: reported, not a failure
+    seconds: float = 0.0
+
+
+def landing_is_empty(root) -> bool:
+    return not root.exists() or not any(p.is_file() for p in root.rglob("*"))
+
+
+def ensure_landing(settings: Settings) -> None:
+    if landing_is_empty(settings.landing_dir):
+        from flexpower_dagster.demo import generate
+
+        print(f"landing zone {settings.landing_dir} is empty: generating the demo data ...", flush=True)
+        summary = generate(settings.landing_dir)
+        print("\n".join(summary.lines()), flush=True)
+    else:
+        print(f"landing zone: {settings.landing_dir}", flush=True)
+
+
+def _keys_with_tag(defs: dg.Definitions, cadence: str) -> list[dg.AssetKey]:
+    return [s.key for s in defs.resolve_all_asset_specs() if s.tags.get("cadence") == cadence]
+
+
+def _report_key(defs: dg.Definitions) -> dg.AssetKey | None:
+    for spec in defs.resolve_all_asset_specs():
+        if spec.key.path[-1] == REPORT_ASSET_NAME:
+            return spec.key
+    return None
+
+
+def _failure_text(event) -> str:
+    error = getattr(getattr(event, "event_specific_data", None), "error", None)
+    message = (error.message.strip().splitlines() or [""])[-1] if error is not None and error.message else ""
+    return f"{event.step_key or '?'}: {message}" if message else (event.step_key or "?")
+
+
+def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, label: str, partition_key: str | None) -> RunOutcome:
+    outcome = RunOutcome(label)
+    started = time.perf_counter()
+    try:
+        result = job.execute_in_process(
+            instance=instance, partition_key=partition_key, raise_on_error=False, run_config=QUIET_RUN_CONFIG,
+            tags={"flexpower/driver": "run_all"},
+        )
+        outcome.failed_steps = [_failure_text(e) for e in result.get_step_failure_events()]
+        for ev in result.get_asset_check_evaluations():
+            if not ev.passed:
+                name = f"{'/'.join(ev.asset_key.path)}:{ev.check_name}"
+                warn = ev.severity == dg.AssetCheckSeverity.WARN
+                (outcome.warned_checks if warn else outcome.failed_checks).append(name)
+        outcome.ok = result.success and not outcome.failed_checks
+    except Exception as exc:  # a broken definition must not hide the other runs' results
+        outcome.ok = False
+        outcome.failed_steps = [f"{type(exc).__name__}: {exc}"]
+    outcome.seconds = time.perf_counter() - started
+    status = "ok" if outcome.ok else "FAILED" if outcome.failed_steps else "checks failed"
+    warned = f", {len(outcome.warned_checks)} warning check(s)" if outcome.warned_checks else ""
+    print(f"  {label:<28} {status} ({outcome.seconds:.1f} s{warned})", flush=True)
+    for s in outcome.failed_steps:
+        print(f"      failed step: {s}", flush=True)
+    for c in outcome.failed_checks:
+        print(f"      failed check: {c}", flush=True)
+    if outcome.warned_checks:
+        print(f"      warnings: {', '.join(sorted(outcome.warned_checks))}", flush=True)
+    return outcome
+
+
+def build_jobs(defs: dg.Definitions) -> tuple[dg.Definitions, dict[str, str]]:
+    """The driver's jobs (daily, monthly, report) added to the code location's definitions."""
+    report = _report_key(defs)
+    jobs, names = [], {}
+    daily = dg.AssetSelection.tag("cadence", "daily")
+    if report is not None:
+        daily = daily - dg.AssetSelection.assets(report)
+    if _keys_with_tag(defs, "daily"):
+        jobs.append(dg.define_asset_job("run_all_daily", selection=daily))
+        names["daily"] = "run_all_daily"
+    monthly = dg.AssetSelection.tag("cadence", "monthly")
+    if report is not None:
+        monthly = monthly - dg.AssetSelection.assets(report)
+    if [k for k in _keys_with_tag(defs, "monthly") if k != report]:
+        jobs.append(dg.define_asset_job("run_all_monthly", selection=monthly))
+        names["monthly"] = "run_all_monthly"
+    if report is not None:
+        jobs.append(dg.define_asset_job("run_all_report", selection=dg.AssetSelection.assets(report)))
+        names["report"] = "run_all_report"
+    return dg.Definitions.merge(defs, dg.Definitions(jobs=jobs)), names
+
+
+def marts_row_counts(settings: Settings) -> dict[str, int]:
+    if not settings.warehouse.exists():
+        return {}
+    from flexpower_dagster.core.warehouse import connect
+
+    with connect(str(settings.warehouse), read_only=True) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY table_name"
+        ).fetchall()]
+        return {t: conn.execute(f'SELECT count(*) FROM marts."{t}"').fetchone()[0] for t in tables}
+
+
+def main() -> int:
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "data" / "dagster_home"))
+    home = os.environ["DAGSTER_HOME"]
+    os.makedirs(home, exist_ok=True)
+    if not os.path.exists(os.path.join(home, "dagster.yaml")) and (PROJECT_ROOT / "dagster.yaml").exists():
+        shutil.copyfile(PROJECT_ROOT / "dagster.yaml", os.path.join(home, "dagster.yaml"))  # as `make dev` does
+    settings = Settings.from_env()
+    ensure_landing(settings)
+
+    from flexpower_dagster.definitions import build_definitions
+    from flexpower_dagster.platform.partitions import daily_partitions, monthly_partitions
+    from flexpower_dagster.platform.sources import landing_days
+
+    days = landing_days(settings.landing_dir)
+    if not days:
+        print("no delivery days found in the landing zone: nothing to build")
+        return 1
+    known = set(daily_partitions.get_partition_keys())
+    build_days = [d for d in days if d.isoformat() in known]
+    skipped = [d for d in days if d.isoformat() not in known]
+    if skipped:
+        print(f"skipping {len(skipped)} day(s) outside the daily partitions: {', '.join(map(str, skipped))}")
+
+    defs, jobs = build_jobs(build_definitions(settings))
+    instance = dg.DagsterInstance.get()
+    outcomes: list[RunOutcome] = []
+    print(f"building {len(build_days)} delivery day(s) {build_days[0]}..{build_days[-1]} "
+          f"into {settings.warehouse} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})", flush=True)
+    if "daily" in jobs:
+        job = defs.resolve_job_def(jobs["daily"])
+        for d in build_days:
+            outcomes.append(_execute(job, instance, f"day {d}", d.isoformat()))
+    if "monthly" in jobs:
+        job = defs.resolve_job_def(jobs["monthly"])
+        months = sorted({date(d.year, d.month, 1).isoformat() for d in build_days})
+        known_months = set(monthly_partitions.get_partition_keys())
+        for m in months:
+            if m in known_months:
+                outcomes.append(_execute(job, instance, f"month {m[:7]}", m))
+    if "report" in jobs:
+        job = defs.resolve_job_def(jobs["report"])
+        key = build_days[-1].isoformat() if job.partitions_def is not None else None
+        outcomes.append(_execute(job, instance, "report site", key))
+
+    print_summary(settings, build_days, outcomes)
+    return 0 if all(o.ok for o in outcomes) else 1
+
+
+def print_summary(settings: Settings, days: list[date], outcomes: list[RunOutcome]) -> None:
+    failed = [o for o in outcomes if not o.ok]
+    print()
+    print(f"built {len(days)} delivery day(s) {days[0]}..{days[-1]}: {len(outcomes) - len(failed)}/{len(outcomes)} runs clean")
+    for o in failed:
+        print(f"  {o.label}: {len(o.failed_steps)} failed step(s), {len(o.failed_checks)} failed check(s)")
+    n_warn = sum(len(o.warned_checks) for o in outcomes)
+    if n_warn:
+        print(f"  {n_warn} warning-level check failure(s) in total (data-quality findings, see the UI)")
+    counts = marts_row_counts(settings)
+    if counts:
+        print("marts tables (rows):")
+        for table, n in counts.items():
+            print(f"  marts.{table:<32} {n:>9,}")
+    print(f"warehouse:  {settings.warehouse}")
+    for name in ("invoices", "outbox"):
+        path = settings.data_dir / name
+        print(f"{name + ':':<11} {path}{'' if path.exists() else ' (not written)'}")
+    build = PROJECT_ROOT / "reports" / "build"
+    if build.exists():
+        print(f"report:     python3 -m http.server -d {os.path.relpath(build)} 8000 --bind 127.0.0.1  "
+              "-> http://127.0.0.1:8000")
+    print("Dagster UI: make dev  -> http://127.0.0.1:3000 (runs above are in its history)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
