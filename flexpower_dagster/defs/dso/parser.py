@@ -1,0 +1,222 @@
+"""Parsers for the DSO files (pure: no Dagster). Each returns the staging columns except lineage.
+
+Rules (name -> quirk / check), each raising :class:`SourceFileError` with the 1-based line:
+
+Final production ``final_production_<MP>_YYYYMMDD.csv`` (the name date is the delivery date + 1):
+* ``final-production-header`` — header is exactly ``delivery_start__utc_,<MP>__kw_``;
+* ``metering-point-mismatch`` — the MP in the header must be the MP in the file name;
+* ``utc-suffix`` — timestamps look like ``2025-06-08 00:00:00.000000 UTC``; the ``UTC`` suffix is
+  required and stripped (``bad-timestamp`` when the rest does not parse);
+* ``quarter-hour-grid`` — delivery_start on :00/:15/:30/:45 (delivery_end = start + 15 min);
+* ``kw-to-mw`` — power arrives in kW: ``mw = kw / 1000``, ``mwh = mw * 0.25``;
+* ``duplicate-quarter-hour`` — a QH appears once per file; ``bad-number`` / ``missing-value``.
+
+Redispatch flags ``redispatch_flag_<MP>_YYYYMMDD_HHMM.csv``:
+* header ``delivery_start,delivery_end,is_redispatched`` (``missing-column``);
+* ``bad-timestamp`` — ISO 8601 ``Z`` timestamps; ``quarter-hour-duration`` — end = start + 15 min;
+* ``redispatch-flag`` — ``is_redispatched`` is 0 or 1 (-> boolean, 1 = switched off);
+* ``metering-point-from-name`` — the MP is taken from the file name (the content does not carry it).
+
+Redispatch compensation ``redispatch_compensation_YYYY-MM-DD.csv``:
+* header ``delivery_start__utc_,delivery_end__utc_,price__euro_per_mwh_``; ``utc-suffix``;
+  ``quarter-hour-duration``; ``quarter-hour-grid``; ``bad-number``; ``duplicate-quarter-hour``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from flexpower_dagster.core.csvparse import (
+    check_unique,
+    fail_first,
+    first_line,
+    read_table,
+    read_text,
+    require_values,
+    to_instant,
+    to_number,
+)
+from flexpower_dagster.core.errors import SourceFileError
+
+QH = pd.Timedelta(minutes=15)
+
+FINAL_PRODUCTION_NAME = re.compile(r"final_production_(?P<mp>[A-Za-z0-9][A-Za-z0-9_.-]*?)_(?P<date>\d{8})\.csv")
+REDISPATCH_FLAG_NAME = re.compile(r"redispatch_flag_(?P<mp>[A-Za-z0-9][A-Za-z0-9_.-]*?)_(?P<date>\d{8})_(?P<time>\d{4})\.csv")
+COMPENSATION_NAME = re.compile(r"redispatch_compensation_(?P<date>\d{4}-\d{2}-\d{2})\.csv")
+
+_HEADER_KW = re.compile(r"(?P<mp>.+)__kw_")
+
+
+def _basename(name: str) -> str:
+    return str(name).replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _match(pattern: re.Pattern[str], name: str) -> re.Match[str]:
+    m = pattern.fullmatch(_basename(name))
+    if not m:
+        raise SourceFileError(name, "file-name", f"the file name does not match {pattern.pattern}")
+    return m
+
+
+def name_date(s: str, fmt: str) -> date | None:
+    try:
+        return datetime.strptime(s, fmt).date()
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# file times (newer file wins) — from the name, never raising
+
+
+def final_production_time(basename: str) -> datetime:
+    m = FINAL_PRODUCTION_NAME.fullmatch(basename)
+    d = name_date(m.group("date"), "%Y%m%d") if m else None
+    return datetime(d.year, d.month, d.day) if d else datetime.min
+
+
+def redispatch_flag_time(basename: str) -> datetime:
+    m = REDISPATCH_FLAG_NAME.fullmatch(basename)
+    try:
+        return datetime.strptime(m.group("date") + m.group("time"), "%Y%m%d%H%M") if m else datetime.min
+    except ValueError:
+        return datetime.min
+
+
+def compensation_time(basename: str) -> datetime:
+    m = COMPENSATION_NAME.fullmatch(basename)
+    d = name_date(m.group("date"), "%Y-%m-%d") if m else None
+    return datetime(d.year, d.month, d.day) if d else datetime.min
+
+
+# ---------------------------------------------------------------------------------------------
+# shared checks
+
+
+def _utc_instant(df: pd.DataFrame, column: str, name: str) -> pd.Series:
+    """Rule ``utc-suffix``: ``2025-06-08 00:00:00.000000 UTC`` -> naive UTC instant."""
+    s = df[column]
+    fail_first(
+        df,
+        ~s.str.endswith(" UTC"),
+        name,
+        "utc-suffix",
+        lambda r: f"column {column!r}: {r[column]!r} does not end in ' UTC' (expected like '2025-06-08 00:00:00.000000 UTC')",
+    )
+    stripped = df.assign(**{column: s.str.slice(0, -4)})
+    return to_instant(stripped, column, name, expected="a timestamp like '2025-06-08 00:00:00.000000 UTC'")
+
+
+def _check_grid(df: pd.DataFrame, start: pd.Series, name: str, column: str) -> None:
+    off = (start.dt.minute % 15 != 0) | (start.dt.second != 0) | (start.dt.microsecond != 0)
+    fail_first(df, off, name, "quarter-hour-grid", lambda r: f"column {column!r}: {r[column]!r} is not the start of a quarter-hour")
+
+
+def _check_duration(df: pd.DataFrame, start: pd.Series, end: pd.Series, name: str) -> None:
+    fail_first(
+        df,
+        (end - start) != QH,
+        name,
+        "quarter-hour-duration",
+        lambda r: f"delivery_end must be delivery_start + 15 minutes (row: {r.get('delivery_start', '')} .. {r.get('delivery_end', '')})",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# final production
+
+
+def parse_final_production(path: Path | str, name: str) -> pd.DataFrame:
+    """Final measured power per QH of one metering point (kW -> MW, mwh = mw * 0.25)."""
+    mp_name = _match(FINAL_PRODUCTION_NAME, name).group("mp")
+    text = read_text(path, name)
+    header = [c.strip() for c in first_line(text).split(",")]
+    m = _HEADER_KW.fullmatch(header[1]) if len(header) == 2 else None
+    if len(header) != 2 or header[0] != "delivery_start__utc_" or not m:
+        raise SourceFileError(
+            name,
+            "final-production-header",
+            f"header must be 'delivery_start__utc_,<metering point>__kw_', found {first_line(text)!r}",
+            row=1,
+        )
+    mp_header = m.group("mp")
+    if mp_header != mp_name:
+        raise SourceFileError(
+            name, "metering-point-mismatch", f"header names metering point {mp_header!r}, the file name {mp_name!r}", row=1
+        )
+    kw_col = header[1]
+    df = read_table(text, name, sep=",", required=["delivery_start__utc_", kw_col])
+    require_values(df, ["delivery_start__utc_", kw_col], name)
+    start = _utc_instant(df, "delivery_start__utc_", name)
+    _check_grid(df, start, name, "delivery_start__utc_")
+    kw = to_number(df, kw_col, name)
+    df["_start"] = start
+    check_unique(df, ["_start"], name, "duplicate-quarter-hour", "quarter-hour")
+    mw = kw / 1000.0  # rule kw-to-mw
+    return pd.DataFrame(
+        {
+            "metering_point_id": mp_header,
+            "asset_id": pd.Series([None] * len(df), dtype="object"),
+            "delivery_start": start,
+            "delivery_end": start + QH,
+            "mw": mw,
+            "mwh": mw * 0.25,
+        }
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# redispatch flags
+
+
+def parse_redispatch_flags(path: Path | str, name: str) -> pd.DataFrame:
+    """QHs of one metering point with the redispatch flag (1 = switched off -> True)."""
+    mp = _match(REDISPATCH_FLAG_NAME, name).group("mp")  # rule metering-point-from-name
+    text = read_text(path, name)
+    cols = ["delivery_start", "delivery_end", "is_redispatched"]
+    df = read_table(text, name, sep=",", required=cols, allow_empty=True)
+    require_values(df, cols, name)
+    start = to_instant(df, "delivery_start", name, expected="an ISO 8601 timestamp like '2025-06-08T10:15:00Z'")
+    end = to_instant(df, "delivery_end", name, expected="an ISO 8601 timestamp like '2025-06-08T10:30:00Z'")
+    _check_grid(df, start, name, "delivery_start")
+    _check_duration(df, start, end, name)
+    flag = df["is_redispatched"]
+    fail_first(
+        df, ~flag.isin(["0", "1"]), name, "redispatch-flag", lambda r: f"is_redispatched must be 0 or 1, found {r['is_redispatched']!r}"
+    )
+    df["_start"] = start
+    check_unique(df, ["_start"], name, "duplicate-quarter-hour", "quarter-hour")
+    return pd.DataFrame(
+        {
+            "metering_point_id": pd.Series([mp] * len(df), dtype="object"),
+            "asset_id": pd.Series([None] * len(df), dtype="object"),
+            "delivery_start": start,
+            "delivery_end": end,
+            "is_redispatched": (flag == "1").astype("boolean"),
+        }
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# redispatch compensation
+
+
+def parse_redispatch_compensation(path: Path | str, name: str) -> pd.DataFrame:
+    """Compensation price (EUR/MWh) per QH."""
+    _match(COMPENSATION_NAME, name)
+    text = read_text(path, name)
+    cols = ["delivery_start__utc_", "delivery_end__utc_", "price__euro_per_mwh_"]
+    df = read_table(text, name, sep=",", required=cols)
+    require_values(df, cols, name)
+    start = _utc_instant(df, "delivery_start__utc_", name)
+    end = _utc_instant(df, "delivery_end__utc_", name)
+    _check_grid(df, start, name, "delivery_start__utc_")
+    _check_duration(df.rename(columns={"delivery_start__utc_": "delivery_start", "delivery_end__utc_": "delivery_end"}), start, end, name)
+    price = to_number(df, "price__euro_per_mwh_", name)
+    df["_start"] = start
+    check_unique(df, ["_start"], name, "duplicate-quarter-hour", "quarter-hour")
+    return pd.DataFrame({"delivery_start": start, "delivery_end": end, "price_eur_per_mwh": price})
