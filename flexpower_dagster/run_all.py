@@ -8,7 +8,9 @@
 
 A thin driver: runs execute in-process, one after the other, against ``DagsterInstance.get()`` so
 that the UI (``make dev``, same ``DAGSTER_HOME``) shows their history. A failed step or asset check
-is reported and the driver goes on with the next run; the exit code is 1 when anything failed.
+is reported and the driver goes on with the next run. The exit code is 1 when a step failed for a
+platform reason; a blocking data-quality gate that fires (e.g. the sample's inconsistent WND-DE-003
+contract) is a finding about the data, reported in the summary, and does not fail ``make run``.
 """
 
 import os
@@ -33,7 +35,8 @@ class RunOutcome:
     label: str
     ok: bool = True
     failed_steps: list[str] = field(default_factory=list)
-    failed_checks: list[str] = field(default_factory=list)  # severity ERROR
+    failed_checks: list[str] = field(default_factory=list)  # severity ERROR (blocking gates)
+    skipped_steps: list[str] = field(default_factory=list)  # not run because a blocking check failed upstream
     warned_checks: list[str] = field(default_factory=list)  # severity WARN: reported, not a failure
     seconds: float = 0.0
 
@@ -70,6 +73,11 @@ def _failure_text(event) -> str:
     return f"{event.step_key or '?'}: {message}" if message else (event.step_key or "?")
 
 
+def _is_blocking_check_failure(event) -> bool:
+    error = getattr(getattr(event, "event_specific_data", None), "error", None)
+    return error is not None and error.cls_name == "DagsterAssetCheckFailedError"
+
+
 def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, label: str, partition_key: str | None) -> RunOutcome:
     outcome = RunOutcome(label)
     started = time.perf_counter()
@@ -78,24 +86,31 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, label: str, pa
             instance=instance, partition_key=partition_key, raise_on_error=False, run_config=QUIET_RUN_CONFIG,
             tags={"flexpower/driver": "run_all"},
         )
-        outcome.failed_steps = [_failure_text(e) for e in result.get_step_failure_events()]
+        # a step failing only because a blocking check failed is a data-quality finding, reported below
+        # as a failed check; any other step failure is a platform failure and makes the exit code 1
+        outcome.failed_steps = [
+            _failure_text(e) for e in result.get_step_failure_events() if not _is_blocking_check_failure(e)
+        ]
+        outcome.skipped_steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_SKIPPED"]
         for ev in result.get_asset_check_evaluations():
             if not ev.passed:
                 name = f"{'/'.join(ev.asset_key.path)}:{ev.check_name}"
                 warn = ev.severity == dg.AssetCheckSeverity.WARN
                 (outcome.warned_checks if warn else outcome.failed_checks).append(name)
-        outcome.ok = result.success and not outcome.failed_checks
+        outcome.ok = not outcome.failed_steps
     except Exception as exc:  # a broken definition must not hide the other runs' results
         outcome.ok = False
         outcome.failed_steps = [f"{type(exc).__name__}: {exc}"]
     outcome.seconds = time.perf_counter() - started
-    status = "ok" if outcome.ok else "FAILED" if outcome.failed_steps else "checks failed"
+    status = "FAILED" if not outcome.ok else "blocked by a data-quality gate" if outcome.failed_checks else "ok"
     warned = f", {len(outcome.warned_checks)} warning check(s)" if outcome.warned_checks else ""
     print(f"  {label:<28} {status} ({outcome.seconds:.1f} s{warned})", flush=True)
     for s in outcome.failed_steps:
         print(f"      failed step: {s}", flush=True)
     for c in outcome.failed_checks:
-        print(f"      failed check: {c}", flush=True)
+        print(f"      failed blocking check: {c}", flush=True)
+    if outcome.skipped_steps:
+        print(f"      not run (downstream of a failed blocking check): {', '.join(outcome.skipped_steps)}", flush=True)
     if outcome.warned_checks:
         print(f"      warnings: {', '.join(sorted(outcome.warned_checks))}", flush=True)
     return outcome
@@ -146,9 +161,9 @@ def main() -> int:
 
     from flexpower_dagster.definitions import build_definitions
     from flexpower_dagster.platform.partitions import daily_partitions, monthly_partitions
-    from flexpower_dagster.platform.sources import landing_days
+    from flexpower_dagster.platform.sources import DELIVERED_DAY_SOURCES, landing_days
 
-    days = landing_days(settings.landing_dir)
+    days = landing_days(settings.landing_dir, DELIVERED_DAY_SOURCES)
     if not days:
         print("no delivery days found in the landing zone: nothing to build")
         return 1
@@ -185,10 +200,15 @@ def main() -> int:
 
 def print_summary(settings: Settings, days: list[date], outcomes: list[RunOutcome]) -> None:
     failed = [o for o in outcomes if not o.ok]
+    gated = [o for o in outcomes if o.ok and o.failed_checks]
     print()
-    print(f"built {len(days)} delivery day(s) {days[0]}..{days[-1]}: {len(outcomes) - len(failed)}/{len(outcomes)} runs clean")
+    print(f"built {len(days)} delivery day(s) {days[0]}..{days[-1]}: {len(outcomes) - len(failed)}/{len(outcomes)} runs without platform errors")
     for o in failed:
-        print(f"  {o.label}: {len(o.failed_steps)} failed step(s), {len(o.failed_checks)} failed check(s)")
+        print(f"  {o.label}: {len(o.failed_steps)} failed step(s)")
+    if gated:
+        names = sorted({c for o in gated for c in o.failed_checks})
+        print(f"  data-quality gates fired in {len(gated)} run(s): {', '.join(names)} "
+              "(the data is stored; only the checked asset's dependants wait; details in marts.data_quality_results)")
     n_warn = sum(len(o.warned_checks) for o in outcomes)
     if n_warn:
         print(f"  {n_warn} warning-level check failure(s) in total (data-quality findings, see the UI)")

@@ -31,6 +31,17 @@ DAY_DEFINING_SOURCES = (
 )
 
 
+#: The stricter notion `make run` uses: days that were delivered and traded (exchange exports are
+#: per delivery day, DSO finals per measured day). Forecast-only days (48 h ahead) and the two
+#: hours of the previous UTC day in a German-local-day live file would otherwise add edge days
+#: holding only a forecast; sensors still materialise every day a new file touches.
+DELIVERED_DAY_SOURCES = (
+    "dso_final_production",
+    "exchange_private_trades",
+    "exchange_public_trades",
+)
+
+
 def all_sources() -> list[SourceSpec]:
     import importlib
 
@@ -47,11 +58,11 @@ def source(name: str) -> SourceSpec:
     raise KeyError(name)
 
 
-def landing_days(root: Path) -> list[date]:
-    """Sorted delivery days for which the landing zone holds per-asset or per-day data."""
+def landing_days(root: Path, sources: tuple[str, ...] = DAY_DEFINING_SOURCES) -> list[date]:
+    """Sorted delivery days for which the landing zone holds data of the given sources."""
     days: set[date] = set()
     for spec in all_sources():
-        if spec.name in DAY_DEFINING_SOURCES and spec.days_covered is not None:
+        if spec.name in sources and spec.days_covered is not None:
             files, _ = scan(root, spec)
             for f in files:
                 days |= spec.days_covered(f)

@@ -74,6 +74,13 @@ def test_landing_days_cover_the_window(demo_dir):
     assert wanted <= set(days)
 
 
+def test_delivered_days_are_exactly_the_window(demo_dir):
+    """`make run` builds the delivered days only: no forecast-only or two-hour-live edge days."""
+    from flexpower_dagster.platform.sources import DELIVERED_DAY_SOURCES
+
+    assert landing_days(demo_dir, DELIVERED_DAY_SOURCES) == [START + timedelta(days=i) for i in range(DAYS)]
+
+
 def test_default_contracts_equal_the_sample_snapshots(default_assets_dir):
     """The default portfolio reproduces the sample's CRM rows byte for byte (incl. WND-DE-003)."""
     for sample in sorted((SAMPLE_DIR / "crm").glob("asset_contracts_*.csv")):
