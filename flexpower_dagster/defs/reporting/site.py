@@ -1,0 +1,551 @@
+"""The report site's pure helpers (no Dagster import): warehouse snapshot, Evidence build, build check.
+
+The Evidence site in ``reports/`` never reads the live warehouse. :func:`snapshot_warehouse` opens the
+warehouse read-only (retrying while a writer holds the lock), copies the tables the pages use into a
+fresh DuckDB file, and closes it again within seconds. The copy
+
+* holds every table the pages query, with at least the warehouse-contract columns: a missing optional
+  table (invoices before the first monthly run, data-quality results before the checks land) becomes an
+  empty placeholder with the same columns, a missing contract column becomes a NULL column, so every
+  source query always compiles and the pages show their "nothing yet" state;
+* adds Europe/Berlin local time next to UTC (``report.qh_time``): the DuckDB builds here have no ICU, so the
+  conversion is done with pandas / zoneinfo, once per quarter-hour of every day in the warehouse;
+* lists which tables were present (``report.tables``) and the days covered (``report.days``).
+
+:func:`run_evidence` runs ``npm run sources`` and ``npm run build`` in ``reports/`` and
+:func:`check_build` reads the output: Evidence exits 0 even when a page query fails, so the log and the
+rendered pages are searched for query errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import resource
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from flexpower_dagster.core.warehouse import connect
+from flexpower_dagster.defs.reporting.sql import create_report_views
+
+#: Where the Evidence project reads its DuckDB source (``reports/sources/warehouse/connection.yaml``).
+SOURCE_NAME = "warehouse"
+SNAPSHOT_FILE = "flexpower_report.duckdb"
+#: Snapshot location inside reports/ (outside sources/: Evidence watches and copies that folder while building).
+SNAPSHOT_DIR = ".snapshot"
+LOCAL_TZ = "Europe/Berlin"
+
+_D, _T, _F, _S, _I, _B = "DATE", "TIMESTAMP", "DOUBLE", "VARCHAR", "BIGINT", "BOOLEAN"
+
+#: Tables the pages read, with the columns they rely on (the warehouse contract of ../shared/domain.md,
+#: plus a few documented extras). Optional tables may be absent; required ones too (the site then shows
+#: empty pages) but their absence is reported in the snapshot result.
+REPORT_TABLES: dict[str, dict[str, str]] = {
+    "marts.contracts_in_force": {
+        "delivery_day": _D, "contract_id": _S, "asset_id": _S, "metering_point_id": _S, "capacity_mw": _F,
+        "technology": _S, "price_model": _S, "price_eur_per_mwh": _F, "fee_model": _S, "fee_eur": _F,
+        "fee_percent": _F, "email": _S, "valid": _B, "problems": _S,
+    },
+    "marts.asset_forecast": {
+        "delivery_day": _D, "asset_id": _S, "delivery_start": _T, "latest_mw": _F, "latest_version": _T,
+        "tradeable_mw": _F, "tradeable_version": _T,
+    },
+    "marts.portfolio_forecast": {
+        "delivery_day": _D, "delivery_start": _T, "latest_mw": _F, "tradeable_mw": _F, "n_assets": _I,
+    },
+    "marts.best_of_infeed": {
+        "delivery_day": _D, "asset_id": _S, "delivery_start": _T, "mw": _F, "mwh": _F, "source": _S,
+    },
+    "marts.portfolio_best_of_infeed": {
+        "delivery_day": _D, "delivery_start": _T, "mw": _F, "mwh": _F, "final_share": _F, "live_share": _F,
+        "forecast_share": _F,
+    },
+    "marts.trading_qh": {
+        "delivery_day": _D, "delivery_start": _T, "revenue_eur": _F, "n_trades": _I, "net_volume_mwh": _F,
+        "bought_mwh": _F, "sold_mwh": _F, "vwap_eur_per_mwh": _F, "market_vwap_eur_per_mwh": _F,
+    },
+    "marts.trading_daily": {
+        "delivery_day": _D, "revenue_eur": _F, "n_trades": _I, "net_volume_mwh": _F, "vwap_eur_per_mwh": _F,
+        "market_vwap_eur_per_mwh": _F,
+    },
+    "marts.imbalance": {
+        "delivery_day": _D, "asset_id": _S, "delivery_start": _T, "best_of_infeed_mwh": _F,
+        "tradeable_forecast_mwh": _F, "imbalance_mwh": _F, "price_eur_per_mwh": _F, "price_source": _S,
+        "cost_eur": _F,
+    },
+    "marts.portfolio_imbalance": {
+        "delivery_day": _D, "delivery_start": _T, "imbalance_mwh": _F, "price_eur_per_mwh": _F, "cost_eur": _F,
+        "sum_of_asset_costs_eur": _F,
+    },
+    "marts.invoices": {
+        "invoice_month": _D, "invoice_id": _S, "contract_id": _S, "asset_id": _S, "email": _S, "net_eur": _F,
+        "vat_eur": _F, "gross_eur": _F, "status": _S, "problems": _S,
+    },
+    "marts.invoice_lines": {
+        "invoice_month": _D, "invoice_id": _S, "line_type": _S, "contract_id": _S, "volume_mwh": _F,
+        "unit_net_eur_per_mwh": _F, "net_eur": _F, "vat_eur": _F, "gross_eur": _F,
+    },
+    "marts.data_quality_results": {
+        "delivery_day": _D, "asset_key": _S, "check_name": _S, "expectation": _S, "severity": _S, "passed": _B,
+        "failing_rows": _I, "failing_entities": _S, "description": _S, "details": _S, "checked_at": _T,
+    },
+    "staging.exchange_private_trades": {
+        "delivery_day": _D, "trade_id": _S, "side": _S, "product": _S, "delivery_start": _T, "delivery_end": _T,
+        "execution_time": _T, "price_eur_per_mwh": _F, "volume_mw": _F,
+    },
+}
+
+#: Tables whose absence is expected for a while (later issues / monthly runs): pages say "not yet".
+OPTIONAL_TABLES = ("marts.invoices", "marts.invoice_lines", "marts.data_quality_results")
+
+#: Other spellings accepted for a report column (tables still being designed by other issues).
+COLUMN_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "marts.data_quality_results": {
+        "asset_key": ("asset_checked", "asset", "asset_name", "table_name", "checked_asset"),
+        "check_name": ("check",),
+        "expectation": ("expectation_type",),
+        "passed": ("success", "ok"),
+        "failing_rows": ("failing_rows_count", "failing_row_count", "n_failing_rows", "unexpected_count"),
+        "details": ("detail", "message", "reason"),
+        "checked_at": ("run_at", "created_at", "evaluated_at", "timestamp", "recorded_at"),
+    },
+}
+
+
+@dataclass
+class SnapshotResult:
+    path: Path
+    present: list[str]
+    missing: list[str]
+    missing_columns: dict[str, list[str]]
+    rows: dict[str, int]
+    days: list[str]
+    views: dict[str, int]
+    seconds: float
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _attach_invoice_docs(out: duckdb.DuckDBPyConnection, docs: dict[str, str]) -> None:
+    """``marts.invoices.pdf_url``: the PDF of the invoice's month whose name holds the invoice id (else the
+    contract id)."""
+    if "pdf_url" not in [r[0] for r in out.execute("DESCRIBE marts.invoices").fetchall()]:
+        out.execute('ALTER TABLE marts.invoices ADD COLUMN pdf_url VARCHAR')
+    if not docs:
+        return
+    keys = list(docs)
+    out.register(
+        "docs",
+        pd.DataFrame(
+            {"month": [k.split("/", 1)[0] for k in keys], "stem": [k.split("/", 1)[1] for k in keys],
+             "url": [docs[k] for k in keys]}
+        ),
+    )
+    out.execute(
+        """
+        UPDATE marts.invoices AS i SET pdf_url = (
+            SELECT d.url FROM docs d
+            WHERE starts_with(d.month, strftime(i.invoice_month, '%Y-%m'))
+              AND (contains(d.stem, i.invoice_id) OR contains(d.stem, i.contract_id))
+            ORDER BY contains(d.stem, i.invoice_id) DESC, d.url LIMIT 1)
+        WHERE i.pdf_url IS NULL
+        """
+    )
+    out.unregister("docs")
+
+
+def _typed_select(frame: pd.DataFrame, columns: dict[str, str]) -> str:
+    """Declared columns cast to their declared type; other datetimes to TIMESTAMP (never TIMESTAMP_NS,
+    which the browser's DuckDB 0.9.1 reads badly); everything else as is."""
+    out = []
+    for name, dtype in frame.dtypes.items():
+        q = _quote(str(name))
+        if name in columns:
+            out.append(f"CAST({q} AS {columns[name]}) AS {q}")
+        elif pd.api.types.is_datetime64_any_dtype(dtype):
+            out.append(f"CAST({q} AS TIMESTAMP) AS {q}")
+        else:
+            out.append(q)
+    return ", ".join(out)
+
+
+def _berlin_times(days: list) -> pd.DataFrame:
+    """One row per UTC quarter-hour of ``days``: the instant, its Berlin wall-clock time and offset."""
+    if not days:
+        starts = pd.DatetimeIndex([], dtype="datetime64[ns]")
+    else:
+        first, last = pd.Timestamp(min(days)), pd.Timestamp(max(days)) + pd.Timedelta(days=1)
+        starts = pd.date_range(first, last, freq="15min", inclusive="left")
+    local = starts.tz_localize("UTC").tz_convert(LOCAL_TZ)
+    return pd.DataFrame(
+        {
+            "delivery_start": starts.astype("datetime64[ns]"),
+            "delivery_start_local": local.tz_localize(None).astype("datetime64[ns]"),
+            "utc_offset_hours": (local.tz_localize(None) - starts).total_seconds() / 3600.0,
+            "local_day": local.tz_localize(None).normalize().astype("datetime64[ns]"),
+        }
+    )
+
+
+def _open_source(warehouse: Path, retries: int) -> duckdb.DuckDBPyConnection:
+    try:
+        return connect(warehouse, read_only=True, retries=retries)
+    except duckdb.ConnectionException:
+        # This process already holds the file open read-write (e.g. a resource connection left open):
+        # DuckDB refuses a second configuration; share that instance instead (we only read).
+        return connect(warehouse, read_only=False, retries=retries)
+
+
+def snapshot_warehouse(
+    warehouse: str | Path,
+    target: str | Path,
+    invoice_docs: dict[str, str] | None = None,
+    retries: int = 30,
+) -> SnapshotResult:
+    """Copy the report tables of ``warehouse`` into a new DuckDB file ``target`` (atomically replaced).
+
+    ``invoice_docs`` maps invoice ids to a site-relative URL of their PDF (``pdf_url`` column).
+    """
+    started = time.monotonic()
+    warehouse, target = Path(warehouse), Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    for p in (tmp, tmp.with_name(tmp.name + ".wal")):
+        p.unlink(missing_ok=True)
+
+    present, missing, missing_cols, rows = [], [], {}, {}
+    frames: dict[str, pd.DataFrame] = {}
+    if warehouse.exists():
+        src = _open_source(warehouse, retries)
+        try:
+            existing = {
+                f"{s}.{t}": None
+                for s, t in src.execute(
+                    "SELECT table_schema, table_name FROM information_schema.tables "
+                    "WHERE table_schema IN ('marts', 'staging')"
+                ).fetchall()
+            }
+            for qualified, columns in REPORT_TABLES.items():
+                if qualified not in existing:
+                    continue
+                schema, name = qualified.split(".")
+                have = {
+                    r[0]
+                    for r in src.execute(
+                        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+                        [schema, name],
+                    ).fetchall()
+                }
+                aliases = COLUMN_ALIASES.get(qualified, {})
+                select, absent = [], []
+                for col, typ in columns.items():
+                    found = col if col in have else next((a for a in aliases.get(col, ()) if a in have), None)
+                    if found is None:
+                        absent.append(col)
+                        select.append(f"CAST(NULL AS {typ}) AS {_quote(col)}")
+                    else:
+                        select.append(f"TRY_CAST({_quote(found)} AS {typ}) AS {_quote(col)}")
+                extras = sorted(have - set(columns) - {a for al in aliases.values() for a in al})
+                select += [_quote(c) for c in extras]
+                frames[qualified] = src.execute(f"SELECT {', '.join(select)} FROM {schema}.{_quote(name)}").fetchdf()
+                present.append(qualified)
+                if absent:
+                    missing_cols[qualified] = absent
+        finally:
+            src.close()
+    missing = [t for t in REPORT_TABLES if t not in present]
+
+    out = duckdb.connect(str(tmp))
+    try:
+        for schema in ("marts", "staging", "report"):
+            out.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        for qualified, columns in REPORT_TABLES.items():
+            if qualified in frames:
+                frame = frames[qualified]
+                out.register("frame", frame)
+                out.execute(f"CREATE TABLE {qualified} AS SELECT {_typed_select(frame, columns)} FROM frame")
+                out.unregister("frame")
+                rows[qualified] = len(frame)
+            else:
+                cols = ", ".join(f"{_quote(c)} {t}" for c, t in columns.items())
+                out.execute(f"CREATE TABLE {qualified} ({cols})")
+                rows[qualified] = 0
+        _attach_invoice_docs(out, invoice_docs or {})
+        days = sorted(
+            {
+                d
+                for qualified in ("marts.portfolio_best_of_infeed", "marts.portfolio_forecast", "marts.trading_daily")
+                if qualified in frames
+                for d in pd.to_datetime(frames[qualified]["delivery_day"]).dt.date.dropna().unique()
+            }
+        )
+        out.register("qh", _berlin_times(days))
+        out.execute(
+            "CREATE TABLE report.qh_time AS SELECT CAST(delivery_start AS TIMESTAMP) AS delivery_start, "
+            "CAST(delivery_start_local AS TIMESTAMP) AS delivery_start_local, utc_offset_hours, "
+            "CAST(local_day AS DATE) AS local_day FROM qh"
+        )
+        out.unregister("qh")
+        out.register("d", pd.DataFrame({"delivery_day": pd.to_datetime(pd.Series(days, dtype="object"))}))
+        out.execute("CREATE TABLE report.days AS SELECT CAST(delivery_day AS DATE) AS delivery_day FROM d")
+        out.unregister("d")
+        out.register(
+            "t",
+            pd.DataFrame(
+                {
+                    "table_name": list(REPORT_TABLES),
+                    "present": [t in present for t in REPORT_TABLES],
+                    "optional": [t in OPTIONAL_TABLES for t in REPORT_TABLES],
+                    "n_rows": [rows[t] for t in REPORT_TABLES],
+                }
+            ),
+        )
+        out.execute("CREATE TABLE report.tables AS SELECT * FROM t")
+        out.unregister("t")
+        out.execute(
+            "CREATE TABLE report.snapshot AS SELECT CAST(? AS TIMESTAMP) AS taken_at_utc, ? AS warehouse",
+            [pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime(), str(warehouse)],
+        )
+        views = create_report_views(out)  # after report.days/tables/snapshot (placeholder rows)
+        out.execute("CHECKPOINT")
+    finally:
+        out.close()
+    os.replace(tmp, target)
+    return SnapshotResult(
+        path=target,
+        present=present,
+        missing=missing,
+        missing_columns=missing_cols,
+        rows=rows,
+        days=[d.isoformat() for d in days],
+        views=views,
+        seconds=time.monotonic() - started,
+    )
+
+
+# --------------------------------------------------------------------------------------------- build
+
+
+def copy_project(src: str | Path, dst: str | Path) -> Path:
+    """A copy of the Evidence project ``src`` at ``dst`` sharing its ``node_modules`` (symlink), for building
+    a site somewhere else than ``reports/build`` (tests, previews) without a second ``npm ci``."""
+    src, dst = Path(src), Path(dst)
+    skip = {"node_modules", ".evidence", "build", SNAPSHOT_DIR, ".svelte-kit"}
+    dst.mkdir(parents=True, exist_ok=True)
+    for item in src.iterdir():
+        if item.name in skip:
+            continue
+        if item.is_dir():
+            shutil.copytree(item, dst / item.name, dirs_exist_ok=True)
+        else:
+            shutil.copy2(item, dst / item.name)
+    link = dst / "node_modules"
+    if not link.exists():
+        link.symlink_to((src / "node_modules").resolve(), target_is_directory=True)
+    return dst
+
+
+@contextlib.contextmanager
+def build_lock(reports_dir: str | Path):
+    """One Evidence build per project directory at a time (snapshot + sources + build share its files)."""
+    path = Path(reports_dir) / SNAPSHOT_DIR / ".build.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def collect_invoice_docs(invoices_dir: str | Path, static_dir: str | Path) -> dict[str, str]:
+    """Copy the invoice PDFs (``<invoices_dir>/<month>/*.pdf``) into the site's static folder.
+
+    Returns ``{"<month>/<file stem>": site URL}``; :func:`snapshot_warehouse` matches them to invoices by
+    month and invoice id (or contract id) in the file name.
+    """
+    invoices_dir, static_dir = Path(invoices_dir), Path(static_dir)
+    shutil.rmtree(static_dir, ignore_errors=True)
+    docs: dict[str, str] = {}
+    if not invoices_dir.is_dir():
+        return docs
+    for pdf in sorted(invoices_dir.glob("*/*.pdf")):
+        month = pdf.parent.name
+        (static_dir / month).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(pdf, static_dir / month / pdf.name)
+        docs[f"{month}/{pdf.stem}"] = f"/{static_dir.name}/{month}/{pdf.name}"
+    return docs
+
+
+@dataclass
+class BuildError:
+    page: str
+    error: str
+
+    def __str__(self) -> str:
+        return f"{self.page}: {self.error}"
+
+
+@dataclass
+class BuildResult:
+    returncode: int
+    seconds: float
+    log: str
+    max_rss_mb: float
+    steps: dict[str, float] = field(default_factory=dict)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def evidence_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "EVIDENCE_TELEMETRY": "false",  # ignored by 40.1.8; evidence.settings.json is what counts
+            "DO_NOT_TRACK": "1",
+            "CI": "true",
+            "NO_COLOR": "1",
+            "FORCE_COLOR": "0",
+            "npm_config_update_notifier": "false",
+            "npm_config_fund": "false",
+            "npm_config_audit": "false",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def run_evidence(reports_dir: str | Path, timeout: int = 1200, scripts: tuple[str, ...] = ("sources", "build")) -> BuildResult:
+    """Run ``npm run sources`` then ``npm run build`` in ``reports_dir``; ``build/`` is emptied first
+    (Evidence copies over the previous build and would keep pages that no longer exist)."""
+    reports_dir = Path(reports_dir)
+    shutil.rmtree(reports_dir / "build", ignore_errors=True)
+    # A source run that died leaves an empty query-cache hashes.json ("Unexpected end of JSON input" on
+    # every later run); the snapshot is new anyway, so always evaluate every source query.
+    shutil.rmtree(reports_dir / ".evidence" / "meta", ignore_errors=True)
+    env = evidence_env()
+    log, steps, rc = [], {}, 0
+    started = time.monotonic()
+    for script in scripts:
+        t0 = time.monotonic()
+        proc = subprocess.run(
+            ["npm", "run", "--silent", script],
+            cwd=reports_dir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout,
+        )
+        steps[script] = round(time.monotonic() - t0, 1)
+        log.append(f"$ npm run {script}\n{proc.stdout}")
+        rc = proc.returncode
+        if rc != 0:
+            break
+    max_rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return BuildResult(
+        returncode=rc,
+        seconds=round(time.monotonic() - started, 1),
+        log=_ANSI.sub("", "\n".join(log)),
+        max_rss_mb=round(max_rss_kb / 1024, 1),
+        steps=steps,
+    )
+
+
+# What Evidence prints when a page query fails while prerendering (and exits 0 all the same):
+#   broken_query | Error in Query! Binder Error: Referenced column "x" not found in FROM clause!
+_LOG_QUERY_ERROR = re.compile(r"^\s*(?P<query>[A-Za-z_][\w]*) \| Error in Query! (?P<error>.*)$")
+_SQL_FENCE = re.compile(r"^```sql\s+(?P<query>[A-Za-z_][\w]*)", re.M)
+
+
+def query_pages(pages_dir: str | Path) -> dict[str, list[str]]:
+    """Query name -> site pages defining it (``pages/trading.md`` -> ``/trading/``)."""
+    pages_dir = Path(pages_dir)
+    out: dict[str, list[str]] = {}
+    for md in sorted(pages_dir.rglob("*.md")):
+        rel = md.relative_to(pages_dir).with_suffix("").as_posix()
+        url = "/" if rel == "index" else "/" + (rel[: -len("/index")] if rel.endswith("/index") else rel) + "/"
+        for match in _SQL_FENCE.finditer(md.read_text(errors="replace")):
+            out.setdefault(match.group("query"), []).append(url)
+    return out
+
+
+def list_pages(build_dir: str | Path) -> list[str]:
+    """Site-relative URLs of the prerendered pages (``index.html`` files) in ``build_dir``."""
+    build_dir = Path(build_dir)
+    pages = []
+    for html in sorted(build_dir.rglob("index.html")):
+        rel = html.parent.relative_to(build_dir).as_posix()
+        if rel.startswith(("_app", "api", "settings", "explore")) or "/_app/" in rel:
+            continue
+        pages.append("/" if rel == "." else f"/{rel}/")
+    return pages
+
+
+_TAG = re.compile(r"<[^>]+>")
+_QUERY_ERROR_WORDS = re.compile(
+    r"(Parser Error|Binder Error|Catalog Error|Conversion Error|Invalid Input Error|Query failed|"
+    r"Error in query|Table with name [^\s]+ does not exist|Referenced column [^\s]+ not found)"
+)
+
+
+def check_build(result: BuildResult | None, build_dir: str | Path, pages_dir: str | Path | None = None) -> list[BuildError]:
+    """Every query error in the Evidence output: the build log and each prerendered page.
+
+    Evidence's build exits 0 when a page query fails (even ``build:strict``): the error is printed as
+    ``<query> | Error in Query! <error>`` and rendered into the page as an error box. Log errors are named
+    by page through the query names defined in ``pages_dir`` (default: ``build_dir/../pages``); the pages'
+    HTML is searched too, for errors the log does not name.
+    """
+    errors: list[BuildError] = []
+    build_dir = Path(build_dir)
+    pages_dir = Path(pages_dir) if pages_dir else build_dir.parent / "pages"
+    if result is not None and result.returncode != 0:
+        tail = "\n".join(result.log.strip().splitlines()[-15:])
+        errors.append(BuildError("(build)", f"npm exited with {result.returncode}: {tail}"))
+    if result is not None:
+        where = query_pages(pages_dir) if pages_dir.is_dir() else {}
+        for line in result.log.splitlines():
+            match = _LOG_QUERY_ERROR.match(line)
+            if match:
+                query = match.group("query")
+                for page in where.get(query, ["(unknown page)"]):
+                    errors.append(BuildError(page, f"query {query}: {match.group('error').strip()}"))
+    if not build_dir.is_dir() or not (build_dir / "index.html").exists():
+        errors.append(BuildError("(build)", f"no site in {build_dir}"))
+        return _dedupe(errors)
+    named = {e.page for e in errors}
+    for html in sorted(build_dir.rglob("index.html")):
+        if "_app" in html.parts:
+            continue
+        rel = html.parent.relative_to(build_dir).as_posix()
+        page = "/" if rel == "." else f"/{rel}/"
+        if page in named:
+            continue
+        text = html.read_text(errors="replace")
+        match = _QUERY_ERROR_WORDS.search(text)
+        if match:
+            snippet = _TAG.sub(" ", text[match.start() : match.end() + 300])
+            errors.append(BuildError(page, re.sub(r"\s+", " ", snippet).strip()[:400]))
+    return _dedupe(errors)
+
+
+def _dedupe(errors: list[BuildError]) -> list[BuildError]:
+    seen, out = set(), []
+    for e in errors:
+        key = (e.page, e.error)
+        if key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out

@@ -1,0 +1,2 @@
+-- when the snapshot was taken (UTC) and from which warehouse file
+select * from report.snapshot

@@ -1,0 +1,117 @@
+"""Fixtures for the report site: the sample day materialised, one site build shared by every test.
+
+The site is built once per session (about 2-3 minutes: Evidence's vite build) into a temporary copy of
+``reports/`` (node_modules shared by symlink), so ``reports/build`` of the working tree is never touched.
+The copy carries one extra page with a broken query: the build check must name it, and only it.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from flexpower_dagster.core.warehouse import connect
+from flexpower_dagster.defs.reporting.site import (
+    SNAPSHOT_DIR,
+    SNAPSHOT_FILE,
+    check_build,
+    copy_project,
+    run_evidence,
+    snapshot_warehouse,
+)
+from flexpower_dagster.settings import Settings
+from report_support import BROKEN_PAGE, BROKEN_PAGE_MD, CHROMIUM, REPORTS, SAMPLE_DAY, BuiltSite
+
+REQUIRED_MARTS = (
+    "marts.portfolio_forecast",
+    "marts.portfolio_best_of_infeed",
+    "marts.best_of_infeed",
+    "marts.trading_daily",
+    "marts.portfolio_imbalance",
+)
+
+
+def _require_evidence() -> None:
+    if not (REPORTS / "node_modules" / ".bin" / "evidence").exists():
+        pytest.fail("Evidence is not installed: run `make setup` (npm ci in reports/)")
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(sample_dir, tmp_path_factory) -> Path:
+    """Every daily asset but the report site, materialised for the sample day into a fresh warehouse."""
+    from flexpower_dagster.definitions import build_definitions
+    from flexpower_dagster.platform.partitions import daily_partitions
+
+    root = tmp_path_factory.mktemp("report_wh")
+    settings = Settings(landing_dir=sample_dir, warehouse=root / "warehouse.duckdb", data_dir=root / "data")
+    selection = dg.AssetSelection.tag("cadence", "daily") - dg.AssetSelection.assets("report_site")
+    job = dg.define_asset_job("report_test_daily", selection=selection, partitions_def=daily_partitions)
+    defs = dg.Definitions.merge(build_definitions(settings), dg.Definitions(jobs=[job]))
+    defs.resolve_job_def("report_test_daily").execute_in_process(
+        partition_key=SAMPLE_DAY, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+    )
+    with connect(settings.warehouse, read_only=True) as conn:
+        have = {
+            f"{s}.{t}"
+            for s, t in conn.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+        }
+    missing = [t for t in REQUIRED_MARTS if t not in have]
+    if missing:
+        pytest.fail(f"materialising {SAMPLE_DAY} did not write {missing}")
+    return settings.warehouse
+
+
+@pytest.fixture(scope="session")
+def built_site(sample_warehouse, tmp_path_factory) -> BuiltSite:
+    _require_evidence()
+    project = copy_project(REPORTS, tmp_path_factory.mktemp("report_site") / "reports")
+    (project / "pages" / f"{BROKEN_PAGE}.md").write_text(BROKEN_PAGE_MD)
+    snapshot = project / SNAPSHOT_DIR / SNAPSHOT_FILE
+    snapshot_warehouse(sample_warehouse, snapshot)
+    result = run_evidence(project)
+    (project / "build.log").write_text(result.log)
+    return BuiltSite(project, project / "build", sample_warehouse, snapshot, result, check_build(result, project / "build"))
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # keep pytest output clean
+        pass
+
+
+@pytest.fixture(scope="session")
+def site_url(built_site):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(built_site.build)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's Chromium is missing: run `make setup-browser`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
