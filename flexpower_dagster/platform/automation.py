@@ -189,6 +189,16 @@ def staging_follow_condition() -> dg.AutomationCondition:
     ).with_label("follow_upstream")
 
 
+def site_condition() -> dg.AutomationCondition:
+    """Unpartitioned assets over all days (the report site): rebuild once any upstream day was updated,
+    after the batch of runs in flight is done (waits while any upstream partition is in progress), so a
+    batch of days costs one rebuild. It does not wait for failed blocking checks or missing days: the
+    site is where those problems are shown."""
+    return (
+        AC.any_deps_updated().since_last_handled() & ~AC.any_deps_in_progress() & ~AC.in_progress()
+    ).with_label("rebuild_after_updates")
+
+
 def condition_for(spec: dg.AssetSpec) -> dg.AutomationCondition | None:
     """The automation condition of an asset: by key prefix and partitioning (see module docs)."""
     is_staging = spec.key.path[0] == "staging"
@@ -196,6 +206,8 @@ def condition_for(spec: dg.AssetSpec) -> dg.AutomationCondition | None:
         return staging_follow_condition() if spec.deps else None
     if isinstance(spec.partitions_def, dg.MonthlyPartitionsDefinition):
         return monthly_condition()
+    if spec.partitions_def is None:
+        return site_condition()
     return daily_condition()
 
 

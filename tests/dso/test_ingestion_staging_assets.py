@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from conftest import SAMPLE_DAY, resources_for
+from support import SAMPLE_DAY, resources_for
 
 from flexpower_dagster.core.warehouse import connect
 from flexpower_dagster.defs.dso import assets as dso_assets

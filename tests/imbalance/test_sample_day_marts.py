@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from conftest import SAMPLE_DAY
+from support import SAMPLE_DAY
 from flexpower_dagster.settings import Settings
 
 MARTS = {

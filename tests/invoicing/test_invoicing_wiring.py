@@ -18,7 +18,7 @@ from flexpower_dagster.defs.invoicing.assets import build_invoicing_assets
 from flexpower_dagster.platform.partitions import DAILY_TAGS, daily_partitions
 from flexpower_dagster.platform.staging import table_metadata
 from flexpower_dagster.defs.trading.tables import TRADING_QH
-from conftest import resources_for
+from support import resources_for
 
 
 def _full(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:

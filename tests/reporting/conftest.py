@@ -42,20 +42,9 @@ def _require_evidence() -> None:
 
 
 @pytest.fixture(scope="session")
-def sample_warehouse(sample_dir, tmp_path_factory) -> Path:
-    """Every daily asset but the report site, materialised for the sample day into a fresh warehouse."""
-    from flexpower_dagster.definitions import build_definitions
-    from flexpower_dagster.platform.partitions import daily_partitions
-
-    root = tmp_path_factory.mktemp("report_wh")
-    settings = Settings(landing_dir=sample_dir, warehouse=root / "warehouse.duckdb", data_dir=root / "data")
-    selection = dg.AssetSelection.tag("cadence", "daily") - dg.AssetSelection.assets("report_site")
-    job = dg.define_asset_job("report_test_daily", selection=selection, partitions_def=daily_partitions)
-    defs = dg.Definitions.merge(build_definitions(settings), dg.Definitions(jobs=[job]))
-    defs.resolve_job_def("report_test_daily").execute_in_process(
-        partition_key=SAMPLE_DAY, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
-    )
-    with connect(settings.warehouse, read_only=True) as conn:
+def report_warehouse(sample_warehouse) -> Path:
+    """The session's sample-day warehouse (tests/conftest.py), checked to hold every mart the pages read."""
+    with connect(sample_warehouse.warehouse, read_only=True) as conn:
         have = {
             f"{s}.{t}"
             for s, t in conn.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
@@ -63,19 +52,19 @@ def sample_warehouse(sample_dir, tmp_path_factory) -> Path:
     missing = [t for t in REQUIRED_MARTS if t not in have]
     if missing:
         pytest.fail(f"materialising {SAMPLE_DAY} did not write {missing}")
-    return settings.warehouse
+    return sample_warehouse.warehouse
 
 
 @pytest.fixture(scope="session")
-def built_site(sample_warehouse, tmp_path_factory) -> BuiltSite:
+def built_site(report_warehouse, tmp_path_factory) -> BuiltSite:
     _require_evidence()
     project = copy_project(REPORTS, tmp_path_factory.mktemp("report_site") / "reports")
     (project / "pages" / f"{BROKEN_PAGE}.md").write_text(BROKEN_PAGE_MD)
     snapshot = project / SNAPSHOT_DIR / SNAPSHOT_FILE
-    snapshot_warehouse(sample_warehouse, snapshot)
+    snapshot_warehouse(report_warehouse, snapshot)
     result = run_evidence(project)
     (project / "build.log").write_text(result.log)
-    return BuiltSite(project, project / "build", sample_warehouse, snapshot, result, check_build(result, project / "build"))
+    return BuiltSite(project, project / "build", report_warehouse, snapshot, result, check_build(result, project / "build"))
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -93,7 +82,9 @@ def site_url(built_site):
     server.server_close()
 
 
-@pytest.fixture(scope="session")
+# module scope: the sync Playwright API runs an event loop in this thread until it is stopped; a session-wide
+# browser would leave it running and break later tests that call asyncio.run() (Dagster's automation tests)
+@pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
         pytest.fail("Debian's Chromium is missing: run `make setup-browser`")

@@ -227,7 +227,6 @@ def test_report_site_asset(built_site, tmp_path, monkeypatch, broken):
     monkeypatch.setattr(report_assets, "run_evidence", _fake_run(built_site.build, drop_broken=not broken))
     result = dg.materialize(
         [report_assets.report_site],
-        partition_key=SAMPLE_DAY,
         resources={"warehouse": Warehouse(path=str(built_site.warehouse)), "data_dir": DataDir(root=str(tmp_path))},
         run_config={"ops": {"report_site": {"config": {"reports_dir": str(project)}}}},
         raise_on_error=False,

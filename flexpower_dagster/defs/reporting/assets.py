@@ -1,9 +1,11 @@
 """Dagster wiring of the report site (logic in :mod:`flexpower_dagster.defs.reporting.site`).
 
-``report_site`` is daily-partitioned like the marts it depends on, so ``dagster asset materialize --select
-'tag:cadence=daily' --partition D`` builds the day's marts and then the site in one run. Whatever the
-partition, it rebuilds the whole site (every day) from a read-only snapshot of the warehouse taken after
-the marts were written.
+``report_site`` is one unpartitioned asset downstream of every daily mart: the site always shows every
+day, so one materialisation rebuilds it in full from a read-only snapshot of the warehouse taken after the
+marts were written. It carries the ``cadence=daily`` tag, so ``dagster asset materialize --select
+'tag:cadence=daily' --partition D`` builds the day's marts and then the site in one run (Dagster runs an
+unpartitioned asset inside a partitioned run). Being unpartitioned, the automation rebuilds it once after a
+batch of days has been updated (it waits while any upstream partition is in progress), not once per day.
 """
 
 from pathlib import Path
@@ -20,7 +22,7 @@ from flexpower_dagster.defs.reporting.site import (
     run_evidence,
     snapshot_warehouse,
 )
-from flexpower_dagster.platform.partitions import DAILY_TAGS, daily_partitions
+from flexpower_dagster.platform.partitions import DAILY_TAGS
 from flexpower_dagster.platform.resources import DataDir, Warehouse
 from flexpower_dagster.settings import PROJECT_ROOT
 
@@ -55,7 +57,6 @@ class ReportSiteConfig(dg.Config):
 @dg.asset(
     key="report_site",
     deps=[dg.AssetKey(["marts", name]) for name in DAILY_MARTS],
-    partitions_def=daily_partitions,
     tags=DAILY_TAGS,
     group_name="reporting",
     kinds={"evidence", "duckdb"},
