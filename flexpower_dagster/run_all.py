@@ -102,7 +102,7 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, label: str, pa
         outcome.ok = False
         outcome.failed_steps = [f"{type(exc).__name__}: {exc}"]
     outcome.seconds = time.perf_counter() - started
-    status = "FAILED" if not outcome.ok else "blocked by a data-quality gate" if outcome.failed_checks else "ok"
+    status = "FAILED" if not outcome.ok else "ok, a blocking data-quality check failed" if outcome.failed_checks else "ok"
     warned = f", {len(outcome.warned_checks)} warning check(s)" if outcome.warned_checks else ""
     print(f"  {label:<28} {status} ({outcome.seconds:.1f} s{warned})", flush=True)
     for s in outcome.failed_steps:
