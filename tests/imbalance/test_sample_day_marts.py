@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from support import SAMPLE_DAY
+from support import SAMPLE_DAY, materialize_day
 from flexpower_dagster.settings import Settings
 
 MARTS = {
@@ -29,18 +29,8 @@ QHS = pd.date_range(DAY0, periods=96, freq="15min")
 
 
 def materialize_daily(settings: Settings) -> None:
-    """Materialise every asset tagged cadence=daily of the full definitions for the sample day."""
-    import dagster as dg
-
-    from flexpower_dagster.definitions import build_definitions
-
-    defs = build_definitions(settings)
-    keys = dg.AssetSelection.tag("cadence", "daily").resolve(defs.resolve_asset_graph())
-    job = defs.resolve_implicit_global_asset_job_def()
-    with dg.instance_for_test() as instance:
-        result = job.execute_in_process(
-            partition_key=SAMPLE_DAY, asset_selection=list(keys), instance=instance, raise_on_error=False
-        )
+    """Materialise every daily asset of the full definitions (but the report site) for the sample day."""
+    result = materialize_day(settings, SAMPLE_DAY, raise_on_error=False)
     done = {e.asset_key.path[-1] for e in result.get_asset_materialization_events() if e.asset_key.path[0] == "marts"}
     failed = sorted({e.step_key for e in result.all_events if e.is_step_failure or e.is_step_skipped})
     assert set(MARTS) <= done, f"marts not materialised: {sorted(set(MARTS) - done)}; failed/skipped steps: {failed}"
