@@ -16,6 +16,14 @@ def resources_for(landing: Path, warehouse: Path, data_dir: Path | None = None) 
     return build_resources(Settings(landing_dir=landing, warehouse=warehouse, data_dir=data_dir or warehouse.parent / "data"))
 
 
+GOLDEN_DIR = PROJECT_ROOT / "tests" / "golden"
+#: A small demo landing zone for the checksum test: the five sample assets and three synthetic ones
+#: (all price and fee models), two days around the sample day; its delivery day is SAMPLE_DAY.
+DEMO_CASE = {"n_assets": 8, "start": "2025-06-07", "days": 2, "seed": 42, "public_trades_per_day": 2000}
+#: marts tables whose rows are run metadata, not figures (compared by tests of their own)
+CHECKSUM_EXCLUDED_TABLES = ("data_quality_results",)
+
+
 def materialize_day(settings: Settings, day: str, exclude: tuple[str, ...] = ("report_site",), raise_on_error: bool = True):
     """Materialise every asset tagged cadence=daily (minus ``exclude``) for ``day`` with the full definitions."""
     import dagster as dg
@@ -31,3 +39,40 @@ def materialize_day(settings: Settings, day: str, exclude: tuple[str, ...] = ("r
         return job.execute_in_process(
             partition_key=day, asset_selection=keys, instance=instance, raise_on_error=raise_on_error
         )
+
+
+def demo_landing(out: Path) -> Path:
+    """Generate the DEMO_CASE landing zone into ``out`` (deterministic: same bytes every time)."""
+    from datetime import date
+
+    from flexpower_dagster.demo import generate
+
+    case = dict(DEMO_CASE, start=date.fromisoformat(DEMO_CASE["start"]))
+    generate(out, **case)
+    return out
+
+
+def materialize_month(settings: Settings, month: str, raise_on_error: bool = True):
+    """Materialise every asset tagged cadence=monthly for the month partition ``month`` (YYYY-MM-01)."""
+    import dagster as dg
+
+    from flexpower_dagster.definitions import build_definitions
+
+    defs = build_definitions(settings)
+    keys = dg.AssetSelection.tag("cadence", "monthly").resolve(defs.resolve_asset_graph())
+    job = defs.resolve_implicit_global_asset_job_def()
+    with dg.instance_for_test() as instance:
+        return job.execute_in_process(
+            partition_key=month, asset_selection=sorted(keys, key=lambda k: k.to_user_string()), instance=instance,
+            raise_on_error=raise_on_error,
+        )
+
+
+def sample_checksums(warehouse: Path, reference: dict | None = None) -> dict:
+    """Checksums of every marts table (see flexpower_dagster.core.checksums) of a warehouse file."""
+    import duckdb
+
+    from flexpower_dagster.core.checksums import schema_checksums
+
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return schema_checksums(conn, "marts", reference=reference, exclude_tables=CHECKSUM_EXCLUDED_TABLES)

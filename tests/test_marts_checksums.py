@@ -1,0 +1,58 @@
+"""Every marts table of the sample day and of a small demo day is what it was when the golden files were
+recorded (tests/golden/*.json, written by scripts/marts_checksums.py): refactors and speed-ups must not
+change a single figure. New tables and columns are allowed (reported, not compared)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from support import GOLDEN_DIR, SAMPLE_DAY, demo_landing, materialize_day, materialize_month, sample_checksums
+
+from flexpower_dagster.core.checksums import compare
+from flexpower_dagster.settings import Settings
+
+MONTH = SAMPLE_DAY[:8] + "01"
+
+
+def _assert_same(golden_name: str, settings: Settings) -> None:
+    reference = json.loads((GOLDEN_DIR / golden_name).read_text())
+    current = sample_checksums(settings.warehouse, reference=reference)
+    result = compare(reference, current)
+    assert result.identical, f"marts differ from {golden_name}:\n{result.report()}"
+
+
+def test_sample_day_marts_unchanged(sample_warehouse, tmp_path):
+    wh = tmp_path / "warehouse.duckdb"
+    shutil.copy(sample_warehouse.warehouse, wh)
+    settings = Settings(landing_dir=sample_warehouse.landing_dir, warehouse=wh, data_dir=tmp_path / "data")
+    materialize_month(settings, MONTH)
+    _assert_same("sample_day_marts.json", settings)
+
+
+def test_demo_day_marts_unchanged(tmp_path):
+    settings = Settings(landing_dir=demo_landing(tmp_path / "landing"), warehouse=tmp_path / "w.duckdb", data_dir=tmp_path / "data")
+    materialize_day(settings, SAMPLE_DAY, raise_on_error=False)
+    materialize_month(settings, MONTH)
+    _assert_same("demo_day_marts.json", settings)
+
+
+def test_comparison_detects_a_changed_figure(sample_warehouse, tmp_path):
+    """The comparison is not blind: one changed cent in one row is found, naming the column."""
+    import duckdb
+
+    wh = tmp_path / "warehouse.duckdb"
+    shutil.copy(sample_warehouse.warehouse, wh)
+    reference = sample_checksums(wh)
+    with duckdb.connect(str(wh)) as conn:
+        conn.execute("UPDATE marts.trading_daily SET revenue_eur = revenue_eur + 0.01")
+    result = compare(reference, sample_checksums(wh, reference=reference))
+    assert not result.identical
+    assert result.changed == ["trading_daily.revenue_eur"]
+
+
+@pytest.mark.parametrize("golden", ["sample_day_marts.json", "demo_day_marts.json"])
+def test_golden_files_cover_every_mart(golden):
+    tables = set(json.loads((GOLDEN_DIR / golden).read_text()))
+    assert {"asset_forecast", "best_of_infeed", "imbalance", "trading_daily", "invoices", "invoice_lines"} <= tables
