@@ -5,35 +5,41 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
+# uv installs the locked Python environment (uv.lock); it is bootstrapped with pip into .tools/ (gitignored)
+UV_VERSION := 0.13.9
+UV := .tools/uv/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: setup setup-python setup-reports setup-browser run dev test lint reset benchmark
+.PHONY: setup setup-python setup-reports setup-browser run dev test lint lock reset benchmark screenshots
 
-## setup: create .venv with the pinned dependencies and the package (editable); npm ci for reports/
+## setup: .venv exactly as uv.lock pins it (package editable); report site packages exactly as package-lock.json pins them
 setup: setup-python setup-reports
 
 setup-python: $(STAMP)
 
-$(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade "pip>=24"
-	$(PY) -m pip install --quiet -e ".[test]"
+$(UV):
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .tools/uv "uv==$(UV_VERSION)"
+
+# --frozen: install what uv.lock says, never re-resolve (a lock that no longer matches pyproject.toml fails
+# here instead of silently installing something untested); --extra test: pytest, playwright, ruff
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --extra test --python $(PYTHON) --quiet
 	@touch $(STAMP)
+
+## lock: re-resolve uv.lock after changing pyproject.toml (`make lock ARGS=--upgrade` takes newer versions)
+lock: | $(UV)
+	$(UV) lock --python $(PYTHON) $(ARGS)
 
 setup-reports:
 	@if [ -f reports/package-lock.json ]; then $(MAKE) --no-print-directory reports/node_modules/.installed; fi
 
-# npm ci from the lockfile; its postinstall runs reports/scripts/patch-evidence.mjs (offline patches) and
-# --check proves they applied. The registry reachable here lacks other platforms' optional binaries
-# (@rollup/rollup-darwin-*, ...), which makes `npm ci` refuse the lock ("Missing: ... from lock file"); then
-# `npm install` installs the same locked tree and the lock must come out byte-identical (docs/reports.md).
-reports/node_modules/.installed: reports/package-lock.json reports/package.json reports/scripts/patch-evidence.mjs
-	cd reports && sum=$$(sha256sum package-lock.json) && \
-	  { npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || \
-	    { echo "npm ci refused the lock (registry without other platforms' optional packages): npm install from it"; \
-	      npm install --no-audit --no-fund --loglevel=error; }; } && \
-	  { echo "$$sum" | sha256sum --check --quiet - || { echo "reports/package-lock.json changed: pin it again"; exit 1; }; }
-	cd reports && node scripts/patch-evidence.mjs --check
+# npm install --no-save from the lock, then every installed version verified against the lock; never writes a
+# tracked file, whatever the registry serves for other platforms (reports/scripts/install.sh, docs/reports.md)
+reports/node_modules/.installed: reports/package-lock.json reports/package.json reports/scripts/install.sh \
+		reports/scripts/verify-install.mjs reports/scripts/patch-evidence.mjs
+	reports/scripts/install.sh
 	@touch $@
 
 ## setup-browser: Debian's Chromium for the report site's browser test (never a downloaded browser)
@@ -54,6 +60,18 @@ dev: setup
 ## test: install and run the whole test suite
 test: setup setup-browser
 	$(BIN)/pytest -q
+
+## lint: ruff (configuration in pyproject.toml)
+lint: setup-python
+	$(BIN)/ruff check flexpower_dagster tests scripts
+
+## screenshots: refresh docs/screenshots/ (README) from the browser tests (they write build/screenshots/ otherwise)
+screenshots: setup setup-browser
+	FLEXPOWER_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/reporting
+
+## benchmark: the project's benchmarks (not part of `make test`)
+benchmark: setup
+	$(PY) scripts/benchmark_sensors.py
 
 ## reset: delete the generated warehouse, Dagster history and demo landing zone
 reset:

@@ -9,8 +9,9 @@
 A thin driver: runs execute in-process, one after the other, against ``DagsterInstance.get()`` so
 that the UI (``make dev``, same ``DAGSTER_HOME``) shows their history. A failed step or asset check
 is reported and the driver goes on with the next run. The exit code is 1 when a step failed for a
-platform reason; a blocking data-quality gate that fires (e.g. the sample's inconsistent WND-DE-003
-contract) is a finding about the data, reported in the summary, and does not fail ``make run``.
+platform reason. Data-quality findings are printed with what was observed: warnings (per-entity
+findings such as the sample's inconsistent WND-DE-003 contract, isolated where they matter) and
+blocking gates (a broken source: the run is red in Dagster, the data is stored, its dependants wait).
 """
 
 import os
@@ -38,6 +39,7 @@ class RunOutcome:
     failed_checks: list[str] = field(default_factory=list)  # severity ERROR (blocking gates)
     skipped_steps: list[str] = field(default_factory=list)  # not run because a blocking check failed upstream
     warned_checks: list[str] = field(default_factory=list)  # severity WARN: reported, not a failure
+    findings: dict[str, str] = field(default_factory=dict)  # failed check -> what it observed (its description)
     seconds: float = 0.0
 
 
@@ -97,6 +99,7 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, label: str, pa
                 name = f"{'/'.join(ev.asset_key.path)}:{ev.check_name}"
                 warn = ev.severity == dg.AssetCheckSeverity.WARN
                 (outcome.warned_checks if warn else outcome.failed_checks).append(name)
+                outcome.findings[name] = (ev.description or "").strip()
         outcome.ok = not outcome.failed_steps
     except Exception as exc:  # a broken definition must not hide the other runs' results
         outcome.ok = False
@@ -198,20 +201,38 @@ def main() -> int:
     return 0 if all(o.ok for o in outcomes) else 1
 
 
+def print_findings(outcomes: list[RunOutcome], width: int = 160) -> None:
+    """Every failed check once, with the runs it failed in and what it observed (the newest run's text)."""
+    seen: dict[str, tuple[bool, list[str], str]] = {}
+    for o in outcomes:
+        for name in [*o.failed_checks, *o.warned_checks]:
+            blocking, labels, _ = seen.get(name, (name in o.failed_checks, [], ""))
+            seen[name] = (blocking, [*labels, o.label], o.findings.get(name, ""))
+    if not seen:
+        print("  data quality: every check passed")
+        return
+    n_warn = sum(1 for b, _, _ in seen.values() if not b)
+    print(f"  data-quality findings: {len(seen) - n_warn} blocking, {n_warn} warning(s) "
+          "(details: Dagster UI, marts.data_quality_results, the report's data-quality page)")
+    for name, (blocking, labels, text) in sorted(seen.items(), key=lambda kv: (not kv[1][0], kv[0])):
+        where = labels[0] if len(labels) == 1 else f"{len(labels)} runs ({labels[0]} .. {labels[-1]})"
+        print(f"    {'BLOCKING' if blocking else 'warning '} {name} in {where}")
+        for part in [p.strip() for p in text.split(" | ") if p.strip()][:6]:
+            print(f"             {part[:width]}")
+
+
 def print_summary(settings: Settings, days: list[date], outcomes: list[RunOutcome]) -> None:
     failed = [o for o in outcomes if not o.ok]
     gated = [o for o in outcomes if o.ok and o.failed_checks]
+    green = len(outcomes) - len(failed) - len(gated)
     print()
-    print(f"built {len(days)} delivery day(s) {days[0]}..{days[-1]}: {len(outcomes) - len(failed)}/{len(outcomes)} runs without platform errors")
+    print(f"built {len(days)} delivery day(s) {days[0]}..{days[-1]}: {green}/{len(outcomes)} runs green, "
+          f"{len(gated)} stopped by a blocking data-quality gate, {len(failed)} with platform errors")
     for o in failed:
         print(f"  {o.label}: {len(o.failed_steps)} failed step(s)")
     if gated:
-        names = sorted({c for o in gated for c in o.failed_checks})
-        print(f"  data-quality gates fired in {len(gated)} run(s): {', '.join(names)} "
-              "(the data is stored; only the checked asset's dependants wait; details in marts.data_quality_results)")
-    n_warn = sum(len(o.warned_checks) for o in outcomes)
-    if n_warn:
-        print(f"  {n_warn} warning-level check failure(s) in total (data-quality findings, see the UI)")
+        print("  a blocking gate stores the data but holds back the checked asset's dependants (see BLOCKING below)")
+    print_findings(outcomes)
     counts = marts_row_counts(settings)
     if counts:
         print("marts tables (rows):")

@@ -26,7 +26,7 @@ class Settings:
     data_dir: Path
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         return cls(
             landing_dir=_resolve(env.get("FLEXPOWER_LANDING_DIR") or DEFAULT_LANDING_DIR),

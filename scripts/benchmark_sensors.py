@@ -125,11 +125,11 @@ def fingerprint_map_size(root: Path) -> int:
 def cold_noop(root: Path, cursors: dict[str, str]) -> dict[str, float]:
     """No-op ticks in a fresh interpreter (cold per-process caches)."""
     code = (
-        "import json,sys,time;from pathlib import Path;sys.path.insert(0, %r);"
+        f"import json,sys,time;from pathlib import Path;sys.path.insert(0, {str(Path(__file__).parent)!r});"
         "from benchmark_sensors import _tick;cur=json.load(open(sys.argv[1]));out={}\n"
         "for s,c in cur.items():\n"
         "    dt,r=_tick(s,Path(sys.argv[2]),c);assert not r.run_requests, s;out[s]=dt\n"
-        "print(json.dumps(out))" % str(Path(__file__).parent)
+        "print(json.dumps(out))"
     )
     tmp = root.parent / "bench_cursors.json"
     tmp.write_text(json.dumps(cursors))

@@ -19,7 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from support import (  # noqa: E402
+from flexpower_dagster.settings import Settings
+
+from support import (
     SAMPLE_DAY,
     SAMPLE_DIR,
     demo_landing,
@@ -27,8 +29,6 @@ from support import (  # noqa: E402
     materialize_month,
     sample_checksums,
 )
-
-from flexpower_dagster.settings import Settings  # noqa: E402
 
 
 def main() -> int:

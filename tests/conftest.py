@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support import SAMPLE_DAY, SAMPLE_DIR, materialize_day
 
 from flexpower_dagster.settings import Settings
+
+from support import SAMPLE_DAY, SAMPLE_DIR, materialize_day
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,11 @@ import json
 import shutil
 
 import pytest
-from support import GOLDEN_DIR, SAMPLE_DAY, demo_landing, materialize_day, materialize_month, sample_checksums
 
 from flexpower_dagster.core.checksums import compare
 from flexpower_dagster.settings import Settings
+
+from support import GOLDEN_DIR, SAMPLE_DAY, demo_landing, materialize_day, materialize_month, sample_checksums
 
 MONTH = SAMPLE_DAY[:8] + "01"
 

@@ -109,7 +109,7 @@ class Rejection:
     row: int | None = None
 
     @classmethod
-    def from_error(cls, source: str, err: SourceFileError) -> "Rejection":
+    def from_error(cls, source: str, err: SourceFileError) -> Rejection:
         return cls(source=source, file=err.file, rule=err.rule, reason=err.reason, row=err.row)
 
 
@@ -206,11 +206,11 @@ def days_from_content(
             df = parse(f.path, f.name)
             if len(df):
                 return frozenset(pd.to_datetime(df[column]).dt.date.unique())
-        except Exception:  # noqa: BLE001 - days_covered must never raise
+        except Exception:
             pass
         try:
             return frozenset(guess(f.basename))
-        except Exception:  # noqa: BLE001
+        except Exception:
             return frozenset()
 
     days_covered.__doc__ = f"UTC days of the file's {column} (fallback: a guess from the file name)."

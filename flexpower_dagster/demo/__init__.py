@@ -17,5 +17,12 @@ from flexpower_dagster.demo.generate import (
     generate,
 )
 
-__all__ = ["generate", "DemoSummary", "DEFAULT_ASSETS", "DEFAULT_DAYS", "DEFAULT_SEED", "DEFAULT_START",
-           "DEFAULT_PUBLIC_TRADES"]
+__all__ = [
+    "DEFAULT_ASSETS",
+    "DEFAULT_DAYS",
+    "DEFAULT_PUBLIC_TRADES",
+    "DEFAULT_SEED",
+    "DEFAULT_START",
+    "DemoSummary",
+    "generate",
+]

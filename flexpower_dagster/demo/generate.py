@@ -70,7 +70,7 @@ def generate(
         fc = vpp.forecast_set(asset, truth, window, seed)
         files[vpp.FORECAST_DIR] += vpp.write_forecasts(out, asset, fc)
         files[vpp.LIVE_DIR] += vpp.write_live(out, asset, truth, window, seed)
-        for kind, n in dso.write_asset_files(out, asset, truth, window, seed).items():
+        for n in dso.write_asset_files(out, asset, truth, window, seed).values():
             files[dso.DSO_DIR] += n
         _add_portfolio_forecasts(asset, fc, window, da_mw, tradeable_mw)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -27,12 +27,12 @@ def rng_for(seed: int, component: str, *keys: int) -> np.random.Generator:
 
 def epoch(d: date | datetime) -> int:
     if isinstance(d, datetime):
-        return int(d.replace(tzinfo=timezone.utc).timestamp()) if d.tzinfo is None else int(d.timestamp())
-    return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())
+        return int(d.replace(tzinfo=UTC).timestamp()) if d.tzinfo is None else int(d.timestamp())
+    return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())
 
 
 def to_dt(t: int | float) -> datetime:
-    return datetime.fromtimestamp(int(t), tz=timezone.utc).replace(tzinfo=None)
+    return datetime.fromtimestamp(int(t), tz=UTC).replace(tzinfo=None)
 
 
 def local_day_bounds(d: date) -> tuple[int, int]:

@@ -160,7 +160,7 @@ class CursorState:
         return "z1:" + base64.b64encode(zlib.compress(raw.encode(), 6)).decode()
 
     @classmethod
-    def decode(cls, cursor: str | None) -> "CursorState":
+    def decode(cls, cursor: str | None) -> CursorState:
         if not cursor:
             return cls()
         try:
@@ -366,7 +366,7 @@ def _landing_days(
     specs: Sequence[SourceSpec],
     inventory: Inventory,
     day_defining_specs: Sequence[SourceSpec],
-    state: "CursorState",
+    state: CursorState,
 ) -> frozenset[date]:
     """The landing days, recomputed only when a day-defining folder changed (the cursor and a
     per-process cache hold the last answer: content-dated files are not parsed on every tick)."""
@@ -475,7 +475,7 @@ def plan(
     """
     t0 = time.perf_counter()
     state = CursorState.decode(cursor)
-    own_names = {s.name for s in specs}
+    {s.name for s in specs}
     top_folders = {s.folder.strip("/").split("/")[0] for s in specs}
     inventory = scan_sources(root, specs, extra_folders=top_folders)
     landing = _landing_days(root, specs, inventory, day_defining_specs, state)

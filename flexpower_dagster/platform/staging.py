@@ -7,7 +7,7 @@ and returns the day's rows; the warehouse IO manager replaces the partition atom
 
 
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import pandas as pd
@@ -63,7 +63,7 @@ def read_partition(warehouse: Warehouse, table: TableSpec, day: date) -> pd.Data
 
 def record_rejections(warehouse: Warehouse, source: str, day: date, rejected: list[Rejection]) -> None:
     """Replace the rejected-file rows of (source, day) with this load's rejections."""
-    seen_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    seen_at = datetime.now(UTC).replace(tzinfo=None)
     frame = REJECTED_FILES.conform(
         pd.DataFrame(
             {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import date
 
@@ -51,7 +52,7 @@ def test_wind_is_persistent(truths):
         a, t = truths[asset_id]
         qh = _series(t, t.unconstrained_mw)
         assert qh.autocorr(1) > 0.85 and qh.autocorr(4) > 0.6, asset_id  # QH and one hour
-        assert 0 <= qh.min() and qh.max() <= a.capacity_mw
+        assert qh.min() >= 0 and qh.max() <= a.capacity_mw
         assert qh.std() > 0.05 * a.capacity_mw  # but it does move
 
 
@@ -64,7 +65,7 @@ def test_forecast_error_shrinks_with_lead_time(truths):
         idx = np.arange(fc.mw.shape[0])[:, None] + k[None, :]
         abs_err = np.abs(fc.mw - target[idx])
         by_lead = [abs_err[:, lo:hi].mean() for lo, hi in ((0, 4), (4, 24), (24, 96), (96, 193))]
-        assert all(x < y for x, y in zip(by_lead, by_lead[1:])), (asset_id, by_lead)
+        assert all(x < y for x, y in itertools.pairwise(by_lead)), (asset_id, by_lead)
         assert by_lead[0] < 0.05 * a.capacity_mw
         assert (fc.mw >= 0).all() and (fc.mw <= a.capacity_mw).all()
 

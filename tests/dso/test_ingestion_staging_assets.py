@@ -6,12 +6,13 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from support import SAMPLE_DAY, resources_for
 
 from flexpower_dagster.core.warehouse import connect
 from flexpower_dagster.defs.dso import assets as dso_assets
 from flexpower_dagster.defs.exchange import assets as exchange_assets
 from flexpower_dagster.defs.imbalance_prices import assets as imbalance_assets
+
+from support import SAMPLE_DAY, resources_for
 
 EXPECTED = {
     "dso_final_production": 384,  # 4 metering points x 96 QHs (MP-WND-001 has no final file)

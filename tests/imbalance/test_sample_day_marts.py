@@ -9,8 +9,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from support import SAMPLE_DAY, materialize_day
 from flexpower_dagster.settings import Settings
+
+from support import SAMPLE_DAY, materialize_day
 
 MARTS = {
     "asset_forecast": ("asset_id", "delivery_start"),
@@ -85,7 +86,7 @@ def final_mwh_per_asset(sample_dir: Path) -> dict[str, float]:
 def forecast_versions(sample_dir: Path) -> pd.DataFrame:
     frames = []
     for path in glob.glob(str(sample_dir / "vpp" / "forecasts" / "*.json")):
-        d = json.load(open(path))
+        d = json.loads(Path(path).read_text())
         start, _, version, power = d["values"]
         frames.append(pd.DataFrame({"asset_id": d["key"]["asset_id"], "start": start, "version": version, "kw": power}))
     df = pd.concat(frames, ignore_index=True)
@@ -101,7 +102,7 @@ def pick(versions: pd.DataFrame, gate: pd.Timedelta) -> pd.Series:
 
 
 def live_qhs(sample_dir: Path, short: str) -> set:
-    d = json.load(open(sample_dir / "vpp" / "live_measured_infeed" / f"{short}_20250608.json"))
+    d = json.loads((sample_dir / "vpp" / "live_measured_infeed" / f"{short}_20250608.json").read_text())
     ts = pd.to_datetime(pd.Series(d["values"][0]), unit="ms")
     ts = ts[(ts >= DAY0) & (ts < DAY0 + pd.Timedelta(days=1))]
     return set(ts.dt.floor("15min"))

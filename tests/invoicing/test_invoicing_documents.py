@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import email
 import io
-from datetime import date
 from email import policy
 
 import pandas as pd
 import pypdf
 
-from invoicing_builders import JUNE, compensation, contract, flags, forecast, infeed, month_days, trading
 from flexpower_dagster.defs.invoicing.documents import month_documents, write_documents
 from flexpower_dagster.defs.invoicing.rules import compute_invoices
+
+from invoicing_builders import JUNE, compensation, contract, flags, forecast, infeed, month_days, trading
 
 DAYS = month_days()
 
@@ -45,7 +45,7 @@ def pdf_text(content: bytes) -> str:
 
 
 def test_files_per_invoice_and_operations_list():
-    docs, invoices = docs_by_path()
+    docs, _invoices = docs_by_path()
     assert sorted(docs) == [
         "invoices/2025-06/2025-06-CON1_A.html",
         "invoices/2025-06/2025-06-CON1_A.pdf",

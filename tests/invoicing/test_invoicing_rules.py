@@ -8,8 +8,9 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from invoicing_builders import JUNE, compensation, contract, flags, forecast, infeed, month_days, trading
 from flexpower_dagster.defs.invoicing.rules import compute_invoices, day_ranges, round_cents, vat_cents
+
+from invoicing_builders import JUNE, compensation, contract, flags, forecast, infeed, month_days, trading
 
 DAYS = month_days()  # 30 days of June 2025
 
@@ -62,9 +63,9 @@ def test_price_model_x_fee_model(price_model, fee_model):
     exp_payout, exp_fee = round_cents(PAYOUT[price_model]), round_cents(FEE[fee_model])
     assert payout["net_cents"] == int(exp_payout * 100) and payout["vat_cents"] == int(VAT[exp_payout] * 100)
     assert fee["net_cents"] == int(exp_fee * 100) and fee["vat_cents"] == int(VAT[exp_fee] * 100)
-    for l in (payout, fee):
-        assert l["gross_cents"] == l["net_cents"] + l["vat_cents"]
-        assert l["net_eur"] == l["net_cents"] / 100
+    for line in (payout, fee):
+        assert line["gross_cents"] == line["net_cents"] + line["vat_cents"]
+        assert line["net_eur"] == line["net_cents"] / 100
     assert inv["net_cents"] == payout["net_cents"] - fee["net_cents"]
     assert inv["vat_cents"] == payout["vat_cents"] - fee["vat_cents"]
     assert inv["gross_cents"] == payout["gross_cents"] - fee["gross_cents"] == inv["net_cents"] + inv["vat_cents"]
@@ -171,7 +172,7 @@ def test_half_cent_line_and_totals_that_add_up():
     # One QH of 0.004 MW -> 0.001 MWh x 5 EUR/MWh = 0.005 EUR -> 0.01 (half-up); VAT 0.0019 -> 0.00.
     day = date(2025, 6, 8)
     inf = infeed(days=[day], mw=0.0, overrides={(day, 50): (0.004, "final")})
-    lines, invoices = run(contract(days=[day], price=5.0, fee=0.1), inf)
+    lines, _invoices = run(contract(days=[day], price=5.0, fee=0.1), inf)
     payout, fee = lines.iloc[0], lines.iloc[1]
     assert (payout["net_cents"], payout["vat_cents"], payout["gross_cents"]) == (1, 0, 1)
     assert (fee["net_cents"], fee["vat_cents"]) == (0, 0)  # 0.0001 EUR

@@ -46,7 +46,7 @@ def test_sample_june_invoices(sample_warehouse, tmp_path):
     data = settings.data_dir
     assert sorted(p.name for p in (data / "outbox/2025-06").glob("*.eml")) == [f"2025-06-{c}.eml" for c in CONTRACTS[:4]]
     assert "2025-06-CON1_WND-DE-003" in (data / "outbox/2025-06/operations.csv").read_text()
-    for c, row in others.iterrows():
+    for _c, row in others.iterrows():
         pdf = (data / row["pdf_path"]).read_bytes()
         text = "\n".join(p.extract_text() for p in pypdf.PdfReader(data / row["pdf_path"]).pages)
         assert f"Total gross {abs(row['gross_cents']) / 100:,.2f} EUR" in text and "PROVISIONAL" in text

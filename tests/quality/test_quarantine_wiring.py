@@ -20,7 +20,7 @@ def test_out_of_range_final_production_is_quarantined(tmp_path, sample_dir):
     shutil.copytree(sample_dir, landing)
     f = landing / "distribution_system_operator" / "final_production_MP-WND-003_20250609.csv"
     lines = f.read_text().splitlines()
-    head, rest = lines[1].split(",")
+    head, _rest = lines[1].split(",")
     lines[1] = f"{head},9000.0"  # 9 MW > 1.1 x 5.6 MW
     f.write_text("\n".join(lines) + "\n")
     settings = Settings(landing_dir=landing, warehouse=tmp_path / "w.duckdb", data_dir=tmp_path / "data")

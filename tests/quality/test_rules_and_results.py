@@ -1,8 +1,9 @@
 """Quarantine rules (pure) and the results table (replace, never duplicate)."""
 
-from datetime import date, datetime
+from datetime import datetime
 
 import pandas as pd
+from test_suites import CONTRACTS, DAY, REFS, final_production, with_row
 
 from flexpower_dagster.core.warehouse import connect
 from flexpower_dagster.defs.crm.expectations import CRM_CONTRACTS_SUITE
@@ -14,8 +15,6 @@ from flexpower_dagster.defs.quality.rules import (
     quarantined_live_samples,
 )
 from flexpower_dagster.defs.quality.suites import run_suite
-
-from test_suites import CONTRACTS, DAY, REFS, final_production, with_row  # noqa: E402  (rootdir-relative, no packages)
 
 
 def test_quarantine_final_production_names_asset_and_reason():

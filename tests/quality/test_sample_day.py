@@ -1,7 +1,9 @@
-"""The real sample day with the full definitions: every check runs, the WND-DE-003 contract fails the
-blocking contract-consistency check, only the dependants of marts/contracts_in_force stop, everything
-else (and the four other contracts) flows on, and marts.data_quality_results is filled."""
+"""The real sample day with the full definitions: every check runs, the WND-DE-003 contract is a per-contract
+*warning* naming both problems (its invoice is blocked by invoicing), the run is green and every dependant of
+marts/contracts_in_force runs; marts.data_quality_results is filled. A genuinely broken source (a trade priced
+beyond the exchange limits) still fails its run through a blocking check and stops its dependants."""
 
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -16,6 +18,16 @@ DAY = "2025-06-08"
 PROBE = dg.AssetKey(["test", "contracts_dependant_probe"])
 
 
+def _run_day(settings: Settings, extra_assets=()):
+    defs = dg.Definitions.merge(build_definitions(settings), dg.Definitions(assets=list(extra_assets)))
+    graph = defs.resolve_asset_graph()
+    selection = dg.AssetSelection.tag("cadence", "daily") - dg.AssetSelection.keys("report_site")
+    keys = sorted(selection.resolve(graph), key=lambda k: k.to_user_string())
+    job = defs.resolve_implicit_global_asset_job_def()
+    with dg.instance_for_test() as instance:
+        return job.execute_in_process(partition_key=DAY, asset_selection=keys, instance=instance, raise_on_error=False)
+
+
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory, sample_dir):
     from flexpower_dagster.platform.partitions import DAILY_TAGS, daily_partitions
@@ -26,24 +38,17 @@ def sample_run(tmp_path_factory, sample_dir):
 
     root = tmp_path_factory.mktemp("quality_sample")
     settings = Settings(landing_dir=sample_dir, warehouse=root / "warehouse.duckdb", data_dir=root / "data")
-    defs = dg.Definitions.merge(build_definitions(settings), dg.Definitions(assets=[probe]))
-    graph = defs.resolve_asset_graph()
-    selection = dg.AssetSelection.tag("cadence", "daily") - dg.AssetSelection.keys("report_site")
-    keys = sorted(selection.resolve(graph), key=lambda k: k.to_user_string())
-    job = defs.resolve_implicit_global_asset_job_def()
-    with dg.instance_for_test() as instance:
-        result = job.execute_in_process(partition_key=DAY, asset_selection=keys, instance=instance, raise_on_error=False)
-    return settings, result
+    return settings, _run_day(settings, [probe])
 
 
 def _evaluations(result):
     return {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
 
 
-def test_contract_problem_is_a_failed_blocking_check_naming_both_problems(sample_run):
+def test_contract_problem_is_a_warning_naming_the_contract_and_both_problems(sample_run):
     _, result = sample_run
     ev = _evaluations(result)[("marts/contracts_in_force", "contract_consistency")]
-    assert not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR
+    assert not ev.passed and ev.severity == dg.AssetCheckSeverity.WARN
     assert "CON1_WND-DE-003" in ev.description
     assert "price_model 'fixed' without price" in ev.description and "fee_model 'fixed_as_produced' without fee" in ev.description
     md = ev.metadata
@@ -51,14 +56,13 @@ def test_contract_problem_is_a_failed_blocking_check_naming_both_problems(sample
     assert "fixed-price-has-price" in md["failures"].value and "fixed-as-produced-has-fee" in md["failures"].value
 
 
-def test_only_the_failing_assets_dependants_stop(sample_run):
+def test_the_sample_day_is_green_and_every_dependant_runs(sample_run):
     settings, result = sample_run
+    assert result.success
     evaluations = _evaluations(result)
-    assert {k for k, e in evaluations.items() if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR} == {
-        ("marts/contracts_in_force", "contract_consistency")
-    }
+    assert not [k for k, e in evaluations.items() if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert PROBE.to_user_string() not in materialized  # dependant of the failing asset: not executed
+    assert PROBE.to_user_string() in materialized  # a dependant of contracts_in_force is not held back
     for mart in ("asset_forecast", "portfolio_forecast", "live_infeed", "best_of_infeed", "portfolio_best_of_infeed",
                  "trading_qh", "trading_daily", "imbalance", "portfolio_imbalance", "contracts_in_force"):
         assert f"marts/{mart}" in materialized, mart
@@ -67,6 +71,27 @@ def test_only_the_failing_assets_dependants_stop(sample_run):
         assert [c for c, v in valid if v] == ["CON1_SOL-DE-001", "CON1_SOL-DE-002", "CON1_WND-DE-001", "CON1_WND-DE-002"]
         per_asset = conn.execute("SELECT asset_id, count(*) FROM marts.best_of_infeed GROUP BY 1 ORDER BY 1").fetchall()
         assert [n for _, n in per_asset] == [96] * 5
+
+
+def test_a_trade_beyond_the_exchange_limits_fails_its_run(tmp_path, sample_dir):
+    """A structurally broken source still makes a red run: the blocking `values` check of the private trades
+    fails (price 99999 EUR/MWh is beyond the EPEX limits) and the trading marts are not computed from it."""
+    landing = tmp_path / "landing"
+    shutil.copytree(sample_dir, landing)
+    trades = next((landing / "exchange").glob("Private_Trades-*.csv"))
+    lines = trades.read_text().splitlines(keepends=True)
+    fields = lines[2].split(";")
+    fields[5] = "99999"  # Price
+    lines[2] = ";".join(fields)
+    trades.write_text("".join(lines))
+    settings = Settings(landing_dir=landing, warehouse=tmp_path / "warehouse.duckdb", data_dir=tmp_path / "data")
+    result = _run_day(settings)
+    assert not result.success
+    failed = {k for k, e in _evaluations(result).items() if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR}
+    assert failed == {("staging/exchange_private_trades", "values")}
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "marts/trading_qh" not in materialized and "marts/trading_daily" not in materialized
+    assert "marts/best_of_infeed" in materialized  # the rest of the day is computed
 
 
 def test_every_check_ran_and_results_are_stored(sample_run):
@@ -82,7 +107,7 @@ def test_every_check_ran_and_results_are_stored(sample_run):
             "SELECT severity, passed, failing_entities, run_id FROM marts.data_quality_checks "
             "WHERE asset_key = 'marts/contracts_in_force' AND check_name = 'contract_consistency'"
         ).fetchone()
-        assert row[:3] == ("blocking", False, "CON1_WND-DE-003") and row[3] == result.run_id
+        assert row[:3] == ("warn", False, "CON1_WND-DE-003") and row[3] == result.run_id
         warned = {r[0] for r in conn.execute("SELECT asset_key || ':' || check_name FROM marts.data_quality_checks WHERE NOT passed").fetchall()}
         assert "staging/dso_final_production:completeness" in warned  # WND-DE-001 has no final file
         assert "staging/imbalance_price_final:completeness" in warned  # 10 QHs without final reBAP

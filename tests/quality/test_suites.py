@@ -24,12 +24,12 @@ QHS = pd.date_range(D, periods=96, freq="15min")
 
 def contracts_frame(**overrides) -> pd.DataFrame:
     rows = [
-        dict(contract_id="C-SOL", asset_id="SOL-1", metering_point_id="MP-SOL-1", capacity_mw=2.0, technology="solar",
-             contract_begin="2025-01-01", contract_end=None, price_model="fixed", price_eur_per_mwh=80.0,
-             fee_model="fixed_as_produced", fee_eur=2.5, fee_percent=None, email="a@b.de"),
-        dict(contract_id="C-WND", asset_id="WND-1", metering_point_id="MP-WND-1", capacity_mw=4.0, technology="wind",
-             contract_begin="2025-01-01", contract_end="2026-01-01", price_model="market", price_eur_per_mwh=None,
-             fee_model="percent_of_market", fee_eur=None, fee_percent=5.0, email="c@d.de"),
+        {"contract_id": "C-SOL", "asset_id": "SOL-1", "metering_point_id": "MP-SOL-1", "capacity_mw": 2.0, "technology": "solar",
+             "contract_begin": "2025-01-01", "contract_end": None, "price_model": "fixed", "price_eur_per_mwh": 80.0,
+             "fee_model": "fixed_as_produced", "fee_eur": 2.5, "fee_percent": None, "email": "a@b.de"},
+        {"contract_id": "C-WND", "asset_id": "WND-1", "metering_point_id": "MP-WND-1", "capacity_mw": 4.0, "technology": "wind",
+             "contract_begin": "2025-01-01", "contract_end": "2026-01-01", "price_model": "market", "price_eur_per_mwh": None,
+             "fee_model": "percent_of_market", "fee_eur": None, "fee_percent": 5.0, "email": "c@d.de"},
     ]
     f = pd.DataFrame(rows)
     f["delivery_day"] = D
@@ -98,7 +98,7 @@ def test_contract_consistency_names_the_contract_and_both_problems():
     bad = with_row(with_row(cif, 0, price_eur_per_mwh=None), 0, fee_eur=None)
     result = run_suite(CONTRACTS_IN_FORCE_SUITE, bad, REFS)
     outcome = result.checks()["contract_consistency"]
-    assert CONTRACTS_IN_FORCE_SUITE.checks["contract_consistency"] == "blocking"
+    assert CONTRACTS_IN_FORCE_SUITE.checks["contract_consistency"] == "warn"  # per contract: isolated by invoicing, never a red run
     assert not outcome.passed
     assert set(result.failed_ids) == {"fixed-price-has-price", "fixed-as-produced-has-fee", "valid"}
     assert outcome.entity_problems() == {

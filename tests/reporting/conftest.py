@@ -12,7 +12,6 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import dagster as dg
 import pytest
 
 from flexpower_dagster.core.warehouse import connect
@@ -24,7 +23,7 @@ from flexpower_dagster.defs.reporting.site import (
     run_evidence,
     snapshot_warehouse,
 )
-from flexpower_dagster.settings import Settings
+
 from report_support import BROKEN_PAGE, BROKEN_PAGE_MD, CHROMIUM, REPORTS, SAMPLE_DAY, BuiltSite
 
 REQUIRED_MARTS = (

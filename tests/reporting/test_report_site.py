@@ -5,11 +5,13 @@
 * a page with a broken query fails the build check, naming the page (Evidence itself exits 0);
 * the Dagster asset records build time and page count, and fails naming the page.
 
-Screenshots of every page are kept in docs/screenshots/ (shown in docs/reports.md).
+Screenshots of every page go to build/screenshots/ (ignored by git); `make screenshots` writes them to
+docs/screenshots/ instead (shown in the README and docs/reports.md).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from urllib.parse import urlparse
@@ -25,7 +27,7 @@ from flexpower_dagster.settings import PROJECT_ROOT
 
 from report_support import BROKEN_PAGE, SAMPLE_DAY
 
-SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
+SCREENSHOTS = Path(os.environ.get("FLEXPOWER_SCREENSHOTS_DIR") or PROJECT_ROOT / "build" / "screenshots")
 DE_NUMBER = re.compile(r"-?\d{1,3}(?:\.\d{3})*,\d{2}")
 PAGES = {
     "overview": ("/", 4),
@@ -56,7 +58,7 @@ class PageVisit:
         self.page.on("pageerror", lambda e: self.console_errors.append(f"pageerror: {e}"))
         self.page.on("request", self._on_request)
         # Nothing may leave the machine: abort (and record) anything not served by our server.
-        self.context.route(re.compile(r"^(?!http://127\.0\.0\.1:%d/).*" % self.site.port), self._abort)
+        self.context.route(re.compile(rf"^(?!http://127\.0\.0\.1:{self.site.port}/).*"), self._abort)
 
     def _on_request(self, request) -> None:
         url = urlparse(request.url)

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
-from sensor_helpers import drop
 
 from flexpower_dagster.core.warehouse import connect
 from flexpower_dagster.definitions import build_definitions
 from flexpower_dagster.platform.automation import build_source_sensor
 from flexpower_dagster.platform.resources import LandingZone
 from flexpower_dagster.settings import Settings
+
+from sensor_helpers import drop
 
 DAY = "2025-06-08"
 SYSTEMS = ("crm", "vpp", "dso", "exchange", "imbalance")
@@ -40,7 +41,7 @@ class Platform:
         self.instance = instance
         self.landing = settings.landing_dir
         self.sensors = {s: build_source_sensor(s) for s in SYSTEMS}
-        self.cursors: dict[str, str | None] = {s: None for s in SYSTEMS}
+        self.cursors: dict[str, str | None] = dict.fromkeys(SYSTEMS)
         self.run_keys: set[str] = set()
         self.automation_cursor = None
         self.selection = dg.AssetSelection.all() - dg.AssetSelection.assets(*NOT_IN_TEST)
@@ -88,7 +89,7 @@ class Platform:
                 pdef = type(self.graph.get(key).partitions_def).__name__
                 by_partition[(pdef, pk)].add(key)
         # daily before monthly, days in order: one run per partition, like the daemon's grouping
-        for (pdef, pk), keys in sorted(by_partition.items(), key=lambda kv: (kv[0][0] != "DailyPartitionsDefinition", kv[0][1])):
+        for (_pdef, pk), keys in sorted(by_partition.items(), key=lambda kv: (kv[0][0] != "DailyPartitionsDefinition", kv[0][1])):
             self.execute("automation", pk, keys)
         return len(by_partition)
 

@@ -32,7 +32,7 @@ def test_sensors_are_running_by_default_and_target_their_staging_group():
 
 def test_first_tick_on_populated_landing_zone(sample_dir, landing, instance):
     drop(sample_dir, landing, "**/*")
-    reqs, skip, cursor = tick("vpp", landing, None, instance)
+    reqs, skip, _cursor = tick("vpp", landing, None, instance)
     assert skip is None
     days = by_day(reqs)
     assert set(days) == FORECAST_DAYS
@@ -56,7 +56,7 @@ def test_first_tick_on_populated_landing_zone(sample_dir, landing, instance):
 def test_no_op_tick(sample_dir, landing, instance):
     drop(sample_dir, landing, "**/*")
     for system in SENSORS:
-        reqs, skip, cursor = tick(system, landing, None, instance)
+        reqs, _skip, cursor = tick(system, landing, None, instance)
         assert reqs
         reqs2, skip2, cursor2 = tick(system, landing, cursor, instance)
         assert reqs2 == [] and skip2 is not None
@@ -68,7 +68,7 @@ def test_one_new_file_requests_only_its_days_and_source(sample_dir, landing, ins
     drop(sample_dir, landing, "vpp/forecasts/forecast_SOL-DE-001_2025-06-07T*.json", "vpp/technical_data/*")
     _, _, cursor = tick("vpp", landing, None, instance)
     drop(sample_dir, landing, "vpp/forecasts/forecast_SOL-DE-001_2025-06-08T120000Z.json")
-    reqs, skip, _ = tick("vpp", landing, cursor, instance)
+    reqs, _skip, _ = tick("vpp", landing, cursor, instance)
     # version 06-08 12:00 covers 06-08 12:00 .. 06-10 12:15; 06-10 is a new landing day, so the
     # technical-data snapshot in effect feeds it and live samples get an (empty) partition too
     days = by_day(reqs)
@@ -104,7 +104,7 @@ def test_changed_file_makes_a_new_run_with_a_new_run_key(sample_dir, landing, in
     lines = original.decode().splitlines(keepends=True)
     private.write_text("".join(lines[:-1]))  # a corrected export: the last trade is gone
     touch(private)
-    reqs, skip, cursor = tick("exchange", landing, cursor, instance)
+    reqs, _skip, cursor = tick("exchange", landing, cursor, instance)
     assert by_day(reqs) == {"2025-06-08": {"exchange_private_trades"}}
     key2 = reqs[0].run_key
     assert key2 != key1
@@ -117,7 +117,7 @@ def test_changed_file_makes_a_new_run_with_a_new_run_key(sample_dir, landing, in
 
 def test_file_spanning_several_days(sample_dir, landing, instance):
     drop(sample_dir, landing, "imbalance/imbalance_price_estimation_*")
-    reqs, skip, _ = tick("imbalance", landing, None, instance)
+    reqs, _skip, _ = tick("imbalance", landing, None, instance)
     # no other data in the landing zone: exactly the days in the file (06-03 .. 06-09), read from its content
     assert by_day(reqs) == {f"2025-06-0{d}": {"imbalance_price_estimates"} for d in range(3, 10)}
 

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from support import SAMPLE_DAY, resources_for
 
 from flexpower_dagster.core.warehouse import connect
 from flexpower_dagster.defs.crm.assets import contracts_in_force, crm_contracts
 from flexpower_dagster.defs.vpp.assets import vpp_forecasts, vpp_live_samples, vpp_technical_data
+
+from support import SAMPLE_DAY, resources_for
 
 ASSETS = [crm_contracts, contracts_in_force, vpp_technical_data, vpp_forecasts, vpp_live_samples]
 TABLES = [

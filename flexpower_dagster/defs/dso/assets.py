@@ -47,7 +47,7 @@ def summarize_redispatch_flags(frame: pd.DataFrame) -> dict:
     per_asset = flagged.groupby("asset_id").agg(
         redispatched_qhs=("delivery_start", "nunique"), first=("delivery_start", "min"), last_end=("delivery_end", "max")
     )
-    md = {"redispatched_qhs": int(len(flagged)), "assets_redispatched": int(flagged["asset_id"].nunique())}
+    md = {"redispatched_qhs": len(flagged), "assets_redispatched": int(flagged["asset_id"].nunique())}
     if len(per_asset):
         md["redispatch_per_asset"] = md_table(per_asset)
     return md

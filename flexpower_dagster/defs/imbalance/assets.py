@@ -97,7 +97,7 @@ def marts_portfolio_imbalance(
         "cost_eur": _r(out["cost_eur"].sum(), 2),
         "sum_of_asset_costs_eur": _r(out["sum_of_asset_costs_eur"].sum(), 2),
         "netting_benefit_eur": _r(out["netting_benefit_eur"].sum(), 2),
-        "qhs_priced_with_estimates": int(len(est)),
+        "qhs_priced_with_estimates": len(est),
         "estimate_priced_qhs": dg.MetadataValue.json([t.strftime("%H:%M") for t in pd.to_datetime(est)]),
         "qhs_without_price": int((out["price_source"] == "none").sum()),
         "qhs_incomplete": int(out["imbalance_mwh"].isna().sum()),

@@ -6,9 +6,9 @@ import pandas as pd
 from flexpower_dagster.defs.forecast.frames import md_table
 from flexpower_dagster.defs.infeed.sql import best_of_infeed, live_infeed, portfolio_best_of_infeed
 from flexpower_dagster.defs.infeed.tables import BEST_OF_INFEED, LIVE_INFEED, PORTFOLIO_BEST_OF_INFEED, SOURCES
+from flexpower_dagster.defs.quality.rules import exclude_quarantined, quarantined_final_production
 from flexpower_dagster.platform.partitions import DAILY_TAGS, daily_partitions
 from flexpower_dagster.platform.staging import partition_day, table_metadata
-from flexpower_dagster.defs.quality.rules import exclude_quarantined, quarantined_final_production
 
 
 def _r(x, n: int = 3) -> float | None:

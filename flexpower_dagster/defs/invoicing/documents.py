@@ -20,7 +20,7 @@ import io
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -137,17 +137,17 @@ def document_model(invoice: dict, lines: pd.DataFrame) -> dict:
         "volume": _num(invoice["volume_mwh"], 3),
         "lines": [
             {
-                "no": int(l["line_no"]),
-                "description": l["description"],
-                "direction": _DIRECTION_TEXT[l["direction"]],
-                "quantity": f"{_num(l['quantity'], 3 if l['quantity_unit'] == 'MWh' else 6)} {l['quantity_unit']}",
-                "unit_price": (f"{_num(l['unit_price'], 2)} {l['unit_price_unit']}" if not pd.isna(l["unit_price"])
-                               else l["unit_price_unit"]),
-                "net": eur(l["net_cents"]),
-                "vat": eur(l["vat_cents"]),
-                "gross": eur(l["gross_cents"]),
+                "no": int(line["line_no"]),
+                "description": line["description"],
+                "direction": _DIRECTION_TEXT[line["direction"]],
+                "quantity": f"{_num(line['quantity'], 3 if line['quantity_unit'] == 'MWh' else 6)} {line['quantity_unit']}",
+                "unit_price": (f"{_num(line['unit_price'], 2)} {line['unit_price_unit']}" if not pd.isna(line["unit_price"])
+                               else line["unit_price_unit"]),
+                "net": eur(line["net_cents"]),
+                "vat": eur(line["vat_cents"]),
+                "gross": eur(line["gross_cents"]),
             }
-            for l in lines.to_dict("records")
+            for line in lines.to_dict("records")
         ],
         "net": eur(abs(int(invoice["net_cents"]))),
         "vat": eur(abs(int(invoice["vat_cents"]))),
@@ -168,7 +168,7 @@ def _latin1(text: str) -> str:
 
 def render_pdf(model: dict, issue_date: date) -> bytes:
     pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_creation_date(datetime(issue_date.year, issue_date.month, issue_date.day, tzinfo=timezone.utc))
+    pdf.set_creation_date(datetime(issue_date.year, issue_date.month, issue_date.day, tzinfo=UTC))
     pdf.set_title(f"Invoice {model['invoice_id']}")
     pdf.set_author(ISSUER_LINES[0])
     pdf.set_subject(f"{model['status']} invoice for {model['contract_id']}")
@@ -181,8 +181,8 @@ def render_pdf(model: dict, issue_date: date) -> bytes:
             with pdf.rotation(35, x=105, y=200):
                 pdf.text(x=28, y=225, text=model["watermark"])
     pdf.set_font("Helvetica", size=9)
-    for l in model["issuer"]:
-        pdf.cell(0, 4.5, _latin1(l), new_x="LMARGIN", new_y="NEXT")
+    for issuer_line in model["issuer"]:
+        pdf.cell(0, 4.5, _latin1(issuer_line), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.set_font("Helvetica", "B", 16)
     pdf.cell(0, 9, _latin1(f"Invoice {model['invoice_id']}"), new_x="LMARGIN", new_y="NEXT")
@@ -205,9 +205,9 @@ def render_pdf(model: dict, issue_date: date) -> bytes:
                    line_height=4.2, first_row_as_headings=True) as table:
         table.row(["#", "Description", "Direction", "Quantity", "Unit price", "Net EUR", f"VAT {model['vat_percent']} %",
                    "Gross EUR"])
-        for l in model["lines"]:
-            table.row([_latin1(str(x)) for x in (l["no"], l["description"], l["direction"], l["quantity"],
-                                                 l["unit_price"], l["net"], l["vat"], l["gross"])])
+        for line in model["lines"]:
+            table.row([_latin1(str(x)) for x in (line["no"], line["description"], line["direction"], line["quantity"],
+                                                 line["unit_price"], line["net"], line["vat"], line["gross"])])
     pdf.ln(3)
     pdf.set_font("Helvetica", "B", 10)
     for label, value in (("Total net", model["net"]), (f"VAT {model['vat_percent']} %", model["vat"]),
@@ -233,7 +233,7 @@ def build_email(model: dict, to: str, issue_date: date, pdf: bytes) -> bytes:
     msg["To"] = to
     status = model["status"]
     msg["Subject"] = f"{'[PROVISIONAL] ' if status == 'provisional' else ''}Invoice {model['invoice_id']}"
-    msg["Date"] = format_datetime(datetime(issue_date.year, issue_date.month, issue_date.day, tzinfo=timezone.utc))
+    msg["Date"] = format_datetime(datetime(issue_date.year, issue_date.month, issue_date.day, tzinfo=UTC))
     msg["Message-ID"] = f"<{model['invoice_id']}.{digest[:16]}@invoicing.flexpower.example>"
     msg["X-FlexPower-Invoice-Status"] = status
     body = [

@@ -237,7 +237,7 @@ def contract_month_sums(month: date, inputs: Mapping[str, pd.DataFrame | None]) 
     conn = duckdb.connect()
     try:
         for name, cols in INPUT_COLUMNS.items():
-            frame = _prepare(name, inputs.get(name))  # noqa: F841 (scanned by DuckDB)
+            frame = _prepare(name, inputs.get(name))
             conn.register(f"{name}_raw", frame)
             select = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in cols.items())
             conn.execute(f"CREATE TEMP VIEW {name}_in AS SELECT {select} FROM {name}_raw")
@@ -295,7 +295,8 @@ def _blocking_problems(r: Mapping) -> list[str]:
 def _lines(r: Mapping, days_in_force: int, days_in_month: int) -> list[Line]:
     volume = Decimal(r["volume"]).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
     market_value = Decimal(r["market_value"])
-    per_mwh = (lambda net: (net / volume).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP) if volume else None)
+    def per_mwh(net):
+        return ((net / volume).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP) if volume else None)
     lines: list[Line] = []
 
     if r["price_model"] == "fixed":

@@ -302,7 +302,24 @@ def known_to_contracts(*, check: str, severity: Severity, view: str = "contracts
 
 
 __all__ = [
-    "BLOCKING", "WARN", "Suite", "SuiteResult", "CheckOutcome", "run_suite", "expect", "structure", "in_set", "between",
-    "not_null", "a_ge_b", "row_count", "qh_complete", "coverage_view", "contract_terms_view", "capacity_bounds",
-    "known_to_contracts", "PLAUSIBLE_PRICE", "EXCHANGE_PRICE_LIMITS",
+    "BLOCKING",
+    "EXCHANGE_PRICE_LIMITS",
+    "PLAUSIBLE_PRICE",
+    "WARN",
+    "CheckOutcome",
+    "Suite",
+    "SuiteResult",
+    "a_ge_b",
+    "between",
+    "capacity_bounds",
+    "contract_terms_view",
+    "coverage_view",
+    "expect",
+    "in_set",
+    "known_to_contracts",
+    "not_null",
+    "qh_complete",
+    "row_count",
+    "run_suite",
+    "structure",
 ]

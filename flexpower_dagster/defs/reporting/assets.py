@@ -27,13 +27,10 @@ from flexpower_dagster.platform.resources import DataDir, Warehouse
 from flexpower_dagster.settings import PROJECT_ROOT
 
 #: The daily marts the pages read (the site is built after them in a ``tag:cadence=daily`` run).
-#: ``marts.contracts_in_force`` is read too but is deliberately not a dependency: its blocking data-quality
-#: check fails whenever a contract is inconsistent (the sample's WND-DE-003), which would skip the site in
-#: that run, while the site is where traders see the problem (contract status on the overview and asset
-#: pages). In a ``tag:cadence=daily`` run it is still written before the snapshot: it only needs
-#: staging.crm_contracts, so it is ready no later than marts.asset_forecast (a dependency here), and the
-#: in-process executor runs ready steps one at a time in the order they became ready.
+#: An inconsistent contract (the sample's WND-DE-003) is a per-contract *warning* on contracts_in_force, so
+#: it never skips the site; the site is where traders see it (contract status on the overview and asset pages).
 DAILY_MARTS = (
+    "contracts_in_force",
     "asset_forecast",
     "portfolio_forecast",
     "live_infeed",

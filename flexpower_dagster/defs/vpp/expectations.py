@@ -5,6 +5,7 @@ Per-asset problems (values beyond 1.1 x capacity, unknown asset ids) are WARN ch
 rest of the portfolio proceeds. Only structural problems (schema, NULL or duplicate keys) block.
 """
 
+from flexpower_dagster.defs.quality.rules import LIVE_NEGATIVE_FACTOR
 from flexpower_dagster.defs.quality.suites import (
     WARN,
     Suite,
@@ -20,7 +21,6 @@ from flexpower_dagster.defs.quality.suites import (
     structure,
 )
 from flexpower_dagster.defs.vpp.tables import VPP_FORECASTS, VPP_LIVE_SAMPLES, VPP_TECHNICAL_DATA
-from flexpower_dagster.defs.quality.rules import LIVE_NEGATIVE_FACTOR
 
 VPP_TECHNICAL_DATA_SUITE = Suite(
     asset=("staging", "vpp_technical_data"),

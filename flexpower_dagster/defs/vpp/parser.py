@@ -166,7 +166,7 @@ def epoch_ms(name: str, column: str, values: pd.Series) -> np.ndarray:
         i = int(missing.nonzero()[0][0])
         raise SourceFileError(name, "missing-timestamp", f"{column}[{i}] is null", i)
     magnitude = float(np.median(np.abs(v)))
-    for unit, upper, to_ms in _TIME_UNITS:
+    for unit, upper, to_ms in _TIME_UNITS:  # noqa: B007 (the matching unit is used after the loop)
         if magnitude < upper:
             break
     else:
