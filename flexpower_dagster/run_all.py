@@ -144,7 +144,7 @@ def build_jobs(defs: dg.Definitions) -> tuple[dg.Definitions, dict[str, str]]:
 def marts_row_counts(settings: Settings) -> dict[str, int]:
     if not settings.warehouse.exists():
         return {}
-    from flexpower_dagster.core.warehouse import connect
+    from flexpower_dagster.lib.warehouse import connect
 
     with connect(str(settings.warehouse), read_only=True) as conn:
         tables = [r[0] for r in conn.execute(
@@ -162,11 +162,11 @@ def main() -> int:
     settings = Settings.from_env()
     ensure_landing(settings)
 
-    from flexpower_dagster.definitions import build_definitions
-    from flexpower_dagster.platform.partitions import daily_partitions, monthly_partitions
-    from flexpower_dagster.platform.sources import DELIVERED_DAY_SOURCES, landing_days
+    from flexpower_dagster.definitions import build_definitions, landing_sources
+    from flexpower_dagster.lib.dagster.partitions import daily_partitions, monthly_partitions
+    from flexpower_dagster.lib.landing.files import landing_days
 
-    days = landing_days(settings.landing_dir, DELIVERED_DAY_SOURCES)
+    days = sorted(landing_days(settings.landing_dir, [s for s in landing_sources() if s.delivered]))
     if not days:
         print("no delivery days found in the landing zone: nothing to build")
         return 1

@@ -1,7 +1,7 @@
 """The platform's settings, read from the environment in exactly one place.
 
 Every other module receives these values through Dagster resources (see
-``flexpower_dagster.platform.resources``) so that tests can override them without touching
+``flexpower_dagster.lib.dagster.resources``) so that tests can override them without touching
 the environment or module globals.
 """
 

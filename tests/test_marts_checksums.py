@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from flexpower_dagster.core.checksums import compare
+from flexpower_dagster.lib.checksums import compare
 from flexpower_dagster.settings import Settings
 
 from support import GOLDEN_DIR, SAMPLE_DAY, demo_landing, materialize_day, materialize_month, sample_checksums

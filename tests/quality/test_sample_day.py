@@ -9,10 +9,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from flexpower_dagster.core.warehouse import connect
 from flexpower_dagster.definitions import build_definitions
-from flexpower_dagster.defs.quality.registry import all_suites
+from flexpower_dagster.lib.warehouse import connect
 from flexpower_dagster.settings import Settings
+
+from support import all_suites
 
 DAY = "2025-06-08"
 PROBE = dg.AssetKey(["test", "contracts_dependant_probe"])
@@ -30,7 +31,7 @@ def _run_day(settings: Settings, extra_assets=()):
 
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory, sample_dir):
-    from flexpower_dagster.platform.partitions import DAILY_TAGS, daily_partitions
+    from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
 
     @dg.asset(key=PROBE, deps=[dg.AssetKey(["marts", "contracts_in_force"])], partitions_def=daily_partitions, tags=DAILY_TAGS)
     def probe() -> None:

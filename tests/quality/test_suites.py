@@ -12,10 +12,11 @@ from flexpower_dagster.defs.imbalance.expectations import IMBALANCE_SUITE
 from flexpower_dagster.defs.imbalance_prices.expectations import IMBALANCE_PRICE_FINAL_SUITE
 from flexpower_dagster.defs.infeed.expectations import BEST_OF_INFEED_SUITE
 from flexpower_dagster.defs.invoicing.expectations import INVOICES_SUITE
-from flexpower_dagster.defs.quality.registry import all_suites
-from flexpower_dagster.defs.quality.rules import Refs
-from flexpower_dagster.defs.quality.suites import run_suite
 from flexpower_dagster.defs.vpp.expectations import VPP_LIVE_SAMPLES_SUITE
+from flexpower_dagster.lib.quality.suites import run_suite
+from flexpower_dagster.lib.quality.views import Refs
+
+from support import all_suites
 
 DAY = date(2025, 6, 8)
 D = pd.Timestamp(DAY)
@@ -41,7 +42,7 @@ def contracts_frame(**overrides) -> pd.DataFrame:
 
 
 CONTRACTS = contracts_frame()
-REFS = Refs(day=DAY, contracts=CONTRACTS)
+REFS = Refs(day=DAY, tables={"contracts": CONTRACTS})
 
 
 def failed(suite, frame, refs=REFS) -> set[str]:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from flexpower_dagster.core.warehouse import connect
 from flexpower_dagster.defs.reporting.site import (
     SNAPSHOT_DIR,
     SNAPSHOT_FILE,
@@ -23,6 +22,7 @@ from flexpower_dagster.defs.reporting.site import (
     run_evidence,
     snapshot_warehouse,
 )
+from flexpower_dagster.lib.warehouse import connect
 
 from report_support import BROKEN_PAGE, BROKEN_PAGE_MD, CHROMIUM, REPORTS, SAMPLE_DAY, BuiltSite
 

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from flexpower_dagster.core.errors import SourceFileError
+from flexpower_dagster.lib.errors import SourceFileError
 
 #: ``asset_contracts_YYYYMMDD_HHMMSS.csv``
 FILE_PATTERN = re.compile(r"asset_contracts_(\d{8})_(\d{6})\.csv")

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from flexpower_dagster.core.csvparse import (
+from flexpower_dagster.lib.csvparse import (
     check_unique,
     fail_first,
     first_line,
@@ -40,7 +40,7 @@ from flexpower_dagster.core.csvparse import (
     to_instant,
     to_number,
 )
-from flexpower_dagster.core.errors import SourceFileError
+from flexpower_dagster.lib.errors import SourceFileError
 
 QH = pd.Timedelta(minutes=15)
 

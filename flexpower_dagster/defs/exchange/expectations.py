@@ -6,8 +6,7 @@ prices outside the plausible band are a WARN.
 """
 
 from flexpower_dagster.defs.exchange.tables import EXCHANGE_PRIVATE_TRADES, EXCHANGE_PUBLIC_TRADES
-from flexpower_dagster.defs.quality.rules import with_qh_grid
-from flexpower_dagster.defs.quality.suites import (
+from flexpower_dagster.lib.quality.suites import (
     BLOCKING,
     EXCHANGE_PRICE_LIMITS,
     PLAUSIBLE_PRICE,
@@ -19,6 +18,7 @@ from flexpower_dagster.defs.quality.suites import (
     row_count,
     structure,
 )
+from flexpower_dagster.lib.quality.views import with_qh_grid
 
 
 def _trades_suite(table, who: str) -> Suite:
@@ -55,5 +55,3 @@ def _trades_suite(table, who: str) -> Suite:
 
 EXCHANGE_PRIVATE_TRADES_SUITE = _trades_suite(EXCHANGE_PRIVATE_TRADES, "FlexPower's own trades")
 EXCHANGE_PUBLIC_TRADES_SUITE = _trades_suite(EXCHANGE_PUBLIC_TRADES, "All market participants' trades (market index)")
-
-SUITES = [EXCHANGE_PRIVATE_TRADES_SUITE, EXCHANGE_PUBLIC_TRADES_SUITE]

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from flexpower_dagster.core.csvparse import (
+from flexpower_dagster.lib.csvparse import (
     check_unique,
     fail_first,
     first_line,
@@ -38,7 +38,7 @@ from flexpower_dagster.core.csvparse import (
     to_instant,
     to_number,
 )
-from flexpower_dagster.core.errors import SourceFileError
+from flexpower_dagster.lib.errors import SourceFileError
 
 TRADES_NAME = re.compile(
     r"(?P<kind>Private|Public)_Trades-(?P<day>\d{8})-(?P<export>\d{8}T\d{6}\d{0,6}Z?)\.csv"

@@ -5,7 +5,7 @@ completeness is a WARN. Prices outside the plausible band are a WARN (reBAP can 
 """
 
 from flexpower_dagster.defs.imbalance_prices.tables import IMBALANCE_PRICE_ESTIMATES, IMBALANCE_PRICE_FINAL
-from flexpower_dagster.defs.quality.suites import (
+from flexpower_dagster.lib.quality.suites import (
     PLAUSIBLE_PRICE,
     WARN,
     Suite,
@@ -48,5 +48,3 @@ IMBALANCE_PRICE_FINAL_SUITE = Suite(
                     description="final reBAP for all 96 QHs (missing QHs are priced with estimates)"),
     ),
 )
-
-SUITES = [IMBALANCE_PRICE_ESTIMATES_SUITE, IMBALANCE_PRICE_FINAL_SUITE]

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from flexpower_dagster.core.csvparse import check_unique, fail_first, read_table, read_text, require_values, to_number
-from flexpower_dagster.core.errors import SourceFileError
+from flexpower_dagster.lib.csvparse import check_unique, fail_first, read_table, read_text, require_values, to_number
+from flexpower_dagster.lib.errors import SourceFileError
 
 QH = pd.Timedelta(minutes=15)
 

@@ -30,7 +30,7 @@ import jinja2
 import pandas as pd
 from fpdf import FPDF
 
-from flexpower_dagster.defs.invoicing.rules import CUSTOMER_PAYS, FLEX_PAYS
+from flexpower_dagster.defs.invoicing.lines import CUSTOMER_PAYS, FLEX_PAYS
 from flexpower_dagster.defs.invoicing.tables import INVOICE_DOCUMENTS
 
 SENDER = "FlexPower Invoicing <invoicing@flexpower.example>"

@@ -1,4 +1,4 @@
-"""Trading marts as pure functions (pandas in, pandas out, DuckDB SQL inside; no Dagster).
+"""Trading marts as SQL over the warehouse (pure: no Dagster; tested with :func:`lib.sql.evaluate`).
 
 Every trade is cut into QH slices of the same MW (an hourly product gives four, a quarter-hourly
 one), each slice ``mwh = mw * 0.25``. Per QH and per day (domain.md quantity 5):
@@ -15,8 +15,8 @@ from datetime import date
 import pandas as pd
 
 from flexpower_dagster.defs.exchange.tables import EXCHANGE_PRIVATE_TRADES, EXCHANGE_PUBLIC_TRADES
-from flexpower_dagster.defs.forecast.frames import day_params, run_sql
 from flexpower_dagster.defs.trading.tables import TRADING_DAILY, TRADING_QH
+from flexpower_dagster.lib.sql import QH_GRID_CTE, day_params, evaluate
 
 
 def _slices(table: str) -> str:
@@ -29,6 +29,7 @@ def _slices(table: str) -> str:
                                   coalesce(delivery_end, delivery_start + INTERVAL 15 MINUTE) - INTERVAL 15 MINUTE,
                                   INTERVAL 15 MINUTE)) AS delivery_start
     FROM {table}
+    WHERE delivery_day = CAST($day AS DATE)
     """
 
 
@@ -51,18 +52,15 @@ _MARKET_AGG = """
 
 _SLICES_CTE = f"""
 private_slices AS (
-    SELECT * FROM ({_slices('private_trades')}) WHERE delivery_start >= $day_start AND delivery_start < $day_end
+    SELECT * FROM ({_slices('staging.exchange_private_trades')}) WHERE delivery_start >= $day_start AND delivery_start < $day_end
 ),
 public_slices AS (
-    SELECT * FROM ({_slices('public_trades')}) WHERE delivery_start >= $day_start AND delivery_start < $day_end
+    SELECT * FROM ({_slices('staging.exchange_public_trades')}) WHERE delivery_start >= $day_start AND delivery_start < $day_end
 )"""
 
 TRADING_QH_SQL = f"""
 WITH {_SLICES_CTE},
-qh_grid AS (
-    SELECT g.delivery_start, g.delivery_start + INTERVAL 15 MINUTE AS delivery_end
-    FROM range(CAST($day_start AS TIMESTAMP), CAST($day_end AS TIMESTAMP), INTERVAL 15 MINUTE) AS g(delivery_start)
-),
+{QH_GRID_CTE},
 priv AS (SELECT delivery_start, {_AGG} FROM private_slices GROUP BY delivery_start),
 pub AS (SELECT delivery_start, {_MARKET_AGG} FROM public_slices GROUP BY delivery_start)
 SELECT CAST($day AS DATE) AS delivery_day, q.delivery_start, q.delivery_end,
@@ -99,17 +97,14 @@ FROM priv p CROSS JOIN pub m
 
 
 def _inputs(private: pd.DataFrame, public: pd.DataFrame) -> dict:
-    return {
-        "private_trades": (EXCHANGE_PRIVATE_TRADES, private),
-        "public_trades": (EXCHANGE_PUBLIC_TRADES, public),
-    }
+    return {EXCHANGE_PRIVATE_TRADES: private, EXCHANGE_PUBLIC_TRADES: public}
 
 
 def trading_qh(private: pd.DataFrame, public: pd.DataFrame, day: date) -> pd.DataFrame:
-    """``marts.trading_qh`` of ``day`` from the staged private and public trades (96 rows)."""
-    return TRADING_QH.conform(run_sql(TRADING_QH_SQL, _inputs(private, public), day_params(day)))
+    """``marts.trading_qh`` of ``day`` from the day's staged private and public trades (96 rows)."""
+    return TRADING_QH.conform(evaluate(TRADING_QH_SQL, _inputs(private, public), day_params(day), partition_day=day))
 
 
 def trading_daily(private: pd.DataFrame, public: pd.DataFrame, day: date) -> pd.DataFrame:
     """``marts.trading_daily`` of ``day`` (one row; trade ids counted once over the day)."""
-    return TRADING_DAILY.conform(run_sql(TRADING_DAILY_SQL, _inputs(private, public), day_params(day)))
+    return TRADING_DAILY.conform(evaluate(TRADING_DAILY_SQL, _inputs(private, public), day_params(day), partition_day=day))

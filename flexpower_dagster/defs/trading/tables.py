@@ -1,6 +1,6 @@
 """Tables of the trading marts."""
 
-from flexpower_dagster.core.tables import Column, TableSpec
+from flexpower_dagster.lib.tables import Column, TableSpec
 
 _METRICS = (
     Column("revenue_eur", "DOUBLE", "sum(sign * mw * hours * price), SELL +1 / BUY -1 (0 without trades)"),

@@ -60,7 +60,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flexpower_dagster.core.errors import SourceFileError
+from flexpower_dagster.lib.errors import SourceFileError
 
 TECHNICAL_DATA_PATTERN = re.compile(r"technical_data_(\d{4}-\d{2}-\d{2}T\d{6})Z\.json")
 FORECAST_PATTERN = re.compile(r"forecast_(.+)_(\d{4}-\d{2}-\d{2}T\d{6})Z\.json")

@@ -1,0 +1,55 @@
+"""Dagster resources built from :class:`~flexpower_dagster.settings.Settings`.
+
+Assets never read the environment: they receive the landing zone and the warehouse as resources,
+so tests pass temporary directories and DuckDB files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+from dagster import ConfigurableResource
+
+from flexpower_dagster.lib import warehouse
+from flexpower_dagster.lib.dagster.io_manager import WarehouseIOManager
+from flexpower_dagster.settings import Settings
+
+
+class LandingZone(ConfigurableResource):
+    """The landing directory where source systems drop their files (``FLEXPOWER_LANDING_DIR``)."""
+
+    root: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.root)
+
+
+class Warehouse(ConfigurableResource):
+    """The DuckDB warehouse file (``FLEXPOWER_WAREHOUSE``) for direct SQL (side tables, reports)."""
+
+    path: str
+
+    def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        return warehouse.connect(self.path, read_only=read_only)
+
+
+class DataDir(ConfigurableResource):
+    """Directory for generated artefacts (invoices, outbox, GX data docs)."""
+
+    root: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.root)
+
+
+def build_resources(settings: Settings) -> dict:
+    """The resource dict for a given set of settings (used by the definitions and by tests)."""
+    return {
+        "landing": LandingZone(root=str(settings.landing_dir)),
+        "warehouse": Warehouse(path=str(settings.warehouse)),
+        "data_dir": DataDir(root=str(settings.data_dir)),
+        "io_manager": WarehouseIOManager(database=str(settings.warehouse)),
+    }

@@ -1,0 +1,203 @@
+"""Files in the landing zone: the one scanner, and the per-file facts computed once per fingerprint.
+
+A file is identified by its path relative to the landing root; its *fingerprint* is (name, size,
+mtime). Everything that reading a file tells us — its SHA-256, the delivery days it feeds — is cached
+per fingerprint in this process (sensors' code servers keep these caches between ticks, so a no-op
+tick reads no file). Sensors and staging assets both scan with :func:`scan`, so they agree on which
+files exist and which source each belongs to. Pure module: no Dagster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flexpower_dagster.lib.landing.source import SourceSpec
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    """One file in the landing zone, identified by its path relative to the landing root."""
+
+    root: Path
+    name: str  # posix path relative to the landing root, e.g. "exchange/Private_Trades-...csv"
+    size: int
+    mtime_ns: int
+
+    @property
+    def path(self) -> Path:
+        return self.root / self.name
+
+    @property
+    def basename(self) -> str:
+        return self.name.rsplit("/", 1)[-1]
+
+    @property
+    def fingerprint(self) -> tuple[str, int, int]:
+        """What a sensor cursor remembers: a changed size or mtime means a changed file."""
+        return (self.name, self.size, self.mtime_ns)
+
+
+@dataclass
+class Inventory:
+    """The files of some sources, scanned once: per source its files, plus unrecognised names."""
+
+    files: dict[str, list[LandingFile]]
+    unmatched: list[str]
+
+    @property
+    def n_files(self) -> int:
+        return sum(len(v) for v in self.files.values()) + len(self.unmatched)
+
+
+# --------------------------------------------------------------------------------------------
+# per-process caches, keyed by fingerprint
+
+_DAYS_CACHE: dict[tuple, frozenset[date]] = {}
+_HASH_CACHE: dict[tuple, str] = {}
+_MATCH_CACHE: dict[tuple, str | None] = {}  # (folder + its specs, base name) -> owning source
+_CACHE_LIMIT = 400_000
+_CLEARERS: list[Callable[[], None]] = []
+
+
+def _bounded_put(cache: dict, key, value) -> None:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+
+
+def on_clear(fn: Callable[[], None]) -> Callable[[], None]:
+    """Register another per-process cache to be emptied by :func:`clear_caches`."""
+    _CLEARERS.append(fn)
+    return fn
+
+
+def clear_caches() -> None:
+    """Forget every per-file fact of this process (tests, benchmarks of a cold start)."""
+    _DAYS_CACHE.clear()
+    _HASH_CACHE.clear()
+    _MATCH_CACHE.clear()
+    for fn in _CLEARERS:
+        fn()
+
+
+def file_sha256(f: LandingFile) -> str:
+    """SHA-256 of the file's bytes, read once per fingerprint. An unreadable file (vanished between
+    scan and hash) gets a marker digest: its feed changes again on the next scan."""
+    key = (str(f.root), f.name, f.size, f.mtime_ns)
+    hit = _HASH_CACHE.get(key)
+    if hit is None:
+        try:
+            with open(f.path, "rb") as fh:
+                hit = hashlib.file_digest(fh, "sha256").hexdigest()
+        except OSError as exc:
+            hit = f"unreadable:{type(exc).__name__}"
+        _bounded_put(_HASH_CACHE, key, hit)
+    return hit
+
+
+def file_days(spec: SourceSpec, f: LandingFile) -> frozenset[date]:
+    """``spec.days_covered(f)``, once per fingerprint; raises what ``days_covered`` raises."""
+    assert spec.days_covered is not None
+    key = (spec.name, str(f.root), f.name, f.size, f.mtime_ns)
+    hit = _DAYS_CACHE.get(key)
+    if hit is None:
+        hit = frozenset(spec.days_covered(f))
+        _bounded_put(_DAYS_CACHE, key, hit)
+    return hit
+
+
+# --------------------------------------------------------------------------------------------
+# the scanner
+
+
+def scan(root: Path, specs: Sequence[SourceSpec], extra_folders: Iterable[str] = ()) -> Inventory:
+    """Scan each folder of ``specs`` once; a file belongs to the first spec of its folder whose
+    pattern matches its name.
+
+    Files matching no spec of their folder are *unmatched*; ``extra_folders`` (e.g. a system's top
+    folder such as ``vpp``) are scanned for stray files only. Hidden files are ignored.
+    """
+    root = Path(root)
+    by_folder: dict[str, list[SourceSpec]] = {}
+    for spec in specs:
+        by_folder.setdefault(spec.folder.strip("/"), []).append(spec)
+    for extra in extra_folders:
+        by_folder.setdefault(extra.strip("/"), [])
+    files: dict[str, list[LandingFile]] = {s.name: [] for s in specs}
+    unmatched: list[str] = []
+    for folder, folder_specs in by_folder.items():
+        match_key = (folder, tuple((sp.name, sp.pattern.pattern) for sp in folder_specs))
+        try:
+            entries = os.scandir(root / folder)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        with entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    if not entry.is_file():
+                        continue
+                    st = entry.stat()
+                except OSError:  # vanished while scanning
+                    continue
+                rel = f"{folder}/{entry.name}"
+                owner = _MATCH_CACHE.get((match_key, entry.name), False)
+                if owner is False:
+                    owner = next((sp.name for sp in folder_specs if sp.pattern.fullmatch(entry.name)), None)
+                    _bounded_put(_MATCH_CACHE, (match_key, entry.name), owner)
+                if owner is None:
+                    unmatched.append(rel)
+                else:
+                    files[owner].append(LandingFile(root, rel, st.st_size, st.st_mtime_ns))
+    for v in files.values():
+        v.sort(key=lambda f: f.name)
+    unmatched.sort()
+    return Inventory(files=files, unmatched=unmatched)
+
+
+def source_files(root: Path, spec: SourceSpec) -> list[LandingFile]:
+    """The files of one source, sorted by name."""
+    return scan(root, [spec]).files[spec.name]
+
+
+# --------------------------------------------------------------------------------------------
+# days
+
+
+def utc_day_window(day: date) -> tuple[datetime, datetime]:
+    """``[D 00:00, D+1 00:00)`` as naive UTC datetimes."""
+    start = datetime(day.year, day.month, day.day)
+    return start, start + timedelta(days=1)
+
+
+def days_between(start: datetime, end_exclusive: datetime) -> frozenset[date]:
+    """UTC days touched by the instants in ``[start, end_exclusive)``."""
+    if end_exclusive <= start:
+        return frozenset({start.date()})
+    last = (end_exclusive - timedelta(microseconds=1)).date()
+    n = (last - start.date()).days
+    return frozenset(start.date() + timedelta(days=i) for i in range(n + 1))
+
+
+def landing_days(root: Path, specs: Sequence[SourceSpec], inventory: Inventory | None = None) -> frozenset[date]:
+    """The delivery days for which the landing zone holds files of the event sources ``specs`` (callers
+    pass the sources that define days, ``SourceSpec.defines_days``, or that mean a day was delivered,
+    ``SourceSpec.delivered``). ``inventory`` reuses a scan already made."""
+    defining = [s for s in specs if s.days_covered is not None]
+    inv = inventory if inventory is not None and all(s.name in inventory.files for s in defining) else scan(root, defining)
+    days: set[date] = set()
+    for spec in defining:
+        for f in inv.files.get(spec.name, []):
+            try:
+                days |= file_days(spec, f)
+            except Exception:  # days_covered must not raise; a file that cannot be dated defines no day
+                continue
+    return frozenset(days)
