@@ -11,8 +11,9 @@ from flexpower_dagster.defs.vpp.sources import (
     forecast_days,
     live_days,
 )
-from flexpower_dagster.lib.landing.files import LandingFile, scan
+from flexpower_dagster.lib.landing.files import scan
 from flexpower_dagster.lib.landing.load import load_day
+from flexpower_dagster.lib.landing.source import LandingFile
 
 
 def _lf(name: str) -> LandingFile:

@@ -12,8 +12,7 @@ from datetime import date
 
 from flexpower_dagster.defs.exchange import parser
 from flexpower_dagster.defs.exchange.tables import EXCHANGE_PRIVATE_TRADES, EXCHANGE_PUBLIC_TRADES
-from flexpower_dagster.lib.landing.files import LandingFile
-from flexpower_dagster.lib.landing.source import SourceSpec
+from flexpower_dagster.lib.landing.source import LandingFile, SourceSpec
 
 FOLDER = "exchange"
 

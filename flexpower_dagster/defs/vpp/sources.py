@@ -14,8 +14,7 @@ from flexpower_dagster.defs.vpp.parser import (
     technical_data_time,
 )
 from flexpower_dagster.defs.vpp.tables import VPP_FORECASTS, VPP_LIVE_SAMPLES, VPP_TECHNICAL_DATA
-from flexpower_dagster.lib.landing.files import LandingFile, days_between
-from flexpower_dagster.lib.landing.source import SourceSpec
+from flexpower_dagster.lib.landing.source import LandingFile, SourceSpec, days_between
 
 #: A forecast version T covers the quarter-hours starting T .. T+48h: [T, T+48h+15min).
 FORECAST_HORIZON = timedelta(hours=48, minutes=15)

@@ -17,7 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from flexpower_dagster.lib.landing.files import LandingFile, file_sha256
+from flexpower_dagster.lib.landing.files import file_sha256
+from flexpower_dagster.lib.landing.source import LandingFile
 
 CURSOR_VERSION = 1
 DIGEST_CHARS = 12

@@ -13,35 +13,10 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from flexpower_dagster.lib.landing.source import SourceSpec
-
-
-@dataclass(frozen=True)
-class LandingFile:
-    """One file in the landing zone, identified by its path relative to the landing root."""
-
-    root: Path
-    name: str  # posix path relative to the landing root, e.g. "exchange/Private_Trades-...csv"
-    size: int
-    mtime_ns: int
-
-    @property
-    def path(self) -> Path:
-        return self.root / self.name
-
-    @property
-    def basename(self) -> str:
-        return self.name.rsplit("/", 1)[-1]
-
-    @property
-    def fingerprint(self) -> tuple[str, int, int]:
-        """What a sensor cursor remembers: a changed size or mtime means a changed file."""
-        return (self.name, self.size, self.mtime_ns)
+from flexpower_dagster.lib.landing.source import LandingFile, SourceSpec
 
 
 @dataclass
@@ -166,25 +141,6 @@ def scan(root: Path, specs: Sequence[SourceSpec], extra_folders: Iterable[str] =
 def source_files(root: Path, spec: SourceSpec) -> list[LandingFile]:
     """The files of one source, sorted by name."""
     return scan(root, [spec]).files[spec.name]
-
-
-# --------------------------------------------------------------------------------------------
-# days
-
-
-def utc_day_window(day: date) -> tuple[datetime, datetime]:
-    """``[D 00:00, D+1 00:00)`` as naive UTC datetimes."""
-    start = datetime(day.year, day.month, day.day)
-    return start, start + timedelta(days=1)
-
-
-def days_between(start: datetime, end_exclusive: datetime) -> frozenset[date]:
-    """UTC days touched by the instants in ``[start, end_exclusive)``."""
-    if end_exclusive <= start:
-        return frozenset({start.date()})
-    last = (end_exclusive - timedelta(microseconds=1)).date()
-    n = (last - start.date()).days
-    return frozenset(start.date() + timedelta(days=i) for i in range(n + 1))
 
 
 def landing_days(root: Path, specs: Sequence[SourceSpec], inventory: Inventory | None = None) -> frozenset[date]:

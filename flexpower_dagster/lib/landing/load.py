@@ -26,8 +26,8 @@ from pathlib import Path
 import pandas as pd
 
 from flexpower_dagster.lib.errors import SourceFileError
-from flexpower_dagster.lib.landing.files import LandingFile, file_days, file_sha256, source_files, utc_day_window
-from flexpower_dagster.lib.landing.source import DayLoad, Rejection, SourceSpec
+from flexpower_dagster.lib.landing.files import file_days, file_sha256, source_files
+from flexpower_dagster.lib.landing.source import DayLoad, LandingFile, Rejection, SourceSpec, utc_day_window
 
 # --------------------------------------------------------------------------------------------
 # loading one delivery day

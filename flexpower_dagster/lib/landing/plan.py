@@ -47,8 +47,8 @@ from flexpower_dagster.lib.landing.cursor import (
     parse_day_key,
     stat_digest,
 )
-from flexpower_dagster.lib.landing.files import Inventory, LandingFile, file_days, landing_days, on_clear, scan
-from flexpower_dagster.lib.landing.source import SourceSpec
+from flexpower_dagster.lib.landing.files import Inventory, file_days, landing_days, on_clear, scan
+from flexpower_dagster.lib.landing.source import LandingFile, SourceSpec
 
 #: File names listed per run request (tags/logs); the rest is counted.
 MAX_LISTED_FILES = 20

@@ -11,14 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
 
 from flexpower_dagster.lib.errors import SourceFileError
-from flexpower_dagster.lib.landing.files import LandingFile
 from flexpower_dagster.lib.tables import TableSpec
 
 #: Columns every staging table carries besides the parsed ones.
@@ -27,6 +26,44 @@ LINEAGE_COLUMNS = ("delivery_day", "source_file")
 SYSTEM_NAME = re.compile(r"[a-z][a-z_]*")
 
 ParseFn = Callable[[Path, str], pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    """One file in the landing zone, identified by its path relative to the landing root."""
+
+    root: Path
+    name: str  # posix path relative to the landing root, e.g. "exchange/Private_Trades-...csv"
+    size: int
+    mtime_ns: int
+
+    @property
+    def path(self) -> Path:
+        return self.root / self.name
+
+    @property
+    def basename(self) -> str:
+        return self.name.rsplit("/", 1)[-1]
+
+    @property
+    def fingerprint(self) -> tuple[str, int, int]:
+        """What a sensor cursor remembers: a changed size or mtime means a changed file."""
+        return (self.name, self.size, self.mtime_ns)
+
+
+def utc_day_window(day: date) -> tuple[datetime, datetime]:
+    """``[D 00:00, D+1 00:00)`` as naive UTC datetimes."""
+    start = datetime(day.year, day.month, day.day)
+    return start, start + timedelta(days=1)
+
+
+def days_between(start: datetime, end_exclusive: datetime) -> frozenset[date]:
+    """UTC days touched by the instants in ``[start, end_exclusive)``."""
+    if end_exclusive <= start:
+        return frozenset({start.date()})
+    last = (end_exclusive - timedelta(microseconds=1)).date()
+    n = (last - start.date()).days
+    return frozenset(start.date() + timedelta(days=i) for i in range(n + 1))
 
 
 @dataclass(frozen=True)
