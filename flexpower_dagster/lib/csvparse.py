@@ -3,8 +3,9 @@
 Every helper raises :class:`SourceFileError` naming the file, the rule and the 1-based line number of
 the file (header and title lines included), so a parser stays a short list of named rules:
 
-* :func:`read_text` — strict UTF-8 (rule ``encoding``, with the line of the first bad byte), a UTF-8
-  byte-order mark is tolerated (rule ``utf8-bom``), an empty or blank file is rule ``empty-file``;
+* :func:`~flexpower_dagster.lib.textfiles.read_text` — strict UTF-8 (rule ``encoding``, with the line of the
+  first bad byte), a UTF-8 byte-order mark is tolerated (rule ``utf8-bom``), an empty or blank file is rule
+  ``empty-file`` (re-exported here: every parser starts with it);
 * :func:`read_table` — ``sep``-separated text into a frame of strings plus a ``_line`` column,
   blank lines ignored, a row with too many fields is rule ``malformed-row``, absent header columns
   are rule ``missing-column``;
@@ -20,37 +21,15 @@ import io
 import re
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from flexpower_dagster.lib.errors import SourceFileError
+from flexpower_dagster.lib.textfiles import first_line as first_line  # re-exported: every parser starts here
+from flexpower_dagster.lib.textfiles import read_text as read_text
 
 LINE = "_line"  # column holding each row's 1-based line number in the file
-
-
-def read_text(path: Path | str, name: str) -> str:
-    """The file's text; strict UTF-8 (a BOM is dropped). Raises ``empty-file`` / ``encoding``."""
-    data = Path(path).read_bytes()
-    if not data.strip():
-        raise SourceFileError(name, "empty-file", "the file is empty")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise SourceFileError(
-            name,
-            "encoding",
-            f"not valid UTF-8 ({exc.reason}, byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-            "the file must be UTF-8 encoded (was it saved as Latin-1 / Windows-1252?)",
-            row=line,
-        ) from exc
-    return text[1:] if text.startswith("\ufeff") else text  # rule utf8-bom
-
-
-def first_line(text: str) -> str:
-    return text.split("\n", 1)[0].rstrip("\r")
 
 
 def read_table(

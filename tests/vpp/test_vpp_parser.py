@@ -7,8 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flexpower_dagster.defs.vpp.parser import parse_forecast, parse_live, parse_technical_data
+from flexpower_dagster.defs.vpp.parser import parse_forecast, parse_live
 from flexpower_dagster.defs.vpp.sources import VPP_TECHNICAL_DATA_SOURCE
+from flexpower_dagster.defs.vpp.technical_data import parse_technical_data
 from flexpower_dagster.lib.errors import SourceFileError
 from flexpower_dagster.lib.landing.load import load_day
 

@@ -30,16 +30,15 @@ from decimal import ROUND_HALF_UP, Decimal
 import duckdb
 import pandas as pd
 
+from flexpower_dagster.defs.invoicing.status import blocking_problems, day_ranges, dec, provisional_problems
 from flexpower_dagster.defs.invoicing.sums import contract_month_sums, contract_month_sums_of, month_bounds
 from flexpower_dagster.defs.invoicing.tables import INVOICE_LINES, INVOICES
+from flexpower_dagster.lib.sql import QHS_PER_DAY
 
 VAT_RATE = Decimal("0.19")
 VAT_PERCENT = 19
-QH_PER_DAY = 96
 FLEX_PAYS = "flexpower_pays_customer"
 CUSTOMER_PAYS = "customer_pays_flexpower"
-PRICE_MODELS = ("fixed", "market")
-FEE_MODELS = ("fixed_as_produced", "fixed_for_capacity", "percent_of_market")
 
 #: Base direction of each line type (flipped when the signed amount is negative, e.g. negative market prices).
 LINE_DIRECTION = {"infeed_payout": FLEX_PAYS, "fee": CUSTOMER_PAYS, "redispatch_payout": FLEX_PAYS}
@@ -62,31 +61,6 @@ def vat_cents(net_cents: int) -> int:
     return (net_cents * VAT_PERCENT + 50) // 100
 
 
-def day_ranges(days: list[date]) -> str:
-    """Compact text for a set of days: ``2025-06-01..2025-06-07, 2025-06-09``."""
-    out: list[str] = []
-    ordered = sorted(set(days))
-    i = 0
-    while i < len(ordered):
-        j = i
-        while j + 1 < len(ordered) and ordered[j + 1] - ordered[j] == timedelta(days=1):
-            j += 1
-        out.append(ordered[i].isoformat() if i == j else f"{ordered[i].isoformat()}..{ordered[j].isoformat()}")
-        i = j + 1
-    return ", ".join(out)
-
-
-def _dec(value) -> Decimal | None:
-    """A float/str/Decimal from a frame as Decimal (floats via their shortest repr), None for NULL/NaN."""
-    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
-        return None
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    return Decimal(str(value))
-
-
 # --------------------------------------------------------------------------------------------- invoices
 @dataclass(frozen=True)
 class Line:
@@ -101,38 +75,6 @@ class Line:
     signed_net: Decimal  # before choosing the direction; positive = the line type's base direction
 
 
-def _blocking_problems(r: Mapping) -> list[str]:
-    problems: list[str] = []
-    if r["any_invalid"]:
-        problems.append(f"contract invalid in contracts_in_force: {r['invalid_problems']}")
-    if r["n_term_versions"] > 1:
-        problems.append("contract terms changed within the month (several CRM versions): invoice manually")
-    if r["any_invalid"]:
-        return problems  # contracts_in_force already named the term problems; do not repeat them
-    # Belt and braces: the terms the invoice needs, even if contracts_in_force called the contract valid.
-    pm, fm = r["price_model"], r["fee_model"]
-    if pm not in PRICE_MODELS:
-        problems.append(f"unknown price_model {pm!r}")
-    elif pm == "fixed" and _dec(r["price_eur_per_mwh"]) is None:
-        problems.append("price_model=fixed without price")
-    if fm not in FEE_MODELS:
-        problems.append(f"unknown fee_model {fm!r}")
-    elif fm == "fixed_as_produced" and _dec(r["fee_eur"]) is None:
-        problems.append("fee_model=fixed_as_produced without fee")
-    elif fm == "fixed_for_capacity" and (_dec(r["fee_eur"]) is None or _dec(r["capacity_mw"]) is None):
-        problems.append("fee_model=fixed_for_capacity without fee or capacity")
-    elif fm == "percent_of_market" and _dec(r["fee_percent"]) is None:
-        problems.append("fee_model=percent_of_market without fee_percent")
-    if not (isinstance(r["email"], str) and "@" in r["email"]):
-        problems.append("no customer e-mail address")
-    if pd.isna(r["contract_begin"]):
-        problems.append("contract without contract_begin")
-    if pd.isna(r["period_start"]) or pd.isna(r["period_end_excl"]) or r["period_start"] >= r["period_end_excl"]:
-        problems.append("newest contract terms put no day of the month inside the contract period")
-    # Dedupe, keep order.
-    return list(dict.fromkeys(problems))
-
-
 def _lines(r: Mapping, days_in_force: int, days_in_month: int) -> list[Line]:
     volume = Decimal(r["volume"]).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
     market_value = Decimal(r["market_value"])
@@ -141,7 +83,7 @@ def _lines(r: Mapping, days_in_force: int, days_in_month: int) -> list[Line]:
     lines: list[Line] = []
 
     if r["price_model"] == "fixed":
-        price = _dec(r["price_eur_per_mwh"])
+        price = dec(r["price_eur_per_mwh"])
         lines.append(Line("infeed_payout", f"Infeed payout, fixed price {price} EUR/MWh", volume, price, volume, "MWh",
                           price, "EUR/MWh", volume * price))
     else:
@@ -150,10 +92,10 @@ def _lines(r: Mapping, days_in_force: int, days_in_month: int) -> list[Line]:
 
     fm = r["fee_model"]
     if fm == "fixed_as_produced":
-        fee = _dec(r["fee_eur"])
+        fee = dec(r["fee_eur"])
         lines.append(Line("fee", f"Service fee {fee} EUR/MWh produced", volume, fee, volume, "MWh", fee, "EUR/MWh", volume * fee))
     elif fm == "fixed_for_capacity":
-        fee, cap = _dec(r["fee_eur"]), _dec(r["capacity_mw"])
+        fee, cap = dec(r["fee_eur"]), dec(r["capacity_mw"])
         share = Decimal(days_in_force) / Decimal(days_in_month)
         amount = cap * fee * Decimal(days_in_force) / Decimal(days_in_month)
         text = f"Service fee {fee} EUR/MW per month x {cap} MW"
@@ -163,7 +105,7 @@ def _lines(r: Mapping, days_in_force: int, days_in_month: int) -> list[Line]:
                           (cap * share).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP), "MW-month", fee,
                           "EUR/MW-month", amount))
     else:
-        pct = _dec(r["fee_percent"])
+        pct = dec(r["fee_percent"])
         amount = market_value * pct / Decimal(100)
         lines.append(Line("fee", f"Service fee {pct} % of the market value", volume, per_mwh(round_cents(amount)), volume,
                           "MWh", None, f"{pct} % of market VWAP", amount))
@@ -176,27 +118,6 @@ def _lines(r: Mapping, days_in_force: int, days_in_month: int) -> list[Line]:
                           f"Redispatch compensation, {int(r['n_qh_redispatched'])} quarter-hour(s) switched off by the DSO",
                           rd_volume, rd_unit, rd_volume, "MWh", None, "DSO compensation price per QH", rd_value))
     return lines
-
-
-def _provisional_problems(r: Mapping, missing_days: list[date], n_expected: int, n_final: int) -> list[str]:
-    problems: list[str] = []
-    if missing_days:
-        problems.append(f"no data for {len(missing_days)} day(s): {day_ranges(missing_days)}")
-    if n_final < n_expected:
-        pct = Decimal(100 * (n_expected - n_final)) / Decimal(n_expected)
-        problems.append(
-            f"{pct.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)} % of quarter-hours not from final DSO data "
-            f"(live {int(r['n_qh_live'])}, forecast {int(r['n_qh_forecast'])}, "
-            f"no value {int(r['n_qh_no_value'])}, on missing days {len(missing_days) * QH_PER_DAY})"
-        )
-    uses_market = r["price_model"] == "market" or r["fee_model"] == "percent_of_market"
-    if uses_market and r["n_qh_no_vwap"]:
-        problems.append(f"{int(r['n_qh_no_vwap'])} quarter-hour(s) with infeed but no market VWAP (valued 0 EUR until one exists)")
-    if r["n_redispatch_no_price"]:
-        problems.append(f"{int(r['n_redispatch_no_price'])} redispatched quarter-hour(s) without DSO compensation price (valued 0 EUR)")
-    if r["n_redispatch_no_forecast"]:
-        problems.append(f"{int(r['n_redispatch_no_forecast'])} redispatched quarter-hour(s) without forecast (valued 0 EUR)")
-    return problems
 
 
 def document_paths(month: date, inv_id: str) -> dict[str, str]:
@@ -231,14 +152,14 @@ def invoices_from_sums(month: date, sums: pd.DataFrame) -> tuple[pd.DataFrame, p
     invoice_rows: list[dict] = []
     for r in sums.to_dict("records"):
         inv_id = invoice_id(start, r["contract_id"])
-        blocking = _blocking_problems(r)
+        blocking = blocking_problems(r)
         p_start = pd.Timestamp(r["period_start"]).date() if not pd.isna(r["period_start"]) else None
         p_end = pd.Timestamp(r["period_end_excl"]).date() if not pd.isna(r["period_end_excl"]) else None
         days_in_force = max((p_end - p_start).days, 0) if p_start and p_end else 0
         expected = [p_start + timedelta(days=i) for i in range(days_in_force)]
         with_data = {pd.Timestamp(d).date() for d in r["days_with_data"]}
         missing = [d for d in expected if d not in with_data]
-        n_expected = days_in_force * QH_PER_DAY
+        n_expected = days_in_force * QHS_PER_DAY
         n_final = int(r["n_qh_final"])
         row = {
             "invoice_month": pd.Timestamp(start),
@@ -258,7 +179,7 @@ def invoices_from_sums(month: date, sums: pd.DataFrame) -> tuple[pd.DataFrame, p
             "n_qh_final": n_final,
             "n_qh_live": int(r["n_qh_live"]),
             "n_qh_forecast": int(r["n_qh_forecast"]),
-            "n_qh_missing": int(r["n_qh_no_value"]) + len(missing) * QH_PER_DAY,
+            "n_qh_missing": int(r["n_qh_no_value"]) + len(missing) * QHS_PER_DAY,
             "n_qh_redispatched": int(r["n_qh_redispatched"]),
             "final_share": (n_final / n_expected) if n_expected else None,
             "non_final_share": (1 - n_final / n_expected) if n_expected else None,
@@ -313,7 +234,7 @@ def invoices_from_sums(month: date, sums: pd.DataFrame) -> tuple[pd.DataFrame, p
                 "gross_cents": gross_c,
                 "vat_rate": float(VAT_RATE),
             })
-        provisional = _provisional_problems(r, missing, n_expected, n_final)
+        provisional = provisional_problems(r, missing, n_expected, n_final)
         row.update(
             payout_net_eur=totals[FLEX_PAYS] / 100,
             charge_net_eur=totals[CUSTOMER_PAYS] / 100,

@@ -5,15 +5,9 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
-from flexpower_dagster.defs.vpp.parser import (
-    forecast_file_info,
-    live_file_info,
-    parse_forecast,
-    parse_live,
-    parse_technical_data,
-    technical_data_time,
-)
+from flexpower_dagster.defs.vpp.parser import forecast_file_info, live_file_info, parse_forecast, parse_live
 from flexpower_dagster.defs.vpp.tables import VPP_FORECASTS, VPP_LIVE_SAMPLES, VPP_TECHNICAL_DATA
+from flexpower_dagster.defs.vpp.technical_data import parse_technical_data, technical_data_time
 from flexpower_dagster.lib.landing.source import LandingFile, SourceSpec, days_between
 
 #: A forecast version T covers the quarter-hours starting T .. T+48h: [T, T+48h+15min).

@@ -15,8 +15,6 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-QH_PER_DAY = 96
-
 
 @dataclass(frozen=True)
 class Refs:
