@@ -30,6 +30,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import duckdb
 import pandas as pd
 
+from flexpower_dagster.defs.crm.formulas import FEE, PAYOUT
 from flexpower_dagster.defs.invoicing.status import blocking_problems, day_ranges, dec, provisional_problems
 from flexpower_dagster.defs.invoicing.sums import contract_month_sums, contract_month_sums_of, month_bounds
 from flexpower_dagster.defs.invoicing.tables import INVOICE_LINES, INVOICES
@@ -76,28 +77,34 @@ class Line:
 
 
 def _lines(r: Mapping, days_in_force: int, days_in_month: int) -> list[Line]:
+    """The payout and fee lines (amounts by the model formulas of ``defs/crm/formulas.py``) and the
+    redispatch line. The volume is rounded half-up to kWh before it is multiplied by a price or fee."""
     volume = Decimal(r["volume"]).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
     market_value = Decimal(r["market_value"])
+    price, fee, pct, cap = dec(r["price_eur_per_mwh"]), dec(r["fee_eur"]), dec(r["fee_percent"]), dec(r["capacity_mw"])
+    quantities = {
+        "mwh": volume, "market_value": market_value, "price": price, "fee": fee, "fee_percent": pct,
+        "capacity": cap, "days": Decimal(days_in_force), "days_in_month": Decimal(days_in_month),
+    }
+
     def per_mwh(net):
         return ((net / volume).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP) if volume else None)
-    lines: list[Line] = []
 
-    if r["price_model"] == "fixed":
-        price = dec(r["price_eur_per_mwh"])
+    lines: list[Line] = []
+    pm, fm = r["price_model"], r["fee_model"]
+    payout = PAYOUT[pm].value(quantities)
+    if pm == "fixed":
         lines.append(Line("infeed_payout", f"Infeed payout, fixed price {price} EUR/MWh", volume, price, volume, "MWh",
-                          price, "EUR/MWh", volume * price))
+                          price, "EUR/MWh", payout))
     else:
         lines.append(Line("infeed_payout", "Infeed payout at the market VWAP of each quarter-hour", volume,
-                          per_mwh(round_cents(market_value)), volume, "MWh", None, "market VWAP per QH", market_value))
+                          per_mwh(round_cents(payout)), volume, "MWh", None, "market VWAP per QH", payout))
 
-    fm = r["fee_model"]
+    amount = FEE[fm].value(quantities)
     if fm == "fixed_as_produced":
-        fee = dec(r["fee_eur"])
-        lines.append(Line("fee", f"Service fee {fee} EUR/MWh produced", volume, fee, volume, "MWh", fee, "EUR/MWh", volume * fee))
+        lines.append(Line("fee", f"Service fee {fee} EUR/MWh produced", volume, fee, volume, "MWh", fee, "EUR/MWh", amount))
     elif fm == "fixed_for_capacity":
-        fee, cap = dec(r["fee_eur"]), dec(r["capacity_mw"])
         share = Decimal(days_in_force) / Decimal(days_in_month)
-        amount = cap * fee * Decimal(days_in_force) / Decimal(days_in_month)
         text = f"Service fee {fee} EUR/MW per month x {cap} MW"
         if days_in_force != days_in_month:
             text += f", pro rata {days_in_force}/{days_in_month} days"
@@ -105,8 +112,6 @@ def _lines(r: Mapping, days_in_force: int, days_in_month: int) -> list[Line]:
                           (cap * share).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP), "MW-month", fee,
                           "EUR/MW-month", amount))
     else:
-        pct = dec(r["fee_percent"])
-        amount = market_value * pct / Decimal(100)
         lines.append(Line("fee", f"Service fee {pct} % of the market value", volume, per_mwh(round_cents(amount)), volume,
                           "MWh", None, f"{pct} % of market VWAP", amount))
 

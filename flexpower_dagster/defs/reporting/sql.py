@@ -17,9 +17,27 @@ from __future__ import annotations
 
 import duckdb
 
+from flexpower_dagster.defs.crm.formulas import FEE, PAYOUT, case_sql
+
+#: Per quarter-hour estimates of the month's payout and fee, by the model formulas written once in
+#: ``defs/crm/formulas.py``: the QH's best-of-infeed MWh, its market value at the QH's market VWAP, and
+#: 1/96 of a day of the month for a capacity fee.
+_QH_QUANTITIES = {
+    "mwh": "bestof_mwh",
+    "market_value": "bestof_mwh * market_vwap_eur_per_mwh",
+    "price": "price_eur_per_mwh",
+    "fee": "fee_rate_eur",
+    "fee_percent": "fee_percent",
+    "capacity": "capacity_mw",
+    "days": "1.0 / 96",
+    "days_in_month": "day(last_day(delivery_day))",
+}
+PAYOUT_PER_QH = case_sql("price_model", PAYOUT, _QH_QUANTITIES)
+FEE_PER_QH = case_sql("fee_model", FEE, _QH_QUANTITIES)
+
 VIEWS: dict[str, str] = {
     # One row per asset and QH: forecast, best-of-infeed, imbalance, contract terms, payout and fee estimates.
-    "asset_qh": """
+    "asset_qh": f"""
         WITH k AS (
             SELECT delivery_day, asset_id, delivery_start FROM marts.asset_forecast
             UNION SELECT delivery_day, asset_id, delivery_start FROM marts.best_of_infeed
@@ -52,16 +70,8 @@ VIEWS: dict[str, str] = {
         SELECT *,
             strftime(delivery_start_local, '%d.%m.%Y %H:%M') AS qh_berlin,
             strftime(delivery_start, '%d.%m.%Y %H:%M') AS qh_utc,
-            CASE price_model
-                WHEN 'fixed' THEN bestof_mwh * price_eur_per_mwh
-                WHEN 'market' THEN bestof_mwh * market_vwap_eur_per_mwh
-            END AS payout_eur_est,
-            CASE fee_model
-                WHEN 'fixed_as_produced' THEN bestof_mwh * fee_rate_eur
-                WHEN 'fixed_for_capacity' THEN capacity_mw * fee_rate_eur
-                    / (96.0 * day(last_day(delivery_day)))
-                WHEN 'percent_of_market' THEN bestof_mwh * market_vwap_eur_per_mwh * fee_percent / 100.0
-            END AS fee_eur_est
+            {PAYOUT_PER_QH} AS payout_eur_est,
+            {FEE_PER_QH} AS fee_eur_est
         FROM q
     """,
     # One row per asset and day (the overview's asset table and the asset page's header).
