@@ -13,17 +13,30 @@ from dagster import ConfigurableResource
 
 from flexpower_dagster.lib import warehouse
 from flexpower_dagster.lib.dagster.io_manager import WarehouseIOManager
+from flexpower_dagster.lib.landing.manifest import Manifest
 from flexpower_dagster.settings import Settings
+
+_MANIFESTS: dict[str, Manifest] = {}
 
 
 class LandingZone(ConfigurableResource):
-    """The landing directory where source systems drop their files (``FLEXPOWER_LANDING_DIR``)."""
+    """The landing directory where source systems drop their files (``FLEXPOWER_LANDING_DIR``), and the
+    landing manifest where sensors and staging share what reading a file taught (``manifest_dir``)."""
 
     root: str
+    manifest_dir: str | None = None
 
     @property
     def path(self) -> Path:
         return Path(self.root)
+
+    def manifest(self) -> Manifest | None:
+        """This process's handle on the manifest (one SQLite connection per folder and process)."""
+        if not self.manifest_dir:
+            return None
+        if self.manifest_dir not in _MANIFESTS:
+            _MANIFESTS[self.manifest_dir] = Manifest(self.manifest_dir)
+        return _MANIFESTS[self.manifest_dir]
 
 
 class Warehouse(ConfigurableResource):
@@ -48,7 +61,7 @@ class DataDir(ConfigurableResource):
 def build_resources(settings: Settings) -> dict:
     """The resource dict for a given set of settings (used by the definitions and by tests)."""
     return {
-        "landing": LandingZone(root=str(settings.landing_dir)),
+        "landing": LandingZone(root=str(settings.landing_dir), manifest_dir=str(settings.data_dir / "landing_manifest")),
         "warehouse": Warehouse(path=str(settings.warehouse)),
         "data_dir": DataDir(root=str(settings.data_dir)),
         "io_manager": WarehouseIOManager(database=str(settings.warehouse)),

@@ -16,6 +16,7 @@ import dagster as dg
 
 from flexpower_dagster.lib.dagster.partitions import FIRST_DELIVERY_DAY, daily_partitions
 from flexpower_dagster.lib.dagster.resources import LandingZone
+from flexpower_dagster.lib.landing.manifest import Manifest
 from flexpower_dagster.lib.landing.plan import DayRequest, plan, problem_message
 from flexpower_dagster.lib.landing.source import SourceSpec
 
@@ -48,9 +49,10 @@ def evaluate_source_sensor(
     specs: Sequence[SourceSpec],
     day_defining: Sequence[SourceSpec],
     day_ok: Callable[[date], bool],
+    manifest: Manifest | None = None,
 ) -> dg.SensorResult:
     """The body of a source sensor (separate for tests and the benchmark)."""
-    result = plan(root, system, specs, context.cursor, day_defining_specs=day_defining, day_ok=day_ok)
+    result = plan(root, system, specs, context.cursor, day_defining_specs=day_defining, day_ok=day_ok, manifest=manifest)
     if result.problems:
         context.log.warning(problem_message(result.problems))
     if not result.requests:
@@ -90,6 +92,8 @@ def build_source_sensor(
         minimum_interval_seconds=minimum_interval_seconds,
     )
     def _sensor(context: dg.SensorEvaluationContext, landing: LandingZone) -> dg.SensorResult:
-        return evaluate_source_sensor(context, system, landing.path, specs, day_defining, partition_day_check())
+        return evaluate_source_sensor(
+            context, system, landing.path, specs, day_defining, partition_day_check(), manifest=landing.manifest()
+        )
 
     return _sensor

@@ -124,7 +124,7 @@ def build_staging_asset(source: StagingSource) -> dg.AssetsDefinition:
         with warehouse.connect() as conn:
             previous = read_partitions(conn, spec.table, [day])
         validator = source.make_validator(day, inputs) if source.make_validator else None
-        load = load_day(spec, landing.path, day, previous=previous, validate=validator)
+        load = load_day(spec, landing.path, day, previous=previous, validate=validator, manifest=landing.manifest())
         record_rejections(warehouse, spec.name, day, load.rejected)
         for r in load.rejected:
             context.log.warning(f"rejected {r.file}: {r.reason}")

@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from flexpower_dagster.lib.landing.source import LandingFile, SourceSpec
+import pandas as pd
+
+from flexpower_dagster.lib.landing.manifest import Manifest
+from flexpower_dagster.lib.landing.source import ContentDays, LandingFile, SourceSpec
 
 
 @dataclass
@@ -62,28 +65,62 @@ def clear_caches() -> None:
         fn()
 
 
-def file_sha256(f: LandingFile) -> str:
-    """SHA-256 of the file's bytes, read once per fingerprint. An unreadable file (vanished between
-    scan and hash) gets a marker digest: its feed changes again on the next scan."""
+def file_sha256(f: LandingFile, manifest: Manifest | None = None) -> str:
+    """SHA-256 of the file's bytes, read once per fingerprint (this process's cache, then the manifest).
+    An unreadable file (vanished between scan and hash) gets a marker digest: its feed changes again on
+    the next scan, and nothing is recorded."""
     key = (str(f.root), f.name, f.size, f.mtime_ns)
     hit = _HASH_CACHE.get(key)
     if hit is None:
-        try:
-            with open(f.path, "rb") as fh:
-                hit = hashlib.file_digest(fh, "sha256").hexdigest()
-        except OSError as exc:
-            hit = f"unreadable:{type(exc).__name__}"
+        facts = manifest.get(f) if manifest is not None else None
+        hit = facts.sha256 if facts is not None else None
+        if hit is None:
+            try:
+                with open(f.path, "rb") as fh:
+                    hit = hashlib.file_digest(fh, "sha256").hexdigest()
+            except OSError as exc:
+                return f"unreadable:{type(exc).__name__}"
+            if manifest is not None:
+                manifest.put(f, sha256=hit)
         _bounded_put(_HASH_CACHE, key, hit)
     return hit
 
 
-def file_days(spec: SourceSpec, f: LandingFile) -> frozenset[date]:
-    """``spec.days_covered(f)``, once per fingerprint; raises what ``days_covered`` raises."""
+def parsed(spec: SourceSpec, f: LandingFile, manifest: Manifest | None = None) -> pd.DataFrame:
+    """``spec.parse`` of the file (raises what it raises). For a source dated by its content, the rows
+    are kept in the manifest by content hash: the sensor's parse serves the staging load."""
+    keep = manifest is not None and isinstance(spec.days_covered, ContentDays)
+    if keep:
+        sha = file_sha256(f, manifest)
+        frame = manifest.get_frame(spec.name, sha)
+        if frame is not None:
+            return frame
+    frame = spec.parse(f.path, f.name)
+    if keep:
+        manifest.put_frame(spec.name, sha, frame)
+    return frame
+
+
+def file_days(spec: SourceSpec, f: LandingFile, manifest: Manifest | None = None) -> frozenset[date]:
+    """``spec.days_covered(f)``, learnt once per fingerprint (this process's cache, then the manifest);
+    raises what ``days_covered`` raises."""
     assert spec.days_covered is not None
     key = (spec.name, str(f.root), f.name, f.size, f.mtime_ns)
     hit = _DAYS_CACHE.get(key)
     if hit is None:
-        hit = frozenset(spec.days_covered(f))
+        facts = manifest.get(f) if manifest is not None else None
+        hit = facts.days if facts is not None else None
+        if hit is None:
+            if isinstance(spec.days_covered, ContentDays):
+                try:
+                    frame = parsed(spec, f, manifest)
+                except Exception:
+                    frame = None
+                hit = spec.days_covered.days_of(frame, f.basename)
+            else:
+                hit = frozenset(spec.days_covered(f))
+            if manifest is not None:
+                manifest.put(f, spec.name, days=hit)
         _bounded_put(_DAYS_CACHE, key, hit)
     return hit
 
@@ -143,7 +180,9 @@ def source_files(root: Path, spec: SourceSpec) -> list[LandingFile]:
     return scan(root, [spec]).files[spec.name]
 
 
-def landing_days(root: Path, specs: Sequence[SourceSpec], inventory: Inventory | None = None) -> frozenset[date]:
+def landing_days(
+    root: Path, specs: Sequence[SourceSpec], inventory: Inventory | None = None, manifest: Manifest | None = None
+) -> frozenset[date]:
     """The delivery days for which the landing zone holds files of the event sources ``specs`` (callers
     pass the sources that define days, ``SourceSpec.defines_days``, or that mean a day was delivered,
     ``SourceSpec.delivered``). ``inventory`` reuses a scan already made."""
@@ -153,7 +192,7 @@ def landing_days(root: Path, specs: Sequence[SourceSpec], inventory: Inventory |
     for spec in defining:
         for f in inv.files.get(spec.name, []):
             try:
-                days |= file_days(spec, f)
+                days |= file_days(spec, f, manifest)
             except Exception:  # days_covered must not raise; a file that cannot be dated defines no day
                 continue
     return frozenset(days)

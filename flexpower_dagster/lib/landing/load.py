@@ -26,7 +26,8 @@ from pathlib import Path
 import pandas as pd
 
 from flexpower_dagster.lib.errors import SourceFileError
-from flexpower_dagster.lib.landing.files import file_days, file_sha256, source_files
+from flexpower_dagster.lib.landing.files import file_days, file_sha256, parsed, source_files
+from flexpower_dagster.lib.landing.manifest import Manifest
 from flexpower_dagster.lib.landing.source import DayLoad, LandingFile, Rejection, SourceSpec, utc_day_window
 
 # --------------------------------------------------------------------------------------------
@@ -35,11 +36,11 @@ from flexpower_dagster.lib.landing.source import DayLoad, LandingFile, Rejection
 Validator = Callable[[str, pd.DataFrame], pd.DataFrame]
 
 
-def _parse(spec: SourceSpec, f: LandingFile, validate: Validator | None) -> pd.DataFrame:
+def _parse(spec: SourceSpec, f: LandingFile, validate: Validator | None, manifest: Manifest | None) -> pd.DataFrame:
     try:
         if f.size == 0:
             raise SourceFileError(f.name, "empty-file", "the file is empty (0 bytes)")
-        df = spec.parse(f.path, f.name)
+        df = parsed(spec, f, manifest)
         if validate is not None:
             df = validate(f.name, df)
         return df
@@ -51,7 +52,7 @@ def _parse(spec: SourceSpec, f: LandingFile, validate: Validator | None) -> pd.D
         raise SourceFileError(f.name, "unreadable", f"{type(exc).__name__}: {exc}") from exc
 
 
-def _drop_duplicates(spec: SourceSpec, files: list[LandingFile], load: DayLoad) -> list[LandingFile]:
+def _drop_duplicates(spec: SourceSpec, files: list[LandingFile], load: DayLoad, manifest: Manifest | None) -> list[LandingFile]:
     by_size: dict[int, list[LandingFile]] = {}
     for f in files:
         by_size.setdefault(f.size, []).append(f)
@@ -62,7 +63,7 @@ def _drop_duplicates(spec: SourceSpec, files: list[LandingFile], load: DayLoad) 
             continue
         by_hash: dict[str, list[LandingFile]] = {}
         for f in group:
-            by_hash.setdefault(file_sha256(f), []).append(f)
+            by_hash.setdefault(file_sha256(f, manifest), []).append(f)
         for same in by_hash.values():
             same.sort(key=spec.order_key)
             newest = same[-1]
@@ -72,11 +73,11 @@ def _drop_duplicates(spec: SourceSpec, files: list[LandingFile], load: DayLoad) 
 
 
 def _first_readable(
-    spec: SourceSpec, newest_first: list[LandingFile], load: DayLoad, validate: Validator | None
+    spec: SourceSpec, newest_first: list[LandingFile], load: DayLoad, validate: Validator | None, manifest: Manifest | None
 ) -> tuple[LandingFile, pd.DataFrame] | None:
     for f in newest_first:
         try:
-            return f, _parse(spec, f, validate)
+            return f, _parse(spec, f, validate, manifest)
         except SourceFileError as err:
             load.rejected.append(Rejection.from_error(spec.name, err))
     return None
@@ -89,12 +90,15 @@ def load_day(
     previous: pd.DataFrame | None = None,
     validate: Validator | None = None,
     files: list[LandingFile] | None = None,
+    manifest: Manifest | None = None,
 ) -> DayLoad:
     """Load the staging rows of ``spec`` for UTC delivery day ``day`` (see module docstring).
 
     ``previous`` are the rows currently stored for this day (for carrying forward the rows of
     files that are now rejected); ``validate(name, frame)`` may check a parsed file against other
     data (e.g. metering points known to the contracts) and raise :class:`SourceFileError`.
+    ``manifest`` shares what reading a file taught with other processes (hash, days, parsed rows)
+    and receives each file's outcome (loaded with its rows, or rejected with the rule).
     """
     load = DayLoad(frame=spec.table.empty_frame())
     if files is None:
@@ -103,36 +107,43 @@ def load_day(
 
     if spec.kind == "snapshot":
         taken = [f for f in files if spec.file_time(f.basename) < day_end]
-        taken = _drop_duplicates(spec, taken, load)
-        chosen = _first_readable(spec, sorted(taken, key=spec.order_key, reverse=True), load, validate)
-        parsed: list[tuple[LandingFile, pd.DataFrame]] = [chosen] if chosen else []
+        taken = _drop_duplicates(spec, taken, load, manifest)
+        chosen = _first_readable(spec, sorted(taken, key=spec.order_key, reverse=True), load, validate, manifest)
+        used: list[tuple[LandingFile, pd.DataFrame]] = [chosen] if chosen else []
         if chosen:
             load.superseded = [f.name for f in taken if f.name != chosen[0].name and spec.order_key(f) < spec.order_key(chosen[0])]
     else:
         assert spec.days_covered is not None
-        candidates = [f for f in files if day in file_days(spec, f)]
-        candidates = _drop_duplicates(spec, candidates, load)
+        candidates = [f for f in files if day in file_days(spec, f, manifest)]
+        candidates = _drop_duplicates(spec, candidates, load, manifest)
         groups: dict[Hashable, list[LandingFile]] = {}
         for f in candidates:
             groups.setdefault(spec.supersede_group(f) if spec.supersede_group else f.name, []).append(f)
-        parsed = []
+        used = []
         for members in groups.values():
             members.sort(key=spec.order_key, reverse=True)
             if spec.supersede_group is None:
                 for f in members:
                     try:
-                        parsed.append((f, _parse(spec, f, validate)))
+                        used.append((f, _parse(spec, f, validate, manifest)))
                     except SourceFileError as err:
                         load.rejected.append(Rejection.from_error(spec.name, err))
             else:
-                chosen = _first_readable(spec, members, load, validate)
+                chosen = _first_readable(spec, members, load, validate, manifest)
                 if chosen:
-                    parsed.append(chosen)
+                    used.append(chosen)
                     load.superseded.extend(m.name for m in members if spec.order_key(m) < spec.order_key(chosen[0]))
 
     frames = []
     order = {}
-    for f, df in parsed:
+    if manifest is not None:
+        by_name = {f.name: f for f in files}
+        for f, df in used:
+            manifest.put(f, spec.name, n_rows=len(df), status="loaded", rule="", reason="")
+        for r in load.rejected:
+            if r.file in by_name:
+                manifest.put(by_name[r.file], spec.name, status="rejected", rule=r.rule, reason=r.reason)
+    for f, df in used:
         if spec.kind == "events":
             t = pd.to_datetime(df[spec.time_column])
             df = df.loc[(t >= day_start) & (t < day_end)]

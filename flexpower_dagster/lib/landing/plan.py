@@ -48,6 +48,7 @@ from flexpower_dagster.lib.landing.cursor import (
     stat_digest,
 )
 from flexpower_dagster.lib.landing.files import Inventory, file_days, landing_days, on_clear, scan
+from flexpower_dagster.lib.landing.manifest import Manifest
 from flexpower_dagster.lib.landing.source import LandingFile, SourceSpec
 
 #: File names listed per run request (tags/logs); the rest is counted.
@@ -118,11 +119,13 @@ def problem_message(problems: Sequence[FileProblem], limit: int = 50) -> str:
     return "\n".join(lines)
 
 
-def _days_of(spec: SourceSpec, files: list[LandingFile], problems: list[FileProblem]) -> dict[str, frozenset[date]]:
+def _days_of(
+    spec: SourceSpec, files: list[LandingFile], problems: list[FileProblem], manifest: Manifest | None
+) -> dict[str, frozenset[date]]:
     out: dict[str, frozenset[date]] = {}
     for f in files:
         try:
-            days = file_days(spec, f)
+            days = file_days(spec, f, manifest)
         except Exception as exc:  # days_covered must not raise; if it does, the file is reported
             problems.append(FileProblem(f.name, f"{spec.name}: cannot tell its delivery days ({type(exc).__name__}: {exc})"))
             continue
@@ -155,6 +158,7 @@ def _landing_days(
     inventory: Inventory,
     day_defining_specs: Sequence[SourceSpec],
     state: CursorState,
+    manifest: Manifest | None = None,
 ) -> frozenset[date]:
     """The landing days, recomputed only when a day-defining folder changed (the cursor and a
     per-process cache hold the last answer: content-dated files are not parsed on every tick)."""
@@ -170,7 +174,7 @@ def _landing_days(
         files = dict(inventory.files)
         if others:
             files.update(scan(root, others).files)
-        cached = landing_days(root, defining, Inventory(files, []))
+        cached = landing_days(root, defining, Inventory(files, []), manifest)
         if len(_LANDING_CACHE) > 64:
             _LANDING_CACHE.clear()
         _LANDING_CACHE[(str(root), sig)] = cached
@@ -187,6 +191,7 @@ def feeds(
     files: list[LandingFile],
     landing_days: frozenset[date],
     problems: list[FileProblem],
+    manifest: Manifest | None = None,
 ) -> dict[date, list[LandingFile]]:
     """(day -> files feeding it) for one source; every landing day is present (maybe empty)."""
     out: dict[date, list[LandingFile]] = {d: [] for d in landing_days}
@@ -207,7 +212,7 @@ def feeds(
             if newest is not None:
                 out[d].append(newest)
         return out
-    days_by_file = _days_of(spec, files, problems)
+    days_by_file = _days_of(spec, files, problems, manifest)
     by_name = {f.name: f for f in files}
     for name, days in days_by_file.items():
         for d in days:
@@ -227,20 +232,22 @@ def plan(
     *,
     day_defining_specs: Sequence[SourceSpec] = (),
     day_ok: Callable[[date], bool] = lambda d: True,
+    manifest: Manifest | None = None,
 ) -> Plan:
     """Compare the landing zone with ``cursor`` for the sources ``specs`` of one ``system``.
 
     ``day_defining_specs`` are the sources (of every system) whose files define the landing days
     (default: none, then only ``specs`` themselves count if they are day-defining); ``day_ok(day)``
     says whether the day is a partition yet (changed feeds of other days stay pending, i.e. are
-    not written to the cursor, and are planned again on the next tick).
+    not written to the cursor, and are planned again on the next tick). ``manifest`` records what
+    reading the files taught (hashes, days, parsed rows of content-dated files) for the staging runs.
     """
     t0 = time.perf_counter()
     state = CursorState.decode(cursor)
     {s.name for s in specs}
     top_folders = {s.folder.strip("/").split("/")[0] for s in specs}
     inventory = scan(root, specs, extra_folders=top_folders)
-    landing = _landing_days(root, specs, inventory, day_defining_specs, state)
+    landing = _landing_days(root, specs, inventory, day_defining_specs, state, manifest)
     landing_stamp = digest(day_key(d) for d in sorted(landing))
 
     result = Plan(files_scanned=inventory.n_files)
@@ -256,7 +263,7 @@ def plan(
         hwm = max((f.mtime_ns for f in files), default=prev.hwm)
         if agg == prev.agg:  # fast path: no fingerprint and no landing day changed for this source
             continue
-        day_feeds = feeds(spec, files, landing, problems)
+        day_feeds = feeds(spec, files, landing, problems, manifest)
         new_days = dict(prev.days)
         all_pending = False
         for key in set(new_days):  # days that disappeared: their feed is now empty
@@ -269,7 +276,7 @@ def plan(
             old_stat, old_content, old_gen = old.split(".") if old else ("", "", "-1")
             if stat == old_stat:
                 continue
-            content = content_digest(feed)
+            content = content_digest(feed, manifest)
             if old is not None and content == old_content:
                 new_days[key] = f"{stat}.{content}.{old_gen}"
                 result.identical.append((spec.name, d))

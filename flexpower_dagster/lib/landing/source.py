@@ -113,30 +113,41 @@ class SourceSpec:
         return (self.file_time(f.basename), f.name)
 
 
-def days_from_content(
-    parse: ParseFn, guess: Callable[[str], frozenset[date]], column: str = "delivery_start"
-) -> Callable[[LandingFile], frozenset[date]]:
-    """A ``days_covered`` that parses the file and takes the UTC days of ``column`` (callers cache
-    it per fingerprint through :func:`flexpower_dagster.lib.landing.files.file_days`).
+@dataclass(frozen=True)
+class ContentDays:
+    """``days_covered`` of a source dated by its content: the UTC days of ``column`` in the parsed file.
 
-    Never raises: when the content is unreadable (or has no rows) it falls back to
+    The file must be parsed to know its days; :func:`flexpower_dagster.lib.landing.files.file_days` does
+    that once per fingerprint and keeps the parsed rows in the landing manifest, so the staging load does
+    not parse the file again. Never raises: when the content is unreadable (or has no rows) the days are
     ``guess(basename)``, so the parse error is reported by the load of the guessed days.
     """
 
-    def days_covered(f: LandingFile) -> frozenset[date]:
+    parse: ParseFn
+    guess: Callable[[str], frozenset[date]]
+    column: str = "delivery_start"
+
+    def days_of(self, frame: pd.DataFrame | None, basename: str) -> frozenset[date]:
+        if frame is not None and len(frame):
+            return frozenset(pd.to_datetime(frame[self.column]).dt.date.unique())
         try:
-            df = parse(f.path, f.name)
-            if len(df):
-                return frozenset(pd.to_datetime(df[column]).dt.date.unique())
-        except Exception:
-            pass
-        try:
-            return frozenset(guess(f.basename))
+            return frozenset(self.guess(basename))
         except Exception:
             return frozenset()
 
-    days_covered.__doc__ = f"UTC days of the file's {column} (fallback: a guess from the file name)."
-    return days_covered
+    def __call__(self, f: LandingFile) -> frozenset[date]:
+        try:
+            frame = self.parse(f.path, f.name)
+        except Exception:
+            frame = None
+        return self.days_of(frame, f.basename)
+
+
+def days_from_content(
+    parse: ParseFn, guess: Callable[[str], frozenset[date]], column: str = "delivery_start"
+) -> ContentDays:
+    """A ``days_covered`` that reads the days from the file's ``column`` (see :class:`ContentDays`)."""
+    return ContentDays(parse, guess, column)
 
 
 @dataclass(frozen=True)
