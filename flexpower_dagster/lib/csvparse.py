@@ -25,7 +25,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from flexpower_dagster.lib.errors import SourceFileError
+from flexpower_dagster.lib.bounds import Bounds, check_numbers
+from flexpower_dagster.lib.errors import SourceFileError, excerpt
 from flexpower_dagster.lib.textfiles import first_line as first_line  # re-exported: every parser starts here
 from flexpower_dagster.lib.textfiles import read_text as read_text
 
@@ -75,8 +76,8 @@ def read_table(
     df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in required if c not in df.columns]
     if missing:
-        found = ", ".join(repr(c) for c in df.columns)
-        raise SourceFileError(name, "missing-column", f"header lacks column(s) {missing}; found {found}", row=header_line)
+        found = excerpt(";".join(str(c) for c in df.columns))
+        raise SourceFileError(name, "missing-column", f"header lacks column(s) {missing}; header starts {found}", row=header_line)
     df[LINE] = np.arange(header_line + 1, header_line + 1 + len(df), dtype="int64")
     values = [c for c in df.columns if c != LINE]
     if _has_padding(text, sep):  # strip only when some field has surrounding blanks (stripping costs)
@@ -126,8 +127,11 @@ def to_instant(df: pd.DataFrame, column: str, name: str, *, fmt: str = "ISO8601"
 _GERMAN_NUMBER = re.compile(r"^[+-]?\d+(?:,\d+)?$")
 
 
-def to_number(df: pd.DataFrame, column: str, name: str, *, decimal: str = ".", allow_empty: bool = False) -> pd.Series:
-    """Parse ``column`` as float; ``decimal=','`` reads German numbers (``-14,35``); rule ``bad-number``."""
+def to_number(
+    df: pd.DataFrame, column: str, name: str, *, bounds: Bounds, unit: str, decimal: str = ".", allow_empty: bool = False
+) -> pd.Series:
+    """Parse ``column`` as float; ``decimal=','`` reads German numbers (``-14,35``); rule ``bad-number``; every
+    value finite and within ``bounds`` (rules ``non-finite``, ``out-of-bounds``, :mod:`flexpower_dagster.lib.bounds`)."""
     s = df[column]
     empty = s == ""
     if decimal == ",":
@@ -137,8 +141,10 @@ def to_number(df: pd.DataFrame, column: str, name: str, *, decimal: str = ".", a
         values = pd.to_numeric(s.where(~empty), errors="coerce")
     bad = values.isna() & ~(empty & allow_empty)
     sample = "1234,56" if decimal == "," else "1234.56"
-    fail_first(df, bad, name, "bad-number", lambda r: f"column {column!r}: {r[column]!r} is not a number (expected like {sample})")
-    return values.astype("float64")
+    fail_first(df, bad, name, "bad-number", lambda r: f"column {column!r}: {excerpt(r[column])} is not a number (expected like {sample})")
+    values = values.astype("float64")
+    check_numbers(values, name, column, bounds, unit, rows=df[LINE])
+    return values
 
 
 def check_unique(df: pd.DataFrame, columns: Sequence[str], name: str, rule: str, what: str) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+#: The longest message detail stored for a rejected file.
+MAX_DETAIL_CHARS = 240
+
 
 class SourceFileError(ValueError):
     """A landing file broke a named rule.
@@ -14,7 +17,9 @@ class SourceFileError(ValueError):
     def __init__(self, file: str, rule: str, detail: str, row: int | None = None) -> None:
         self.file = str(file)
         self.rule = rule
-        self.detail = detail
+        # a message may quote the file; it is stored and shown, so it stays short and printable
+        detail = "".join(ch if ch.isprintable() else "?" for ch in str(detail))
+        self.detail = detail if len(detail) <= MAX_DETAIL_CHARS else detail[:MAX_DETAIL_CHARS] + "…"
         self.row = row
         where = f" row {row}" if row is not None else ""
         super().__init__(f"{self.file}{where}: [{rule}] {detail}")
@@ -24,3 +29,14 @@ class SourceFileError(ValueError):
         """Human-readable reason without the file name (the file is stored next to it)."""
         where = f"row {self.row}: " if self.row is not None else ""
         return f"{where}[{self.rule}] {self.detail}"
+
+
+#: The longest excerpt of a landing file a message quotes.
+EXCERPT_CHARS = 40
+
+
+def excerpt(value, limit: int = EXCERPT_CHARS) -> str:
+    """A short, printable quotation of a value read from a file: control characters replaced, at most
+    ``limit`` characters (a rejection reason must never carry a file's content into the warehouse)."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in str(value))
+    return repr(text if len(text) <= limit else text[:limit] + "…")

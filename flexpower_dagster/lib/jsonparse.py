@@ -1,7 +1,8 @@
 """Reading JSON landing files strictly, with clear, element-numbered errors (pure: no Dagster).
 
 * :func:`load_json` — rules ``empty-file``, ``encoding``, ``truncated-json`` (the document ends early: a
-  cut-off transfer), ``invalid-json`` (any other syntax error, with line and column);
+  cut-off transfer), ``invalid-json`` (any other syntax error, with line and column), ``non-finite``
+  (``NaN`` / ``Infinity``, which Python's JSON reader would otherwise accept);
 * :func:`numeric` — a JSON array as float64; rule ``non-numeric`` names the first bad element.
 """
 
@@ -21,8 +22,11 @@ from flexpower_dagster.lib.textfiles import read_text
 def load_json(path: Path, name: str) -> Any:
     """The parsed JSON document; rules ``empty-file``, ``encoding``, ``truncated-json``, ``invalid-json``."""
     text = read_text(path, name)  # JSON is UTF-8 by RFC 8259; a BOM is tolerated
+    def no_constants(token: str):
+        raise SourceFileError(name, "non-finite", f"{token} is not a number: every number must be finite")
+
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=no_constants)
     except json.JSONDecodeError as exc:
         truncated = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
         if truncated:

@@ -14,8 +14,9 @@ transaction, so a failing write leaves the rows stored before in place.
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -25,23 +26,57 @@ import pandas as pd
 from flexpower_dagster.lib.tables import TableSpec
 
 CONNECTION_CONFIG: dict[str, str] = {"custom_user_agent": "dagster"}
+#: How long a connection waits for another process's lock on the warehouse: long enough for a person's
+#: query (minutes); the settings can change it (FLEXPOWER_LOCK_WAIT_SECONDS).
+LOCK_WAIT_SECONDS = 600.0
+#: How often a waiting connection says so in the log.
+LOCK_LOG_EVERY_SECONDS = 30.0
+_HOLDER = re.compile(r"Conflicting lock is held in (?P<holder>.+?)(?:\. See also|$)", re.S)
 
 
-def connect(database: str | Path, read_only: bool = False, retries: int = 20) -> duckdb.DuckDBPyConnection:
-    """Connect with the shared configuration, waiting (with backoff) while another process holds the lock."""
+class WarehouseLocked(RuntimeError):
+    """Another process held the warehouse for longer than this connection may wait."""
+
+
+def lock_holder(error: Exception) -> str:
+    """The process DuckDB names as holding the lock ("/usr/bin/python3 (PID 123) by user x"), if it says."""
+    m = _HOLDER.search(str(error))
+    return m.group("holder").strip() if m else "another process (DuckDB did not name it)"
+
+
+def connect(
+    database: str | Path,
+    read_only: bool = False,
+    wait_seconds: float = LOCK_WAIT_SECONDS,
+    log: Callable[[str], None] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Connect with the shared configuration. While another process holds the lock (a writer, or a person's
+    read-only connection to the live file), wait with backoff up to ``wait_seconds``, saying so through
+    ``log`` every 30 s; then fail with :class:`WarehouseLocked` naming the holder."""
     path = Path(database)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    last_log = started
     delay = 0.1
-    for attempt in range(retries + 1):
+    while True:
         try:
             return duckdb.connect(str(path), read_only=read_only, config=dict(CONNECTION_CONFIG))
-        except duckdb.IOException:
-            if attempt == retries:
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
                 raise
-            time.sleep(delay)
+            waited = time.monotonic() - started
+            if waited >= wait_seconds:
+                raise WarehouseLocked(
+                    f"the warehouse {path} was held by {lock_holder(exc)} for {waited:.0f} s (the limit is "
+                    f"{wait_seconds:.0f} s). People and BI tools must use the read-only snapshot (make sql), "
+                    "never the live file; close the holder or raise FLEXPOWER_LOCK_WAIT_SECONDS."
+                ) from exc
+            if log is not None and time.monotonic() - last_log >= LOCK_LOG_EVERY_SECONDS:
+                log(f"waiting for the warehouse lock held by {lock_holder(exc)} ({waited:.0f} s of at most {wait_seconds:.0f} s)")
+                last_log = time.monotonic()
+            time.sleep(min(delay, max(0.0, wait_seconds - waited)))
             delay = min(delay * 2, 2.0)
-    raise AssertionError("unreachable")
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, qualified_name: str) -> bool:

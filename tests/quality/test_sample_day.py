@@ -75,8 +75,9 @@ def test_the_sample_day_is_green_and_every_dependant_runs(sample_run):
 
 
 def test_a_trade_beyond_the_exchange_limits_fails_its_run(tmp_path, sample_dir):
-    """A structurally broken source still makes a red run: the blocking `values` check of the private trades
-    fails (price 99999 EUR/MWh is beyond the EPEX limits) and the trading marts are not computed from it."""
+    """A genuinely broken source still makes a red run: the export with a price of 99999 EUR/MWh (beyond the
+    EPEX limits) is rejected by its parser (rule out-of-bounds), so the day has no private trades, the
+    blocking `completeness` check of the private trades fails and the trading marts are not computed."""
     landing = tmp_path / "landing"
     shutil.copytree(sample_dir, landing)
     trades = next((landing / "exchange").glob("Private_Trades-*.csv"))
@@ -89,7 +90,10 @@ def test_a_trade_beyond_the_exchange_limits_fails_its_run(tmp_path, sample_dir):
     result = _run_day(settings)
     assert not result.success
     failed = {k for k, e in _evaluations(result).items() if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR}
-    assert failed == {("staging/exchange_private_trades", "values")}
+    assert failed == {("staging/exchange_private_trades", "completeness")}
+    with connect(settings.warehouse, read_only=True) as conn:
+        rule = conn.execute("SELECT rule FROM staging.rejected_files WHERE source = 'exchange_private_trades'").fetchall()
+    assert rule == [("out-of-bounds",)]
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "marts/trading_qh" not in materialized and "marts/trading_daily" not in materialized
     assert "marts/best_of_infeed" in materialized  # the rest of the day is computed

@@ -18,6 +18,9 @@ import pandas as pd
 
 from flexpower_dagster.defs.crm.portfolio import as_dates, in_force
 from flexpower_dagster.defs.crm.tables import CONTRACTS_IN_FORCE
+from flexpower_dagster.lib.bounds import EXCHANGE_PRICE, POWER_MW
+from flexpower_dagster.lib.errors import excerpt
+from flexpower_dagster.lib.identifiers import valid_email
 
 PRICE_MODELS = ("fixed", "market")
 FEE_MODELS = ("fixed_as_produced", "fixed_for_capacity", "percent_of_market")
@@ -112,6 +115,10 @@ def contract_problems(contracts: pd.DataFrame) -> pd.Series:
     add(technology.notna() & ~technology.isin(TECHNOLOGIES), "unknown technology '" + technology.fillna("") + "'")
     add(capacity.isna(), "missing capacity")
     add(capacity.notna() & (capacity <= 0), "capacity " + _fmt(capacity).fillna("") + " MW is not positive")
+    add(capacity > POWER_MW.hi, "capacity " + _fmt(capacity).fillna("") + f" MW outside {POWER_MW.text('MW')}")
+    add((price < EXCHANGE_PRICE.lo) | (price > EXCHANGE_PRICE.hi),
+        "price " + _fmt(price).fillna("") + f" outside {EXCHANGE_PRICE.text('EUR/MWh')}")
+    add(fee.abs() > EXCHANGE_PRICE.hi, "fee " + _fmt(fee).fillna("") + f" outside {EXCHANGE_PRICE.text('EUR')}")
 
     # period
     add(begin.isna(), "missing contract_begin")
@@ -123,7 +130,8 @@ def contract_problems(contracts: pd.DataFrame) -> pd.Series:
 
     # customer and metering
     add(email.isna(), "missing email")
-    add(email.notna() & ~email.fillna("").str.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+"), "malformed email '" + email.fillna("") + "'")
+    add(email.notna() & ~email.map(valid_email, na_action="ignore").fillna(False).astype(bool),
+        "malformed email " + email.fillna("").map(excerpt))
     add(metering_point.isna(), "missing metering_point_id")
     add(asset.notna() & asset.duplicated(keep=False), "asset " + asset.fillna("") + " has several contracts")
     add(

@@ -25,6 +25,7 @@ DSO_FINAL_PRODUCTION_SUITE = Suite(
     entity="asset_id",
     reference_tables=CONTRACTS,
     views={"contracts": contract_terms_view(), "qh_coverage": portfolio_coverage_view("asset_id")},
+    refused_files="warn",
     expectations=(
         *structure(DSO_FINAL_PRODUCTION, entity="asset_id"),
         *capacity_bounds("mw", check="quarantine", severity=WARN, source="final production"),
@@ -40,6 +41,7 @@ DSO_REDISPATCH_FLAGS_SUITE = Suite(
     entity="asset_id",
     reference_tables=CONTRACTS,
     views={"contracts": contract_terms_view()},
+    refused_files="warn",
     expectations=(
         *structure(DSO_REDISPATCH_FLAGS, entity="asset_id"),
         not_null("is_redispatched", check="quarantine", severity=WARN, entity="asset_id"),
@@ -51,6 +53,7 @@ DSO_REDISPATCH_COMPENSATION_SUITE = Suite(
     asset=("staging", "dso_redispatch_compensation"),
     table=DSO_REDISPATCH_COMPENSATION,
     views={"qh_coverage": coverage_view(None)},
+    refused_files="warn",
     expectations=(
         *structure(DSO_REDISPATCH_COMPENSATION),
         not_null("price_eur_per_mwh", check="plausibility", severity=WARN),

@@ -22,6 +22,7 @@ IMBALANCE_PRICE_ESTIMATES_SUITE = Suite(
     asset=("staging", "imbalance_price_estimates"),
     table=IMBALANCE_PRICE_ESTIMATES,
     views={"qh_coverage": coverage_view(None)},
+    refused_files="warn",
     expectations=(
         *structure(IMBALANCE_PRICE_ESTIMATES),
         not_null("price_eur_per_mwh", check="plausibility", severity=WARN),
@@ -36,6 +37,7 @@ IMBALANCE_PRICE_FINAL_SUITE = Suite(
     asset=("staging", "imbalance_price_final"),
     table=IMBALANCE_PRICE_FINAL,
     views={"qh_coverage": coverage_view(None)},
+    refused_files="warn",
     expectations=(
         *structure(IMBALANCE_PRICE_FINAL),
         not_null("price_short_eur_per_mwh", check="plausibility", severity=WARN),

@@ -87,7 +87,7 @@ def build_invoicing_assets() -> list[dg.AssetsDefinition]:
     )
     def monthly_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse):
         month = date.fromisoformat(context.partition_key)
-        with warehouse.connect() as conn:
+        with warehouse.connect(log=context.log.info) as conn:
             lines, invoices = compute_invoices_in(conn, month)
         for r in invoices[invoices["status"] == "blocked"].to_dict("records"):
             context.log.warning(f"invoice {r['invoice_id']} blocked: {r['problems']}")

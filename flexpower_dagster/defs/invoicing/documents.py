@@ -12,9 +12,7 @@ Everything here is deterministic: the same invoice rows give the same bytes.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,6 +28,8 @@ import pandas as pd
 from flexpower_dagster.defs.invoicing.lines import CUSTOMER_PAYS, FLEX_PAYS
 from flexpower_dagster.defs.invoicing.pdf import render_pdf
 from flexpower_dagster.defs.invoicing.tables import INVOICE_DOCUMENTS
+from flexpower_dagster.lib.exports import safe_csv
+from flexpower_dagster.lib.paths import safe_path
 
 SENDER = "FlexPower Invoicing <invoicing@flexpower.example>"
 ISSUER_LINES = ("FlexPower GmbH", "RouteToMarket - Invoicing", "invoicing@flexpower.example")
@@ -187,14 +187,16 @@ def build_email(model: dict, to: str, issue_date: date, pdf: bytes) -> bytes:
 
 
 def operations_csv(invoices: pd.DataFrame) -> bytes:
+    """The blocked invoices for the people who fix contracts (opened in a spreadsheet: cells neutralised)."""
     blocked = invoices[invoices["status"] == "blocked"].sort_values("invoice_id")
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(OPERATIONS_COLUMNS)
-    for r in blocked.to_dict("records"):
-        w.writerow([r["invoice_id"], r["contract_id"], r["asset_id"] or "", r["email"] or "", r["status"],
-                    "fix the contract data in the CRM, then re-run the month", r["problems"] or ""])
-    return buf.getvalue().encode("utf-8")
+    return safe_csv(
+        OPERATIONS_COLUMNS,
+        (
+            [r["invoice_id"], r["contract_id"], r["asset_id"] or "", r["email"] or "", r["status"],
+             "fix the contract data in the CRM, then re-run the month", r["problems"] or ""]
+            for r in blocked.to_dict("records")
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -237,9 +239,10 @@ def month_dirs(data_dir: Path, month: date) -> tuple[Path, Path]:
 def write_documents(data_dir: Path, month: date, docs: Iterable[Document]) -> pd.DataFrame:
     """Write the month's files (atomic, unchanged files untouched), remove stale ones, return the manifest."""
     docs = list(docs)
-    wanted = {(data_dir / d.path).resolve() for d in docs}
+    targets = {d.path: safe_path(data_dir, *d.path.split("/")) for d in docs}  # never outside data_dir
+    wanted = set(targets.values())
     for d in docs:
-        _write_if_changed(data_dir / d.path, d.content)
+        _write_if_changed(targets[d.path], d.content)
     for folder in month_dirs(data_dir, month):
         if folder.is_dir():
             for f in folder.iterdir():

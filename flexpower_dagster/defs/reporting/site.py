@@ -43,7 +43,7 @@ from flexpower_dagster.defs.reporting.sql import create_report_views
 from flexpower_dagster.defs.trading.tables import TRADING_DAILY, TRADING_QH
 from flexpower_dagster.lib.quality.results import DATA_QUALITY_RESULTS
 from flexpower_dagster.lib.tables import TableSpec
-from flexpower_dagster.lib.warehouse import connect
+from flexpower_dagster.lib.warehouse import LOCK_WAIT_SECONDS, connect
 
 #: Where the Evidence project reads its DuckDB source (``reports/sources/warehouse/connection.yaml``).
 SOURCE_NAME = "warehouse"
@@ -153,20 +153,20 @@ def _berlin_times(days: list) -> pd.DataFrame:
     )
 
 
-def _open_source(warehouse: Path, retries: int) -> duckdb.DuckDBPyConnection:
+def _open_source(warehouse: Path, wait_seconds: float) -> duckdb.DuckDBPyConnection:
     try:
-        return connect(warehouse, read_only=True, retries=retries)
+        return connect(warehouse, read_only=True, wait_seconds=wait_seconds)
     except duckdb.ConnectionException:
         # This process already holds the file open read-write (e.g. a resource connection left open):
         # DuckDB refuses a second configuration; share that instance instead (we only read).
-        return connect(warehouse, read_only=False, retries=retries)
+        return connect(warehouse, read_only=False, wait_seconds=wait_seconds)
 
 
 def snapshot_warehouse(
     warehouse: str | Path,
     target: str | Path,
     invoice_docs: dict[str, str] | None = None,
-    retries: int = 30,
+    wait_seconds: float = LOCK_WAIT_SECONDS,
 ) -> SnapshotResult:
     """Copy the report tables of ``warehouse`` into a new DuckDB file ``target`` (atomically replaced).
 
@@ -182,7 +182,7 @@ def snapshot_warehouse(
     present, missing, missing_cols, rows = [], [], {}, {}
     frames: dict[str, pd.DataFrame] = {}
     if warehouse.exists():
-        src = _open_source(warehouse, retries)
+        src = _open_source(warehouse, wait_seconds)
         try:
             existing = {
                 f"{s}.{t}": None

@@ -4,8 +4,9 @@ Every trade is cut into QH slices of the same MW (an hourly product gives four, 
 one), each slice ``mwh = mw * 0.25``. Per QH and per day (domain.md quantity 5):
 revenue ``sum(sign * mwh * price)`` (SELL +1, BUY -1), distinct trade ids, net/bought/sold MWh and
 VWAP ``sum(mwh * price) / sum(mwh)`` over buys and sells; the same VWAP over public trades is the
-market VWAP. Every QH of the day has a row: without trades revenue and volumes are 0 (truly nothing
-traded) and the VWAPs NULL (no price exists).
+market VWAP. Every QH of the day has a row: in a QH without trades revenue and volumes are 0 (truly nothing
+traded) and the VWAPs NULL (no price exists). A day without private trade data at all (no export, or only
+rejected ones) is *no data*: its private figures are NULL, never 0 (``private_trades_loaded`` = false).
 """
 
 from __future__ import annotations
@@ -62,16 +63,20 @@ TRADING_QH_SQL = f"""
 WITH {_SLICES_CTE},
 {QH_GRID_CTE},
 priv AS (SELECT delivery_start, {_AGG} FROM private_slices GROUP BY delivery_start),
-pub AS (SELECT delivery_start, {_MARKET_AGG} FROM public_slices GROUP BY delivery_start)
+pub AS (SELECT delivery_start, {_MARKET_AGG} FROM public_slices GROUP BY delivery_start),
+loaded AS (SELECT count(*) > 0 AS yes FROM private_slices)
 SELECT CAST($day AS DATE) AS delivery_day, q.delivery_start, q.delivery_end,
-       coalesce(p.revenue_eur, 0) AS revenue_eur, coalesce(p.n_trades, 0) AS n_trades,
-       coalesce(p.net_volume_mwh, 0) AS net_volume_mwh,
-       coalesce(p.bought_mwh, 0) AS bought_mwh, coalesce(p.sold_mwh, 0) AS sold_mwh,
+       CASE WHEN l.yes THEN coalesce(p.revenue_eur, 0) END AS revenue_eur,
+       CASE WHEN l.yes THEN coalesce(p.n_trades, 0) END AS n_trades,
+       CASE WHEN l.yes THEN coalesce(p.net_volume_mwh, 0) END AS net_volume_mwh,
+       CASE WHEN l.yes THEN coalesce(p.bought_mwh, 0) END AS bought_mwh,
+       CASE WHEN l.yes THEN coalesce(p.sold_mwh, 0) END AS sold_mwh,
        p.vwap_eur_per_mwh, p.buy_vwap_eur_per_mwh, p.sell_vwap_eur_per_mwh,
        m.market_vwap_eur_per_mwh,
        p.vwap_eur_per_mwh - m.market_vwap_eur_per_mwh AS vwap_minus_market_eur_per_mwh,
-       coalesce(m.market_volume_mwh, 0) AS market_volume_mwh, coalesce(m.n_market_trades, 0) AS n_market_trades
-FROM qh_grid q LEFT JOIN priv p USING (delivery_start) LEFT JOIN pub m USING (delivery_start)
+       coalesce(m.market_volume_mwh, 0) AS market_volume_mwh, coalesce(m.n_market_trades, 0) AS n_market_trades,
+       l.yes AS private_trades_loaded
+FROM qh_grid q CROSS JOIN loaded l LEFT JOIN priv p USING (delivery_start) LEFT JOIN pub m USING (delivery_start)
 ORDER BY q.delivery_start
 """
 
@@ -86,12 +91,19 @@ priv AS (
 ),
 pub AS (SELECT {_MARKET_AGG} FROM public_slices)
 SELECT CAST($day AS DATE) AS delivery_day,
-       p.revenue_eur, p.n_trades, p.net_volume_mwh, p.bought_mwh, p.sold_mwh,
+       CASE WHEN p.n_trades > 0 THEN p.revenue_eur END AS revenue_eur,
+       CASE WHEN p.n_trades > 0 THEN p.n_trades END AS n_trades,
+       CASE WHEN p.n_trades > 0 THEN p.net_volume_mwh END AS net_volume_mwh,
+       CASE WHEN p.n_trades > 0 THEN p.bought_mwh END AS bought_mwh,
+       CASE WHEN p.n_trades > 0 THEN p.sold_mwh END AS sold_mwh,
        p.vwap_eur_per_mwh, p.buy_vwap_eur_per_mwh, p.sell_vwap_eur_per_mwh,
        m.market_vwap_eur_per_mwh,
        p.vwap_eur_per_mwh - m.market_vwap_eur_per_mwh AS vwap_minus_market_eur_per_mwh,
        m.market_volume_mwh, m.n_market_trades,
-       p.n_hourly_trades, p.n_quarter_hourly_trades, p.n_qhs_traded
+       CASE WHEN p.n_trades > 0 THEN p.n_hourly_trades END AS n_hourly_trades,
+       CASE WHEN p.n_trades > 0 THEN p.n_quarter_hourly_trades END AS n_quarter_hourly_trades,
+       CASE WHEN p.n_trades > 0 THEN p.n_qhs_traded END AS n_qhs_traded,
+       p.n_trades > 0 AS private_trades_loaded
 FROM priv p CROSS JOIN pub m
 """
 

@@ -25,6 +25,7 @@ VPP_TECHNICAL_DATA_SUITE = Suite(
     entity="asset_id",
     reference_tables=CONTRACTS,
     views={"contracts": contract_terms_view()},
+    refused_files="warn",
     expectations=(
         *structure(VPP_TECHNICAL_DATA, entity="asset_id"),
         in_set("technology", ("solar", "wind"), check="plausibility", severity=WARN, entity="asset_id"),
@@ -43,6 +44,7 @@ VPP_FORECASTS_SUITE = Suite(
     entity="asset_id",
     reference_tables=CONTRACTS,
     views={"contracts": contract_terms_view(), "qh_coverage": portfolio_coverage_view("asset_id")},
+    refused_files="warn",
     expectations=(
         *structure(VPP_FORECASTS, entity="asset_id"),
         *capacity_bounds("mw", check="quarantine", severity=WARN, source="forecast"),
@@ -60,6 +62,7 @@ VPP_LIVE_SAMPLES_SUITE = Suite(
         "contracts": contract_terms_view(lower_factor=LIVE_NEGATIVE_FACTOR),
         "qh_coverage": portfolio_coverage_view("asset_id", "timestamp", only_present=True),
     },
+    refused_files="warn",
     expectations=(
         *structure(VPP_LIVE_SAMPLES, entity="asset_id"),
         *capacity_bounds("mw", check="quarantine", severity=WARN, lower="capacity", source="live power"),

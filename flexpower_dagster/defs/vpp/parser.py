@@ -39,6 +39,7 @@ arrays / the ``assets`` list where known, or the file line for JSON syntax error
 ``missing-asset-id``              forecast key / technical-data asset without an asset id
 ``duplicate-asset-id``            the same asset twice in one technical-data snapshot
 ``date``                          a commissioning date that is not ``YYYY-MM-DD``
+``identifier``                    an asset id that is not an identifier (:mod:`flexpower_dagster.lib.identifiers`)
 ``file-name``                     the time in the file name is not a real instant
 ================================  ================================================================
 
@@ -58,7 +59,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from flexpower_dagster.lib.bounds import POWER_MW, check_numbers
 from flexpower_dagster.lib.errors import SourceFileError
+from flexpower_dagster.lib.identifiers import require_identifier
 from flexpower_dagster.lib.jsonparse import load_json, numeric
 
 FORECAST_PATTERN = re.compile(r"forecast_(.+)_(\d{4}-\d{2}-\d{2}T\d{6})Z\.json")
@@ -195,8 +198,8 @@ FORECAST_COLUMNS = ["asset_id", "version", "delivery_start", "delivery_end", "mw
 def _key_asset(name: str, key: dict, field: str) -> str:
     value = key.get(field)
     if not isinstance(value, str) or not value.strip():
-        raise SourceFileError(name, "missing-asset-id", f"key {key!r} has no {field}")
-    return value.strip()
+        raise SourceFileError(name, "missing-asset-id", f"key has no {field}")
+    return require_identifier(value.strip(), name, f"key {field}")
 
 
 def parse_forecast(path: Path, name: str | None = None) -> pd.DataFrame:
@@ -216,6 +219,7 @@ def parse_forecast(path: Path, name: str | None = None) -> pd.DataFrame:
     qh_ms = 15 * 60 * 1000
     end = epoch_ms(name, "end", numeric(name, "end", values["end"])) if "end" in values else start + qh_ms
     mw = numeric(name, "power", values["power"]).to_numpy() * power_factor(name, units["power"])
+    check_numbers(mw, name, "power", POWER_MW, "MW")
 
     off_grid = ((end - start) != qh_ms) | (start % qh_ms != 0)
     if off_grid.any():
@@ -257,8 +261,8 @@ def live_asset_id(name: str, key: dict) -> str:
     if not ids:
         raise SourceFileError(name, "live-key-asset-or-entity-id", f"key {key!r} has neither asset_id nor entity_id")
     if len(ids) > 1:
-        raise SourceFileError(name, "live-key-asset-or-entity-id", f"key names two different assets {found!r}")
-    return ids.pop()
+        raise SourceFileError(name, "live-key-asset-or-entity-id", f"key names two different assets {sorted(ids)!r}")
+    return require_identifier(ids.pop(), name, "key asset_id/entity_id")
 
 
 def parse_live(path: Path, name: str | None = None) -> pd.DataFrame:
@@ -274,6 +278,7 @@ def parse_live(path: Path, name: str | None = None) -> pd.DataFrame:
     asset_id = live_asset_id(name, key)
     ts = instants(name, "timestamp", numeric(name, "timestamp", values["timestamp"]))
     mw = numeric(name, "value", values["value"]) * power_factor(name, units["value"])
+    check_numbers(mw, name, "value", POWER_MW, "MW")
     quality = numeric(name, "quality", values["quality"]) if "quality" in values else pd.Series(np.nan, index=ts.index)
     _first_duplicate(name, "timestamp", ts)
     return pd.DataFrame({"asset_id": asset_id, "timestamp": ts, "mw": mw, "quality": quality}).loc[:, LIVE_COLUMNS]

@@ -15,8 +15,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from flexpower_dagster.lib.bounds import POWER_MW, Bounds, check_numbers
 from flexpower_dagster.lib.errors import SourceFileError
+from flexpower_dagster.lib.identifiers import require_identifiers
 from flexpower_dagster.lib.jsonparse import load_json, numeric
+
+_LIMITS = {
+    "latitude": Bounds(-90.0, 90.0, "a latitude"),
+    "longitude": Bounds(-180.0, 180.0, "a longitude"),
+    "capacity_mw": Bounds(0.0, POWER_MW.hi, POWER_MW.why),
+}
+_UNITS = {"latitude": "degrees", "longitude": "degrees", "capacity_mw": "MW"}
 
 TECHNICAL_DATA_PATTERN = re.compile(r"technical_data_(\d{4}-\d{2}-\d{2}T\d{6})Z\.json")
 
@@ -81,6 +90,7 @@ def parse_technical_data(path: Path, name: str | None = None) -> pd.DataFrame:
         i = int(dup.to_numpy().nonzero()[0][0])
         raise SourceFileError(name, "duplicate-asset-id", f"asset_id {asset_text.iloc[i]!r} listed twice", i)
 
+    require_identifiers(asset_text, None, name, "asset_id")
     out = pd.DataFrame({"asset_id": asset_text.astype("object")})
     for field, column in _TECHNICAL_FIELDS.items():
         if column == "asset_id":
@@ -88,7 +98,9 @@ def parse_technical_data(path: Path, name: str | None = None) -> pd.DataFrame:
         col = flat[field]
         if column in ("latitude", "longitude", "capacity_mw"):
             num = numeric(name, field, col.tolist())
-            out[column] = num / 1000.0 if column == "capacity_mw" else num
+            num = num / 1000.0 if column == "capacity_mw" else num
+            check_numbers(num, name, field, _LIMITS[column], _UNITS[column])
+            out[column] = num
         elif column == "commissioning_date":
             present = col.notna() & col.astype("string").str.strip().ne("")
             dates = pd.to_datetime(col.where(present), format="%Y-%m-%d", errors="coerce")

@@ -120,7 +120,7 @@ def build_suite_checks(suite: Suite) -> dg.AssetChecksDefinition:
         artefact = None
         for partition_key in keys:
             day = date.fromisoformat(partition_key)
-            with warehouse.connect(read_only=False) as conn:
+            with warehouse.connect(log=context.log.info) as conn:
                 frame = read_partitions(conn, suite.table, [day])
                 tables = {name: read_partitions(conn, spec, [day]) for name, spec in suite.reference_tables.items()}
             if frame is None:
@@ -131,7 +131,7 @@ def build_suite_checks(suite: Suite) -> dg.AssetChecksDefinition:
             artefact = str(rel)
             rows = result_rows(result, day=day, partition_key=partition_key, run_id=run_id, checked_at=checked_at,
                                gx_result_path=artefact)
-            with warehouse.connect() as conn:
+            with warehouse.connect(log=context.log.info) as conn:
                 write_results(conn, rows, checks=list(suite.checks))
             for name, outcome in result.checks().items():
                 per_check[name].append(outcome)

@@ -26,7 +26,7 @@ import pandas as pd
 from dagster_duckdb_pandas import DuckDBPandasIOManager
 
 from flexpower_dagster.lib.tables import Column, TableSpec
-from flexpower_dagster.lib.warehouse import connect, read_partitions, replace_partitions, table_exists
+from flexpower_dagster.lib.warehouse import LOCK_WAIT_SECONDS, connect, read_partitions, replace_partitions, table_exists
 
 COLUMN_SCHEMA_KEY = "dagster/column_schema"
 TABLE_NAME_KEY = "dagster/table_name"
@@ -53,8 +53,9 @@ def _partition_days(context: dg.OutputContext | dg.InputContext, spec: TableSpec
 class WarehouseFrameIOManager(dg.IOManager):
     """Stores and loads pandas frames in the DuckDB warehouse (see module docstring)."""
 
-    def __init__(self, database: str):
+    def __init__(self, database: str, lock_wait_seconds: float = LOCK_WAIT_SECONDS):
         self.database = database
+        self.lock_wait_seconds = lock_wait_seconds
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         if obj is None:
@@ -62,7 +63,7 @@ class WarehouseFrameIOManager(dg.IOManager):
         md = context.definition_metadata or {}
         spec = _spec_of(context.asset_key, md, md.get("partition_expr"))
         days = _partition_days(context, spec)
-        with connect(self.database) as conn:
+        with connect(self.database, wait_seconds=self.lock_wait_seconds, log=context.log.info) as conn:
             n = replace_partitions(conn, spec, days, obj)
         context.add_output_metadata({"dagster/partition_row_count" if context.has_asset_partitions else "dagster/row_count": n})
 
@@ -70,7 +71,7 @@ class WarehouseFrameIOManager(dg.IOManager):
         md = context.upstream_output.definition_metadata if context.upstream_output else {}
         spec = _spec_of(context.asset_key, md, (md or {}).get("partition_expr"))
         days = _partition_days(context, spec)
-        with connect(self.database, read_only=False) as conn:
+        with connect(self.database, wait_seconds=self.lock_wait_seconds, log=context.log.info) as conn:
             if not table_exists(conn, spec.qualified_name):
                 raise ValueError(f"table {spec.qualified_name} does not exist yet: materialise {context.asset_key.to_user_string()} first")
             return read_partitions(conn, spec, days)
@@ -79,5 +80,7 @@ class WarehouseFrameIOManager(dg.IOManager):
 class WarehouseIOManager(DuckDBPandasIOManager):
     """DuckDB IO manager for the tables written from pandas frames (see module docstring)."""
 
+    lock_wait_seconds: float = LOCK_WAIT_SECONDS
+
     def create_io_manager(self, context) -> WarehouseFrameIOManager:  # type: ignore[override]
-        return WarehouseFrameIOManager(database=self.database)
+        return WarehouseFrameIOManager(database=self.database, lock_wait_seconds=self.lock_wait_seconds)

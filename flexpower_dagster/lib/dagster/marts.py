@@ -61,7 +61,7 @@ def daily_sql_mart(
         days = partition_days(context)
         md: dict = {}
         rows = 0
-        with warehouse.connect() as conn:
+        with warehouse.connect(log=context.log.info) as conn:
             for day in days:
                 params = day_params(day)
                 if prepare is not None:

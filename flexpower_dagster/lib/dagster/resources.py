@@ -6,6 +6,7 @@ so tests pass temporary directories and DuckDB files.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -25,6 +26,8 @@ class LandingZone(ConfigurableResource):
 
     root: str
     manifest_dir: str | None = None
+    #: a file changed less than this many seconds ago may still be being written: it waits
+    settle_seconds: float = 0.0
 
     @property
     def path(self) -> Path:
@@ -43,9 +46,11 @@ class Warehouse(ConfigurableResource):
     """The DuckDB warehouse file (``FLEXPOWER_WAREHOUSE``) for direct SQL (side tables, reports)."""
 
     path: str
+    #: how long to wait while another process holds the file, then fail naming it (docs/hardening.md)
+    lock_wait_seconds: float = warehouse.LOCK_WAIT_SECONDS
 
-    def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-        return warehouse.connect(self.path, read_only=read_only)
+    def connect(self, read_only: bool = False, log: Callable[[str], None] | None = None) -> duckdb.DuckDBPyConnection:
+        return warehouse.connect(self.path, read_only=read_only, wait_seconds=self.lock_wait_seconds, log=log)
 
 
 class DataDir(ConfigurableResource):
@@ -61,8 +66,12 @@ class DataDir(ConfigurableResource):
 def build_resources(settings: Settings) -> dict:
     """The resource dict for a given set of settings (used by the definitions and by tests)."""
     return {
-        "landing": LandingZone(root=str(settings.landing_dir), manifest_dir=str(settings.data_dir / "landing_manifest")),
-        "warehouse": Warehouse(path=str(settings.warehouse)),
+        "landing": LandingZone(
+            root=str(settings.landing_dir),
+            manifest_dir=str(settings.data_dir / "landing_manifest"),
+            settle_seconds=settings.settle_seconds,
+        ),
+        "warehouse": Warehouse(path=str(settings.warehouse), lock_wait_seconds=settings.lock_wait_seconds),
         "data_dir": DataDir(root=str(settings.data_dir)),
-        "io_manager": WarehouseIOManager(database=str(settings.warehouse)),
+        "io_manager": WarehouseIOManager(database=str(settings.warehouse), lock_wait_seconds=settings.lock_wait_seconds),
     }

@@ -50,9 +50,13 @@ def evaluate_source_sensor(
     day_defining: Sequence[SourceSpec],
     day_ok: Callable[[date], bool],
     manifest: Manifest | None = None,
+    settle_seconds: float = 0.0,
 ) -> dg.SensorResult:
     """The body of a source sensor (separate for tests and the benchmark)."""
-    result = plan(root, system, specs, context.cursor, day_defining_specs=day_defining, day_ok=day_ok, manifest=manifest)
+    result = plan(
+        root, system, specs, context.cursor, day_defining_specs=day_defining, day_ok=day_ok, manifest=manifest,
+        settle_seconds=settle_seconds,
+    )
     if result.problems:
         context.log.warning(problem_message(result.problems))
     if not result.requests:
@@ -93,7 +97,8 @@ def build_source_sensor(
     )
     def _sensor(context: dg.SensorEvaluationContext, landing: LandingZone) -> dg.SensorResult:
         return evaluate_source_sensor(
-            context, system, landing.path, specs, day_defining, partition_day_check(), manifest=landing.manifest()
+            context, system, landing.path, specs, day_defining, partition_day_check(), manifest=landing.manifest(),
+            settle_seconds=landing.settle_seconds,
         )
 
     return _sensor

@@ -16,27 +16,11 @@ import pandas as pd
 from flexpower_dagster.lib.dagster.metadata import partition_day, table_metadata
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
 from flexpower_dagster.lib.dagster.resources import LandingZone, Warehouse
+from flexpower_dagster.lib.landing.files import scan
 from flexpower_dagster.lib.landing.load import Validator, load_day
-from flexpower_dagster.lib.landing.source import DayLoad, Rejection, SourceSpec
+from flexpower_dagster.lib.landing.source import REJECTED_FILES, DayLoad, Rejection, SourceSpec
 from flexpower_dagster.lib.quality.suites import Suite
-from flexpower_dagster.lib.tables import Column, TableSpec
 from flexpower_dagster.lib.warehouse import read_partitions, replace_partitions
-
-REJECTED_FILES = TableSpec(
-    schema="staging",
-    name="rejected_files",
-    description="Landing files a staging asset could not load, per delivery day: which file, which row, which rule.",
-    columns=(
-        Column("delivery_day", "DATE", "Delivery day whose load rejected the file"),
-        Column("source", "VARCHAR", "Staging table / source the file belongs to"),
-        Column("file", "VARCHAR", "File path relative to the landing root"),
-        Column("row", "BIGINT", "Row (1-based line, header included) or JSON element where known"),
-        Column("rule", "VARCHAR", "Name of the rule that was broken"),
-        Column("reason", "VARCHAR", "Readable explanation"),
-        Column("seen_at", "TIMESTAMP", "When the load saw the file (UTC)"),
-    ),
-    key=("delivery_day", "source", "file"),
-)
 
 
 @dataclass(frozen=True)
@@ -121,14 +105,23 @@ def build_staging_asset(source: StagingSource) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse, **inputs: pd.DataFrame
     ) -> dg.Output[pd.DataFrame]:
         day = partition_day(context)
-        with warehouse.connect() as conn:
+        with warehouse.connect(log=context.log.info) as conn:
             previous = read_partitions(conn, spec.table, [day])
         validator = source.make_validator(day, inputs) if source.make_validator else None
-        load = load_day(spec, landing.path, day, previous=previous, validate=validator, manifest=landing.manifest())
+        inventory = scan(landing.path, [spec], settle_seconds=landing.settle_seconds)
+        load = load_day(
+            spec, landing.path, day, previous=previous, validate=validator, files=inventory.files[spec.name],
+            manifest=landing.manifest(),
+        )
         record_rejections(warehouse, spec.name, day, load.rejected)
         for r in load.rejected:
             context.log.warning(f"rejected {r.file}: {r.reason}")
         md = load_metadata(load)
+        if inventory.waiting:  # complete files are loaded now; these follow when their writers are done
+            md["files_still_being_written"] = len(inventory.waiting)
+            context.log.info(f"{len(inventory.waiting)} file(s) still being written, e.g. {inventory.waiting[0]}")
+        for name, reason in inventory.refused:
+            context.log.warning(f"not read: {name}: {reason}")
         if source.summarize is not None and len(load.frame):
             md.update(source.summarize(load.frame))
         return dg.Output(load.frame, metadata=md)

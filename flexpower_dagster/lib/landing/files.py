@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -24,10 +25,13 @@ from flexpower_dagster.lib.landing.source import ContentDays, LandingFile, Sourc
 
 @dataclass
 class Inventory:
-    """The files of some sources, scanned once: per source its files, plus unrecognised names."""
+    """The files of some sources, scanned once: per source its complete files; names no source
+    recognises; files still being written (``waiting``); what was refused, with the reason."""
 
     files: dict[str, list[LandingFile]]
     unmatched: list[str]
+    waiting: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def n_files(self) -> int:
@@ -129,55 +133,82 @@ def file_days(spec: SourceSpec, f: LandingFile, manifest: Manifest | None = None
 # the scanner
 
 
-def scan(root: Path, specs: Sequence[SourceSpec], extra_folders: Iterable[str] = ()) -> Inventory:
+#: Names of files still being written by the convention "write ``x.tmp``, then rename to ``x``".
+IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".filepart")
+
+
+def scan(
+    root: Path, specs: Sequence[SourceSpec], extra_folders: Iterable[str] = (), *, settle_seconds: float = 0.0
+) -> Inventory:
     """Scan each folder of ``specs`` once; a file belongs to the first spec of its folder whose
     pattern matches its name.
 
-    Files matching no spec of their folder are *unmatched*; ``extra_folders`` (e.g. a system's top
-    folder such as ``vpp``) are scanned for stray files only. Hidden files are ignored.
+    Only complete, regular files inside the landing zone are taken (docs/hardening.md):
+
+    * a symbolic link is never followed (it could point anywhere): it is *refused*, and so is a folder
+      that resolves outside the root;
+    * a file still being written is *waiting*: its name ends in ``.tmp``/``.part``/... (write, then
+      rename), or it changed less than ``settle_seconds`` ago (for writers that cannot rename); it is
+      picked up by a later scan once it is complete;
+    * hidden files are ignored; files matching no spec of their folder are *unmatched*.
+
+    ``extra_folders`` (e.g. a system's top folder such as ``vpp``) are scanned for stray files only.
     """
     root = Path(root)
+    real_root = root.resolve()
+    newest_settled = time.time_ns() - int(settle_seconds * 1e9)
     by_folder: dict[str, list[SourceSpec]] = {}
     for spec in specs:
         by_folder.setdefault(spec.folder.strip("/"), []).append(spec)
     for extra in extra_folders:
         by_folder.setdefault(extra.strip("/"), [])
     files: dict[str, list[LandingFile]] = {s.name: [] for s in specs}
-    unmatched: list[str] = []
+    inv = Inventory(files=files, unmatched=[])
     for folder, folder_specs in by_folder.items():
         match_key = (folder, tuple((sp.name, sp.pattern.pattern) for sp in folder_specs))
+        path = root / folder
+        if path.is_symlink() or (path.exists() and real_root not in path.resolve().parents):
+            inv.refused.append((folder, "the folder is a symbolic link or lies outside the landing zone: not read"))
+            continue
         try:
-            entries = os.scandir(root / folder)
+            entries = os.scandir(path)
         except (FileNotFoundError, NotADirectoryError):
             continue
         with entries:
             for entry in entries:
                 if entry.name.startswith("."):
                     continue
+                rel = f"{folder}/{entry.name}"
                 try:
-                    if not entry.is_file():
+                    if entry.is_symlink():
+                        inv.refused.append((rel, "a symbolic link: not followed (links may point outside the landing zone)"))
                         continue
-                    st = entry.stat()
+                    if not entry.is_file(follow_symlinks=False):
+                        continue
+                    st = entry.stat(follow_symlinks=False)
                 except OSError:  # vanished while scanning
                     continue
-                rel = f"{folder}/{entry.name}"
+                if entry.name.endswith(IN_PROGRESS_SUFFIXES) or st.st_mtime_ns > newest_settled:
+                    inv.waiting.append(rel)
+                    continue
                 owner = _MATCH_CACHE.get((match_key, entry.name), False)
                 if owner is False:
                     owner = next((sp.name for sp in folder_specs if sp.pattern.fullmatch(entry.name)), None)
                     _bounded_put(_MATCH_CACHE, (match_key, entry.name), owner)
                 if owner is None:
-                    unmatched.append(rel)
+                    inv.unmatched.append(rel)
                 else:
                     files[owner].append(LandingFile(root, rel, st.st_size, st.st_mtime_ns))
     for v in files.values():
         v.sort(key=lambda f: f.name)
-    unmatched.sort()
-    return Inventory(files=files, unmatched=unmatched)
+    inv.unmatched.sort()
+    inv.waiting.sort()
+    return inv
 
 
-def source_files(root: Path, spec: SourceSpec) -> list[LandingFile]:
-    """The files of one source, sorted by name."""
-    return scan(root, [spec]).files[spec.name]
+def source_files(root: Path, spec: SourceSpec, settle_seconds: float = 0.0) -> list[LandingFile]:
+    """The complete files of one source, sorted by name."""
+    return scan(root, [spec], settle_seconds=settle_seconds).files[spec.name]
 
 
 def landing_days(

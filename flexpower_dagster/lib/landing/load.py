@@ -83,6 +83,42 @@ def _first_readable(
     return None
 
 
+#: A re-delivered export with fewer than this share of the rows of the export it would supersede is held
+#: (not used, reported): a half-written or truncated export must not silently replace a complete one.
+SHRINK_RATIO = 0.5
+
+
+def _unless_shrunk(
+    spec: SourceSpec,
+    chosen: tuple[LandingFile, pd.DataFrame] | None,
+    members: list[LandingFile],
+    load: DayLoad,
+    validate: Validator | None,
+    manifest: Manifest | None,
+) -> tuple[LandingFile, pd.DataFrame] | None:
+    """The export to use of a supersede group: the newest readable one, unless it has far fewer rows than
+    the next older readable export — then that one stays in use and the newest is held (rule
+    ``shrunk-redelivery``; an operator who knows the smaller export is right removes the older one)."""
+    if chosen is None:
+        return None
+    older = [m for m in members if spec.order_key(m) < spec.order_key(chosen[0])]
+    for f in older:  # newest first
+        try:
+            previous = _parse(spec, f, validate, manifest)
+        except SourceFileError:
+            continue
+        if len(chosen[1]) < SHRINK_RATIO * len(previous):
+            load.rejected.append(Rejection(
+                source=spec.name, file=chosen[0].name, rule="shrunk-redelivery",
+                reason=(f"[shrunk-redelivery] {len(chosen[1])} rows where the export it would supersede ({f.name}) has "
+                        f"{len(previous)}: held as suspicious (cut off?); that export stays in use. Remove it from the "
+                        "landing zone if the smaller export is right."),
+            ))
+            return f, previous
+        return chosen
+    return chosen
+
+
 def load_day(
     spec: SourceSpec,
     root: Path,
@@ -130,6 +166,7 @@ def load_day(
                         load.rejected.append(Rejection.from_error(spec.name, err))
             else:
                 chosen = _first_readable(spec, members, load, validate, manifest)
+                chosen = _unless_shrunk(spec, chosen, members, load, validate, manifest)
                 if chosen:
                     used.append(chosen)
                     load.superseded.extend(m.name for m in members if spec.order_key(m) < spec.order_key(chosen[0]))
@@ -152,7 +189,8 @@ def load_day(
         load.files_used.append(f.name)
         order[f.name] = spec.order_key(f)
 
-    rejected_names = {r.file for r in load.rejected}
+    # a broken re-delivery keeps what its earlier version stored; a held (shrunk) export was never right
+    rejected_names = {r.file for r in load.rejected if r.rule != "shrunk-redelivery"}
     if previous is not None and len(previous) and rejected_names:
         carried = previous.loc[previous["source_file"].isin(rejected_names)]
         if len(carried):

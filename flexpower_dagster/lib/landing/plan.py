@@ -87,7 +87,8 @@ class FileProblem:
 @dataclass
 class Plan:
     requests: list[DayRequest] = field(default_factory=list)
-    problems: list[FileProblem] = field(default_factory=list)  # newly seen unrecognised/undated files
+    problems: list[FileProblem] = field(default_factory=list)  # newly seen unrecognised/undated/refused files
+    waiting: list[str] = field(default_factory=list)  # files still being written: planned once complete
     identical: list[tuple[str, date]] = field(default_factory=list)  # re-delivered identical feeds
     pending: list[tuple[str, date]] = field(default_factory=list)  # changed feeds whose day is not a partition yet
     cursor: str = ""
@@ -97,6 +98,8 @@ class Plan:
     def skip_message(self) -> str:
         """Why this tick requests nothing (and what it saw)."""
         parts = [f"no new or changed files ({self.files_scanned} files scanned)"]
+        if self.waiting:
+            parts.append(f"{len(self.waiting)} file(s) still being written, e.g. {self.waiting[0]}")
         if self.identical:
             parts.append(
                 f"{len(self.identical)} re-delivered identical feed(s) ignored: "
@@ -159,6 +162,7 @@ def _landing_days(
     day_defining_specs: Sequence[SourceSpec],
     state: CursorState,
     manifest: Manifest | None = None,
+    settle_seconds: float = 0.0,
 ) -> frozenset[date]:
     """The landing days, recomputed only when a day-defining folder changed (the cursor and a
     per-process cache hold the last answer: content-dated files are not parsed on every tick)."""
@@ -173,7 +177,7 @@ def _landing_days(
         others = [s for s in defining if s.name not in own]
         files = dict(inventory.files)
         if others:
-            files.update(scan(root, others).files)
+            files.update(scan(root, others, settle_seconds=settle_seconds).files)
         cached = landing_days(root, defining, Inventory(files, []), manifest)
         if len(_LANDING_CACHE) > 64:
             _LANDING_CACHE.clear()
@@ -233,6 +237,7 @@ def plan(
     day_defining_specs: Sequence[SourceSpec] = (),
     day_ok: Callable[[date], bool] = lambda d: True,
     manifest: Manifest | None = None,
+    settle_seconds: float = 0.0,
 ) -> Plan:
     """Compare the landing zone with ``cursor`` for the sources ``specs`` of one ``system``.
 
@@ -246,12 +251,13 @@ def plan(
     state = CursorState.decode(cursor)
     {s.name for s in specs}
     top_folders = {s.folder.strip("/").split("/")[0] for s in specs}
-    inventory = scan(root, specs, extra_folders=top_folders)
-    landing = _landing_days(root, specs, inventory, day_defining_specs, state, manifest)
+    inventory = scan(root, specs, extra_folders=top_folders, settle_seconds=settle_seconds)
+    landing = _landing_days(root, specs, inventory, day_defining_specs, state, manifest, settle_seconds)
     landing_stamp = digest(day_key(d) for d in sorted(landing))
 
-    result = Plan(files_scanned=inventory.n_files)
+    result = Plan(files_scanned=inventory.n_files, waiting=inventory.waiting)
     problems: list[FileProblem] = [FileProblem(n, "file name matches no known pattern of this folder") for n in inventory.unmatched]
+    problems += [FileProblem(n, reason) for n, reason in inventory.refused]
     changed: dict[date, list[tuple[str, str, str]]] = {}  # day -> [(source, content, gen)]
     reasons: dict[date, list[str]] = {}
     new_files: dict[date, list[str]] = {}
@@ -311,7 +317,7 @@ def plan(
 
     # report each unrecognised/undated file once (while it stays in the landing zone)
     seen = set(state.reported)
-    present = {f.name for v in inventory.files.values() for f in v} | set(inventory.unmatched)
+    present = {f.name for v in inventory.files.values() for f in v} | set(inventory.unmatched) | {n for n, _ in inventory.refused}
     current = {p.file for p in problems} | (seen & present)  # fast-pathed sources keep theirs
     result.problems = sorted((p for p in problems if p.file not in seen), key=lambda p: p.file)
     state.reported = sorted(current)[:MAX_REMEMBERED_UNRECOGNISED]

@@ -18,7 +18,7 @@ from typing import Literal
 import pandas as pd
 
 from flexpower_dagster.lib.errors import SourceFileError
-from flexpower_dagster.lib.tables import TableSpec
+from flexpower_dagster.lib.tables import Column, TableSpec
 
 #: Columns every staging table carries besides the parsed ones.
 LINEAGE_COLUMNS = ("delivery_day", "source_file")
@@ -175,3 +175,21 @@ class DayLoad:
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (ignored copy, kept file)
     superseded: list[str] = field(default_factory=list)
     carried_forward_rows: int = 0
+
+
+#: Where every load records the files it could not use (per delivery day and source), for people and checks.
+REJECTED_FILES = TableSpec(
+    schema="staging",
+    name="rejected_files",
+    description="Landing files a staging asset could not load, per delivery day: which file, which row, which rule.",
+    columns=(
+        Column("delivery_day", "DATE", "Delivery day whose load rejected the file"),
+        Column("source", "VARCHAR", "Staging table / source the file belongs to"),
+        Column("file", "VARCHAR", "File path relative to the landing root"),
+        Column("row", "BIGINT", "Row (1-based line, header included) or JSON element where known"),
+        Column("rule", "VARCHAR", "Name of the rule that was broken"),
+        Column("reason", "VARCHAR", "Readable explanation"),
+        Column("seen_at", "TIMESTAMP", "When the load saw the file (UTC)"),
+    ),
+    key=("delivery_day", "source", "file"),
+)

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from flexpower_dagster.lib.quality.gx_runner import BLOCKING, WARN, Expectation, ExpectationResult, Severity, validate
-from flexpower_dagster.lib.quality.views import Refs, column_types, qh_coverage
+from flexpower_dagster.lib.quality.views import REJECTED_REF, Refs, column_types, files_view, qh_coverage
 from flexpower_dagster.lib.tables import TableSpec
 
 View = Callable[[pd.DataFrame, Refs], pd.DataFrame]
@@ -55,12 +55,17 @@ class Suite:
     views: Mapping[str, View] = field(default_factory=dict)
     #: tables whose partition of the same day the views need, by the name views use (``refs.table(name)``)
     reference_tables: Mapping[str, TableSpec] = field(default_factory=dict)
+    #: a staging table's suite checks its day's landing files too: ``"block"`` when a day whose files were
+    #: all refused must stop the marts (portfolio-wide data), ``"warn"`` when it is one asset's file
+    refused_files: str | None = None
     entity: str | None = None  # default entity column, for the check metadata
     detail_column: str | None = None  # a column explaining a failing entity (e.g. contracts_in_force.problems)
     description: str = ""
     check_descriptions: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.refused_files is not None:
+            self._add_file_checks()
         if "schema" not in self.views:
             object.__setattr__(self, "views", {**self.views, "schema": partial(column_types, table=self.table)})
         ids = [e.id for e in self.expectations]
@@ -73,6 +78,24 @@ class Suite:
                 raise ValueError(f"{self.name}: check {e.check!r} mixes severities; one severity per check")
             if e.view != "rows" and e.view not in self.views:
                 raise ValueError(f"{self.name}: expectation {e.id} uses unknown view {e.view!r}")
+
+    def _add_file_checks(self) -> None:
+        """A ``completeness`` expectation that some file of the day was usable (severity by
+        ``refused_files``) and a ``rejected_files`` warning naming every refused file."""
+        from flexpower_dagster.lib.landing.source import REJECTED_FILES
+
+        if self.refused_files not in ("block", "warn"):
+            raise ValueError(f"{self.name}: refused_files must be 'block' or 'warn'")
+        severity = BLOCKING if self.refused_files == "block" else WARN
+        added = (
+            in_set("usable", [True], view="files", check="completeness", severity=severity, entity="source",
+                   id="file-usable", description="a file of the day was loaded (not only rejected or held ones)"),
+            between("n_rejected", 0, 0, view="files", check="rejected_files", severity=WARN, entity="rejected",
+                    id="no-file-refused", description="no file of the day was rejected or held"),
+        )
+        object.__setattr__(self, "views", {**self.views, "files": partial(files_view, source=self.asset[1])})
+        object.__setattr__(self, "reference_tables", {**self.reference_tables, REJECTED_REF: REJECTED_FILES})
+        object.__setattr__(self, "expectations", (*added, *self.expectations))
 
     @property
     def name(self) -> str:

@@ -134,3 +134,23 @@ def with_qh_grid(frame: pd.DataFrame, refs: Refs) -> pd.DataFrame:
     return out
 
 
+#: The reference-table name under which suites receive the day's ``staging.rejected_files`` rows.
+REJECTED_REF = "rejected"
+
+
+def files_view(frame: pd.DataFrame, refs: Refs, *, source: str) -> pd.DataFrame:
+    """One row for the day's files of ``source``: ``n_rows`` loaded, ``n_rejected`` files not used (rejected
+    or held, with their names in ``rejected``) and ``usable``: some rows were loaded, or no file was refused
+    (a day whose only export was rejected has *no* data, not zero trades)."""
+    rejected = refs.table(REJECTED_REF)
+    mine = rejected.loc[rejected["source"] == source] if rejected is not None and len(rejected) else None
+    names = sorted(mine["file"].unique()) if mine is not None else []
+    return pd.DataFrame(
+        {
+            "source": [source],
+            "n_rows": [len(frame)],
+            "n_rejected": [len(names)],
+            "rejected": [", ".join(names)],
+            "usable": [len(frame) > 0 or not names],
+        }
+    )
