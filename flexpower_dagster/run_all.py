@@ -3,7 +3,7 @@
 1. settings from the environment; an empty or missing landing dir gets the demo landing zone;
 2. every delivery day present in the landing zone: all ``cadence=daily`` assets (except the report site);
 3. every invoice month covering those days: all ``cadence=monthly`` assets (if any);
-4. the report site once (if it exists);
+4. the report site and the warehouse snapshot for people (``make sql``) once;
 5. a short summary: days, row counts per ``marts`` table, where files are, how to look at them.
 
 A thin driver: runs execute in-process, one after the other, against ``DagsterInstance.get()`` so
@@ -136,7 +136,8 @@ def build_jobs(defs: dg.Definitions) -> tuple[dg.Definitions, dict[str, str]]:
         jobs.append(dg.define_asset_job("run_all_monthly", selection=monthly))
         names["monthly"] = "run_all_monthly"
     if report is not None:
-        jobs.append(dg.define_asset_job("run_all_report", selection=dg.AssetSelection.assets(report)))
+        finish = dg.AssetSelection.assets(report) | dg.AssetSelection.assets("warehouse_snapshot")
+        jobs.append(dg.define_asset_job("run_all_report", selection=finish))
         names["report"] = "run_all_report"
     return dg.Definitions.merge(defs, dg.Definitions(jobs=jobs)), names
 
@@ -157,8 +158,8 @@ def main() -> int:
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "data" / "dagster_home"))
     home = os.environ["DAGSTER_HOME"]
     os.makedirs(home, exist_ok=True)
-    if not os.path.exists(os.path.join(home, "dagster.yaml")) and (PROJECT_ROOT / "dagster.yaml").exists():
-        shutil.copyfile(PROJECT_ROOT / "dagster.yaml", os.path.join(home, "dagster.yaml"))  # as `make dev` does
+    if (PROJECT_ROOT / "dagster.yaml").exists():  # always, as `make dev` does: queue and run monitoring settings
+        shutil.copyfile(PROJECT_ROOT / "dagster.yaml", os.path.join(home, "dagster.yaml"))
     settings = Settings.from_env()
     ensure_landing(settings)
 
@@ -178,6 +179,10 @@ def main() -> int:
 
     defs, jobs = build_jobs(build_definitions(settings))
     instance = dg.DagsterInstance.get()
+    from flexpower_dagster.defs.ops.runs import reap_dead_runs
+
+    for dead in reap_dead_runs(instance):  # a run killed earlier must not stay "started" (and block make dev)
+        print(f"run {dead.run_id} ({dead.job_name}) was still 'started' but {dead.reason}: marked failed")
     outcomes: list[RunOutcome] = []
     print(f"building {len(build_days)} delivery day(s) {build_days[0]}..{build_days[-1]} "
           f"into {settings.warehouse} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})", flush=True)

@@ -6,12 +6,13 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from flexpower_dagster.defs.crm.quarantine import quarantined_final_production
+from flexpower_dagster.defs.crm.quarantine import quarantined_final_production, quarantined_live_samples
 from flexpower_dagster.defs.crm.tables import CRM_CONTRACTS
 from flexpower_dagster.defs.dso.tables import DSO_FINAL_PRODUCTION
 from flexpower_dagster.defs.infeed.expectations import BEST_OF_INFEED_SUITE, LIVE_INFEED_SUITE, PORTFOLIO_BEST_OF_INFEED_SUITE
 from flexpower_dagster.defs.infeed.sql import BEST_OF_INFEED_SQL, LIVE_INFEED_SQL, PORTFOLIO_BEST_OF_INFEED_SQL
 from flexpower_dagster.defs.infeed.tables import BEST_OF_INFEED, LIVE_INFEED, PORTFOLIO_BEST_OF_INFEED, SOURCES
+from flexpower_dagster.defs.vpp.tables import VPP_LIVE_SAMPLES
 from flexpower_dagster.lib.dagster.checks import build_suite_checks
 from flexpower_dagster.lib.dagster.marts import daily_sql_mart
 from flexpower_dagster.lib.dagster.metadata import md
@@ -32,6 +33,20 @@ def summarize_live_infeed(out: pd.DataFrame) -> dict:
         "asset_qhs_without_sample": int(96 * out["asset_id"].nunique() * out["delivery_day"].nunique() - len(out)),
         "per_asset": md(per_asset),
     }
+
+
+def quarantine_live_samples(conn: duckdb.DuckDBPyConnection, day: date, log: dg.DagsterLogManager) -> tuple[dict, dict]:
+    """Quarantine (docs/quality.md): an asset whose live samples break a per-asset rule (beyond -5 %..110 % of
+    the contract capacity, unknown asset) loses its live infeed for the day; the rest of the portfolio keeps it."""
+    samples = read_partitions(conn, VPP_LIVE_SAMPLES, [day])
+    contracts = read_partitions(conn, CRM_CONTRACTS, [day])
+    quarantine = quarantined_live_samples(samples, contracts, day)
+    if len(quarantine):
+        log.warning("live samples quarantined: " + "; ".join(quarantine["asset_id"] + ": " + quarantine["reason"]))
+    return (
+        {"quarantined": quarantine["asset_id"].tolist()},
+        {"quarantined_live_samples": md(quarantine) if len(quarantine) else "none"},
+    )
 
 
 def quarantine_final_production(conn: duckdb.DuckDBPyConnection, day: date, log: dg.DagsterLogManager) -> tuple[dict, dict]:
@@ -87,6 +102,7 @@ marts_live_infeed = daily_sql_mart(
         "delivery_start <= timestamp < delivery_end, n_samples kept; a QH without samples has no row."
     ),
     summarize=summarize_live_infeed,
+    prepare=quarantine_live_samples,
 )
 
 marts_best_of_infeed = daily_sql_mart(

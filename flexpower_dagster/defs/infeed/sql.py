@@ -1,7 +1,9 @@
 """Infeed marts as SQL over the warehouse (pure: no Dagster; tested with :func:`lib.sql.evaluate`).
 
 * live infeed (domain.md quantity 3): per asset and QH, the mean of the live samples with
-  ``delivery_start <= timestamp < delivery_end``; QHs without a (non-NULL) sample have no row.
+  ``delivery_start <= timestamp < delivery_end``; QHs without a (non-NULL) sample have no row. The live
+  samples of quarantined assets (``$quarantined``: beyond -5 %..110 % of the contract capacity, unknown
+  asset) are not used: best-of-infeed falls back to the forecast for them.
 * best-of-infeed (quantity 4): every portfolio asset x 96 QHs, the first available of
   final DSO -> live VPP -> latest forecast; in a QH the DSO flagged as redispatched the forecast step
   gives 0 (``forecast_redispatched``: the asset was switched off, so 0 is known, not assumed, and it
@@ -33,14 +35,17 @@ SELECT CAST($day AS DATE) AS delivery_day, asset_id,
        min("timestamp") AS first_sample_at, max("timestamp") AS last_sample_at
 FROM staging.vpp_live_samples
 WHERE delivery_day = CAST($day AS DATE) AND "timestamp" >= $day_start AND "timestamp" < $day_end AND mw IS NOT NULL AND asset_id IS NOT NULL
+  AND NOT list_contains($quarantined, asset_id)
 GROUP BY ALL
 ORDER BY asset_id, delivery_start
 """
 
 
-def live_infeed(samples: pd.DataFrame, day: date) -> pd.DataFrame:
-    """``marts.live_infeed`` of ``day`` from ``staging.vpp_live_samples``."""
-    out = evaluate(LIVE_INFEED_SQL, {VPP_LIVE_SAMPLES: samples}, day_params(day), partition_day=day)
+def live_infeed(samples: pd.DataFrame, day: date, quarantined: list[str] | None = None) -> pd.DataFrame:
+    """``marts.live_infeed`` of ``day`` from ``staging.vpp_live_samples`` (``quarantined``: assets whose
+    live samples must not be used)."""
+    params = {**day_params(day), "quarantined": list(quarantined or [])}
+    out = evaluate(LIVE_INFEED_SQL, {VPP_LIVE_SAMPLES: samples}, params, partition_day=day)
     return LIVE_INFEED.conform(out)
 
 
