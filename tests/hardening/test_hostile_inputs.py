@@ -239,3 +239,21 @@ def test_a_missing_column_is_no_data_not_zero(tmp_path, landing):
 
     daily = trading_daily(pd.DataFrame(), pd.DataFrame(), pd.Timestamp(SAMPLE_DAY).date()).iloc[0]
     assert pd.isna(daily.revenue_eur) and not daily.private_trades_loaded
+
+
+# 7 ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("asset_id", ["../../etc/evil4", "WND-DE-001' OR '1'='1", "a" * 65])
+def test_an_odd_asset_id_never_reaches_the_warehouse_or_the_site(tmp_path, landing, asset_id):
+    """Asset ids become report URLs and page SQL values: one that is no identifier rejects its file, so the site
+    (built from the warehouse) never sees it."""
+    forecast = sorted((landing / "vpp" / "forecasts").glob("forecast_WND-DE-001_*"))[-1]
+    doc = json.loads(forecast.read_text())
+    doc["key"]["asset_id"] = asset_id
+    forecast.write_text(json.dumps(doc))
+    assert _stage(tmp_path, landing, "vpp_forecasts").success
+    rel = forecast.relative_to(landing).as_posix()
+    assert [r[2] for r in _rejected(tmp_path) if r[1] == rel] == ["identifier"]
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
+        ids = {r[0] for r in conn.execute("SELECT DISTINCT asset_id FROM staging.vpp_forecasts").fetchall()}
+    assert ids == {"SOL-DE-001", "SOL-DE-002", "WND-DE-001", "WND-DE-002", "WND-DE-003"}
