@@ -68,6 +68,25 @@ def typed_select(spec: TableSpec, present: Iterable[str], source: str) -> str:
     return f"SELECT {', '.join(cols)} FROM {source}"
 
 
+def memory_warehouse(tables: Mapping[TableSpec, pd.DataFrame | None], *, partition_day: date | None = None) -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory DuckDB holding each frame as the table ``spec.qualified_name``, typed by its spec.
+
+    ``partition_day``: the frames are the partition of that day, so a frame without the table's
+    partition column gets it (hand-made test frames need not repeat the day on every row).
+    """
+    con = duckdb.connect()
+    for i, (spec, frame) in enumerate(tables.items()):
+        frame = spec.empty_frame() if frame is None or len(frame.columns) == 0 else frame
+        if partition_day is not None and spec.partition_column and spec.partition_column not in frame.columns:
+            frame = frame.assign(**{spec.partition_column: pd.Timestamp(partition_day)})
+        raw = f"__input_{i}"
+        con.register(raw, frame)
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {spec.schema}")
+        con.execute(f"CREATE TABLE {spec.qualified_name} AS {typed_select(spec, frame.columns, raw)}")
+        con.unregister(raw)
+    return con
+
+
 def evaluate(
     sql: str,
     tables: Mapping[TableSpec, pd.DataFrame | None],
@@ -75,22 +94,9 @@ def evaluate(
     *,
     partition_day: date | None = None,
 ) -> pd.DataFrame:
-    """Run ``sql`` on a fresh in-memory DuckDB holding each frame as the table ``spec.qualified_name``.
-
-    ``partition_day``: the frames are the partition of that day, so a frame without the table's
-    partition column gets it (hand-made test frames need not repeat the day on every row).
-    """
-    con = duckdb.connect()
+    """Run ``sql`` on a :func:`memory_warehouse` of ``tables``."""
+    con = memory_warehouse(tables, partition_day=partition_day)
     try:
-        for i, (spec, frame) in enumerate(tables.items()):
-            frame = spec.empty_frame() if frame is None or len(frame.columns) == 0 else frame
-            if partition_day is not None and spec.partition_column and spec.partition_column not in frame.columns:
-                frame = frame.assign(**{spec.partition_column: pd.Timestamp(partition_day)})
-            raw = f"__input_{i}"
-            con.register(raw, frame)
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {spec.schema}")
-            con.execute(f"CREATE TABLE {spec.qualified_name} AS {typed_select(spec, frame.columns, raw)}")
-            con.unregister(raw)
         return con.execute(sql, dict(params or {})).fetchdf()
     finally:
         con.close()

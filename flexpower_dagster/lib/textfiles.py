@@ -14,7 +14,11 @@ def read_text(path: Path | str, name: str, *, complete_lines: bool = False) -> s
     ``truncated-file`` — the last line was cut off (a file still being written, a broken transfer), and a
     number cut in half (``457.904`` -> ``45``) must never be read as a value.
     """
-    data = Path(path).read_bytes()
+    return decode_text(Path(path).read_bytes(), name, complete_lines=complete_lines)
+
+
+def decode_text(data: bytes, name: str, *, complete_lines: bool = False) -> str:
+    """:func:`read_text` of bytes already read (e.g. hashed and parsed from one read)."""
     if not data.strip():
         raise SourceFileError(name, "empty-file", "the file is empty")
     try:

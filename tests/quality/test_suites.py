@@ -12,7 +12,7 @@ from flexpower_dagster.defs.imbalance.expectations import IMBALANCE_SUITE
 from flexpower_dagster.defs.imbalance_prices.expectations import IMBALANCE_PRICE_FINAL_SUITE
 from flexpower_dagster.defs.infeed.expectations import BEST_OF_INFEED_SUITE
 from flexpower_dagster.defs.invoicing.expectations import INVOICES_SUITE
-from flexpower_dagster.defs.vpp.expectations import VPP_LIVE_SAMPLES_SUITE
+from flexpower_dagster.defs.vpp.expectations import VPP_FORECASTS_SUITE, VPP_LIVE_SAMPLES_SUITE
 from flexpower_dagster.lib.quality.suites import run_suite
 from flexpower_dagster.lib.quality.views import Refs
 
@@ -156,6 +156,27 @@ def test_live_samples_suite():
     assert failed(VPP_LIVE_SAMPLES_SUITE, with_row(f, 5, mw=-0.5)) == {"mw-ge-min"}
     assert failed(VPP_LIVE_SAMPLES_SUITE, with_row(f, 5, mw=9.0)) == {"mw-le-capacity"}
     assert failed(VPP_LIVE_SAMPLES_SUITE, f.iloc[:200]) == {"live-qh-per-asset"}
+
+
+def test_forecasts_suite_checks_in_the_warehouse_per_asset():
+    """The forecast suite never reads the partition into pandas: the warehouse reduces it per asset and per
+    column, and the same rules fail for the same assets."""
+    assert not VPP_FORECASTS_SUITE.load_partition
+    qh = pd.date_range(D, periods=96, freq="15min")
+    f = VPP_FORECASTS_SUITE.table.conform(pd.concat([pd.DataFrame(
+        {"delivery_day": D, "asset_id": asset, "version": pd.Timestamp(D) - pd.Timedelta(hours=1), "delivery_start": qh,
+         "delivery_end": qh + pd.Timedelta(minutes=15), "mw": 1.0, "source_file": f"vpp/forecasts/{asset}.json"})
+        for asset in ("WND-1", "SOL-1")], ignore_index=True))
+    assert failed(VPP_FORECASTS_SUITE, f) == set()
+    r = run_suite(VPP_FORECASTS_SUITE, with_row(f, 7, mw=4.5), REFS)  # 1.1 x 4 MW = 4.4 MW
+    assert r.failed_ids == ["mw-le-capacity"] and r["mw-le-capacity"].failing_entities == ["WND-1"]
+    assert failed(VPP_FORECASTS_SUITE, with_row(f, 100, mw=2.3)) == {"mw-le-capacity"}  # SOL-1: 2.3 > 1.1 x 2 MW
+    assert failed(VPP_FORECASTS_SUITE, with_row(f, 7, mw=-1.0)) == {"mw-ge-0"}
+    assert failed(VPP_FORECASTS_SUITE, with_row(f, 7, asset_id="SOL-X")) >= {"asset-known", "qh-per-asset"}
+    assert failed(VPP_FORECASTS_SUITE, pd.concat([f, f.iloc[:1]], ignore_index=True)) == {"unique-key"}
+    assert failed(VPP_FORECASTS_SUITE, with_row(f, 3, version=None)) == {"not-null"}
+    assert failed(VPP_FORECASTS_SUITE, f.iloc[:180]) == {"qh-per-asset"}
+    assert run_suite(VPP_FORECASTS_SUITE, f, REFS).row_count == 192
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from flexpower_dagster.defs.crm.expectations import CONTRACTS_IN_FORCE_SUITE
 from flexpower_dagster.defs.crm.tables import CONTRACTS_IN_FORCE
 from flexpower_dagster.defs.crm.terms import contracts_in_force as build_contracts_in_force
 from flexpower_dagster.lib.dagster.checks import build_suite_checks
-from flexpower_dagster.lib.dagster.metadata import partition_day, table_metadata
+from flexpower_dagster.lib.dagster.metadata import partition_days, table_metadata
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
 
 
@@ -15,6 +15,7 @@ from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partition
     key=["marts", "contracts_in_force"],
     ins={"crm_contracts": dg.AssetIn(key=["staging", "crm_contracts"])},
     partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     tags=DAILY_TAGS,
     group_name="marts_contracts",
     kinds={"duckdb", "pandas"},
@@ -28,8 +29,11 @@ from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partition
     ),
 )
 def contracts_in_force(context: dg.AssetExecutionContext, crm_contracts: pd.DataFrame) -> dg.Output[pd.DataFrame]:
-    day = partition_day(context)
-    frame = build_contracts_in_force(crm_contracts, day)
+    days = partition_days(context)  # one day, or a range in a single-run backfill
+    snapshot_day = pd.to_datetime(crm_contracts["delivery_day"]).dt.date if len(crm_contracts) else pd.Series([], dtype="object")
+    frames = [build_contracts_in_force(crm_contracts.loc[snapshot_day.eq(day)] if len(crm_contracts) else crm_contracts, day)
+              for day in days]
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     invalid = frame.loc[~frame["valid"].fillna(False).astype(bool)]
     md: dict = {
         "contracts": len(frame),
@@ -42,9 +46,10 @@ def contracts_in_force(context: dg.AssetExecutionContext, crm_contracts: pd.Data
             "| contract | problems |\n|---|---|\n"
             + "\n".join(f"| {c} | {p} |" for c, p in zip(invalid["contract_id"], invalid["problems"]))
         )
-        context.log.warning(f"{len(invalid)} contract(s) in force on {day} are invalid: {', '.join(invalid['contract_id'])}")
-    if len(crm_contracts) == 0:
-        context.log.warning(f"no CRM snapshot covers {day}: no contracts in force")
+        context.log.warning(f"{len(invalid)} contract(s) in force on {days[0]}..{days[-1]} are invalid: {', '.join(sorted(set(invalid['contract_id'])))}")
+    for day, f in zip(days, frames):
+        if len(f) == 0:
+            context.log.warning(f"no CRM snapshot covers {day}: no contracts in force")
     return dg.Output(frame, metadata=md)
 
 

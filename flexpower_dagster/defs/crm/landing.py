@@ -6,7 +6,7 @@ import pandas as pd
 from flexpower_dagster.defs.crm.expectations import CRM_CONTRACTS_SUITE
 from flexpower_dagster.defs.crm.sources import CRM_CONTRACTS_SOURCE
 from flexpower_dagster.lib.dagster.landing_source import LandingSource
-from flexpower_dagster.lib.dagster.staging import StagingSource
+from flexpower_dagster.lib.dagster.staging import StagingSource, from_frame
 
 
 def summarize_contracts(frame: pd.DataFrame) -> dict:
@@ -22,7 +22,7 @@ def summarize_contracts(frame: pd.DataFrame) -> dict:
     }
 
 
-CRM_CONTRACTS = StagingSource(CRM_CONTRACTS_SOURCE, suite=CRM_CONTRACTS_SUITE, summarize=summarize_contracts)
+CRM_CONTRACTS = StagingSource(CRM_CONTRACTS_SOURCE, suite=CRM_CONTRACTS_SUITE, summarize=from_frame(summarize_contracts, CRM_CONTRACTS_SOURCE.table))
 
 
 @dg.component_instance

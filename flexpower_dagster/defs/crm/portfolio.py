@@ -88,6 +88,22 @@ asset_grid AS (
 )"""
 
 
+#: Contract terms per asset for data-quality checks in SQL (the SQL twin of :func:`asset_terms`): every
+#: asset of the day's CRM snapshot with the capacity and metering point of its contract in force on ``$day``,
+#: else of its latest-beginning contract.
+ASSET_TERMS_CTE = f"""
+asset_terms AS (
+    SELECT asset_id,
+           first(capacity_mw ORDER BY coalesce({in_force_sql()}, false) DESC, contract_begin DESC NULLS LAST, contract_id DESC)
+               AS capacity_mw,
+           first(metering_point_id ORDER BY coalesce({in_force_sql()}, false) DESC, contract_begin DESC NULLS LAST, contract_id DESC)
+               AS metering_point_id
+    FROM staging.crm_contracts
+    WHERE delivery_day = CAST($day AS DATE) AND asset_id IS NOT NULL
+    GROUP BY asset_id
+)"""
+
+
 # --------------------------------------------------------------------------------------------
 # contract terms of a day's assets, for data-quality views and quarantine rules
 

@@ -10,10 +10,19 @@ from __future__ import annotations
 
 from functools import partial
 
-from flexpower_dagster.defs.crm.portfolio import CAPACITY_FACTOR, CONTRACTS_REF, portfolio_assets, with_contract_terms
+from flexpower_dagster.defs.crm.portfolio import (
+    ASSET_TERMS_CTE,
+    CAPACITY_FACTOR,
+    CONTRACTS_REF,
+    in_force_sql,
+    portfolio_assets,
+    with_contract_terms,
+)
 from flexpower_dagster.defs.crm.tables import CRM_CONTRACTS
 from flexpower_dagster.lib.quality.gx_runner import Expectation, Severity
 from flexpower_dagster.lib.quality.suites import View, a_ge_b, between, coverage_view, in_set
+from flexpower_dagster.lib.quality.views import SqlView
+from flexpower_dagster.lib.tables import TableSpec
 
 #: ``Suite(reference_tables=CONTRACTS)``: the views receive the day's contract snapshot.
 CONTRACTS = {CONTRACTS_REF: CRM_CONTRACTS}
@@ -54,4 +63,63 @@ def known_to_contracts(*, check: str, severity: Severity, view: str = "contracts
                           id="metering-point-known", description="metering_point_id is known to the contracts"))
         out.append(in_set("_metering_point_matches", [True], check=check, severity=severity, view=view, entity="asset_id",
                           id="metering-point-matches", description="metering_point_id is the one the asset's contract names"))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the same rules in SQL, for suites of tables too large for pandas (Suite(load_partition=False))
+
+
+def asset_bounds_sql_view(table: TableSpec, column: str = "mw", *, upper_factor: float | None = None,
+                          lower_factor: float | None = None) -> SqlView:
+    """One row per asset of the day's rows: ``n_rows``, ``max_<column>``, ``min_<column>`` and the contract's
+    ``_capacity_mw``, ``_max_mw`` (1.1 x capacity), ``_min_mw`` (``lower_factor`` x capacity, or 0) and
+    ``_asset_known``: :func:`contract_terms_view` reduced to the extremes that decide each rule."""
+    upper = upper_factor or CAPACITY_FACTOR
+    lower = f"t.capacity_mw * {lower_factor!r}" if lower_factor is not None else "0.0 * t.capacity_mw"
+    return SqlView(f"""
+        WITH {ASSET_TERMS_CTE},
+        agg AS (
+            SELECT asset_id, count(*) AS n_rows, max("{column}") AS "max_{column}", min("{column}") AS "min_{column}"
+            FROM {table.qualified_name} WHERE delivery_day = CAST($day AS DATE) GROUP BY asset_id
+        )
+        SELECT a.*, CAST(t.capacity_mw AS DOUBLE) AS _capacity_mw, t.capacity_mw * {upper!r} AS _max_mw, {lower} AS _min_mw,
+               t.asset_id IS NOT NULL AS _asset_known
+        FROM agg a LEFT JOIN asset_terms t USING (asset_id)
+        ORDER BY a.asset_id
+    """)
+
+
+def portfolio_coverage_sql_view(table: TableSpec, time_column: str = "delivery_start", *, only_present: bool = False) -> SqlView:
+    """:func:`portfolio_coverage_view` in SQL: distinct quarter-hours per asset (``n_qh``), ``n_rows``,
+    ``in_expected``; every portfolio asset listed (``n_qh = 0``) unless ``only_present``."""
+    join = "LEFT JOIN" if only_present else "FULL JOIN"
+    return SqlView(f"""
+        WITH portfolio AS (
+            SELECT DISTINCT asset_id FROM staging.crm_contracts
+            WHERE delivery_day = CAST($day AS DATE) AND {in_force_sql()} AND asset_id IS NOT NULL
+        ),
+        counts AS (
+            SELECT asset_id, count(DISTINCT time_bucket(INTERVAL 15 MINUTE, "{time_column}")) AS n_qh, count(*) AS n_rows
+            FROM {table.qualified_name} WHERE delivery_day = CAST($day AS DATE) GROUP BY asset_id
+        )
+        SELECT coalesce(c.asset_id, p.asset_id) AS asset_id, coalesce(c.n_qh, 0) AS n_qh,
+               p.asset_id IS NOT NULL AS in_expected, coalesce(c.n_rows, 0) AS n_rows
+        FROM counts c {join} portfolio p USING (asset_id)
+        ORDER BY 1
+    """)
+
+
+def capacity_bounds_per_asset(column: str = "mw", *, check: str, severity: Severity, view: str = "per_asset",
+                              lower: str = "zero", source: str = "power") -> list[Expectation]:
+    """:func:`capacity_bounds` on :func:`asset_bounds_sql_view`: an asset fails when its largest value exceeds
+    1.1 x capacity or its smallest falls below the lower bound (same ids, same failing assets)."""
+    out = [a_ge_b("_max_mw", f"max_{column}", check=check, severity=severity, view=view, entity="asset_id",
+                  id=f"{column}-le-capacity", description=f"{source} {column} <= 1.1 x contract capacity")]
+    if lower == "zero":
+        out.append(between(f"min_{column}", 0, None, check=check, severity=severity, view=view, entity="asset_id",
+                           id=f"{column}-ge-0", description=f"{source} {column} >= 0"))
+    else:
+        out.append(a_ge_b(f"min_{column}", "_min_mw", check=check, severity=severity, view=view, entity="asset_id",
+                          id=f"{column}-ge-min", description=f"{source} {column} >= -5 % of contract capacity"))
     return out

@@ -8,6 +8,7 @@ contract is rejected (rule ``unknown-metering-point``) without stopping the othe
 import dagster as dg
 import pandas as pd
 
+from flexpower_dagster.defs.crm.tables import CRM_CONTRACTS
 from flexpower_dagster.defs.dso import sources
 from flexpower_dagster.defs.dso.expectations import (
     DSO_FINAL_PRODUCTION_SUITE,
@@ -17,10 +18,10 @@ from flexpower_dagster.defs.dso.expectations import (
 from flexpower_dagster.defs.dso.metering import metering_point_validator
 from flexpower_dagster.lib.dagster.landing_source import LandingSource
 from flexpower_dagster.lib.dagster.metadata import md
-from flexpower_dagster.lib.dagster.staging import StagingSource
+from flexpower_dagster.lib.dagster.staging import StagingSource, from_frame
 
 #: The validation of metering points reads the day's CRM snapshot.
-WITH_CONTRACTS = {"crm_contracts": dg.AssetKey(["staging", "crm_contracts"])}
+WITH_CONTRACTS = {"crm_contracts": CRM_CONTRACTS}
 
 
 def qh_summary(frame: pd.DataFrame) -> dict:
@@ -64,19 +65,21 @@ def summarize_compensation(frame: pd.DataFrame) -> dict:
 DSO_FINAL_PRODUCTION = StagingSource(
     sources.FINAL_PRODUCTION,
     suite=DSO_FINAL_PRODUCTION_SUITE,
-    summarize=summarize_final_production,
+    summarize=from_frame(summarize_final_production, sources.FINAL_PRODUCTION.table),
     validated_with=WITH_CONTRACTS,
     make_validator=metering_point_validator(header_row=1),  # the metering point is in the header (line 1)
 )
 DSO_REDISPATCH_FLAGS = StagingSource(
     sources.REDISPATCH_FLAGS,
     suite=DSO_REDISPATCH_FLAGS_SUITE,
-    summarize=summarize_redispatch_flags,
+    summarize=from_frame(summarize_redispatch_flags, sources.REDISPATCH_FLAGS.table),
     validated_with=WITH_CONTRACTS,
     make_validator=metering_point_validator(header_row=None),  # the metering point is in the file name
 )
 DSO_REDISPATCH_COMPENSATION = StagingSource(
-    sources.REDISPATCH_COMPENSATION, suite=DSO_REDISPATCH_COMPENSATION_SUITE, summarize=summarize_compensation
+    sources.REDISPATCH_COMPENSATION,
+    suite=DSO_REDISPATCH_COMPENSATION_SUITE,
+    summarize=from_frame(summarize_compensation, sources.REDISPATCH_COMPENSATION.table),
 )
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 from flexpower_dagster.defs.exchange import sources
 from flexpower_dagster.defs.exchange.expectations import EXCHANGE_PRIVATE_TRADES_SUITE, EXCHANGE_PUBLIC_TRADES_SUITE
 from flexpower_dagster.lib.dagster.landing_source import LandingSource
-from flexpower_dagster.lib.dagster.staging import StagingSource
+from flexpower_dagster.lib.dagster.staging import StagingSource, from_frame
 
 HOURS = {"hourly": 1.0, "quarter_hourly": 0.25}
 
@@ -30,8 +30,12 @@ def summarize_trades(frame: pd.DataFrame) -> dict:
     }
 
 
-EXCHANGE_PRIVATE_TRADES = StagingSource(sources.PRIVATE_TRADES, suite=EXCHANGE_PRIVATE_TRADES_SUITE, summarize=summarize_trades)
-EXCHANGE_PUBLIC_TRADES = StagingSource(sources.PUBLIC_TRADES, suite=EXCHANGE_PUBLIC_TRADES_SUITE, summarize=summarize_trades)
+EXCHANGE_PRIVATE_TRADES = StagingSource(
+    sources.PRIVATE_TRADES, suite=EXCHANGE_PRIVATE_TRADES_SUITE, summarize=from_frame(summarize_trades, sources.PRIVATE_TRADES.table)
+)
+EXCHANGE_PUBLIC_TRADES = StagingSource(
+    sources.PUBLIC_TRADES, suite=EXCHANGE_PUBLIC_TRADES_SUITE, summarize=from_frame(summarize_trades, sources.PUBLIC_TRADES.table)
+)
 
 
 @dg.component_instance

@@ -6,7 +6,7 @@ import pandas as pd
 from flexpower_dagster.defs.imbalance_prices import sources
 from flexpower_dagster.defs.imbalance_prices.expectations import IMBALANCE_PRICE_ESTIMATES_SUITE, IMBALANCE_PRICE_FINAL_SUITE
 from flexpower_dagster.lib.dagster.landing_source import LandingSource
-from flexpower_dagster.lib.dagster.staging import StagingSource
+from flexpower_dagster.lib.dagster.staging import StagingSource, from_frame
 
 
 def missing_qhs(frame: pd.DataFrame) -> list[str]:
@@ -49,8 +49,8 @@ def summarize_final(frame: pd.DataFrame) -> dict:
     }
 
 
-IMBALANCE_PRICE_ESTIMATES = StagingSource(sources.ESTIMATES, suite=IMBALANCE_PRICE_ESTIMATES_SUITE, summarize=summarize_estimates)
-IMBALANCE_PRICE_FINAL = StagingSource(sources.FINAL, suite=IMBALANCE_PRICE_FINAL_SUITE, summarize=summarize_final)
+IMBALANCE_PRICE_ESTIMATES = StagingSource(sources.ESTIMATES, suite=IMBALANCE_PRICE_ESTIMATES_SUITE, summarize=from_frame(summarize_estimates, sources.ESTIMATES.table))
+IMBALANCE_PRICE_FINAL = StagingSource(sources.FINAL, suite=IMBALANCE_PRICE_FINAL_SUITE, summarize=from_frame(summarize_final, sources.FINAL.table))
 
 
 @dg.component_instance

@@ -1,14 +1,17 @@
 """The virtual power plant (VPP) as a landing source: technical-data snapshots, forecast versions and live
 samples -> ``staging.vpp_technical_data`` / ``vpp_forecasts`` / ``vpp_live_samples``."""
 
+from datetime import date
+
 import dagster as dg
+import duckdb
 import pandas as pd
 
 from flexpower_dagster.defs.vpp.expectations import VPP_FORECASTS_SUITE, VPP_LIVE_SAMPLES_SUITE, VPP_TECHNICAL_DATA_SUITE
 from flexpower_dagster.defs.vpp.sources import VPP_FORECASTS_SOURCE, VPP_LIVE_SAMPLES_SOURCE, VPP_TECHNICAL_DATA_SOURCE
 from flexpower_dagster.lib.dagster.landing_source import LandingSource
 from flexpower_dagster.lib.dagster.metadata import md
-from flexpower_dagster.lib.dagster.staging import StagingSource
+from flexpower_dagster.lib.dagster.staging import StagingSource, from_frame
 
 
 def summarize_technical_data(frame: pd.DataFrame) -> dict:
@@ -21,53 +24,67 @@ def summarize_technical_data(frame: pd.DataFrame) -> dict:
     }
 
 
-def summarize_forecasts(frame: pd.DataFrame) -> dict:
-    """Versions and QHs per asset, and the day-ahead energy: per asset the newest version issued
-    before the day began (falling back to the oldest version available), summed over its QHs."""
-    day_start = pd.Timestamp(frame["delivery_day"].iloc[0])
-    version = pd.to_datetime(frame["version"])
-    before = frame.loc[version <= day_start]
-    base = before if len(before) else frame
-    pick = base.groupby("asset_id")["version"].transform("max") if len(before) else base.groupby("asset_id")["version"].transform("min")
-    chosen = base.loc[base["version"].eq(pick)]
-    per_asset = frame.groupby("asset_id").agg(versions=("version", "nunique"), qhs=("delivery_start", "nunique"))
-    per_asset["day_ahead_mwh"] = (chosen.groupby("asset_id")["mw"].sum() * 0.25).round(3)
+def summarize_forecasts(conn: duckdb.DuckDBPyConnection, days: list[date]) -> dict:
+    """Versions and QHs per asset, and the day-ahead energy: per asset and day the newest version issued
+    before the day began (falling back to the oldest version available), summed over its QHs. In SQL:
+    a 1,000-asset day holds ~14 million rows."""
+    per_asset = conn.execute(
+        """
+        WITH f AS (SELECT * FROM staging.vpp_forecasts WHERE delivery_day IN (SELECT unnest($days))),
+        pick AS (
+            SELECT delivery_day, asset_id,
+                   coalesce(max(version) FILTER (WHERE version <= delivery_day), min(version)) AS version
+            FROM f GROUP BY ALL
+        ),
+        day_ahead AS (SELECT f.asset_id, sum(f.mw) * 0.25 AS mwh FROM f JOIN pick USING (delivery_day, asset_id, version) GROUP BY ALL)
+        SELECT asset_id, count(DISTINCT version) AS versions, count(DISTINCT delivery_start) AS qhs,
+               round(any_value(d.mwh), 3) AS day_ahead_mwh, max(version) AS newest_version
+        FROM f LEFT JOIN day_ahead d USING (asset_id) GROUP BY asset_id ORDER BY asset_id
+        """,
+        {"days": days},
+    ).fetchdf()
+    if not len(per_asset):
+        return {}
     return {
-        "assets": int(frame["asset_id"].nunique()),
-        "versions": int(frame[["asset_id", "version"]].drop_duplicates().shape[0]),
-        "newest_version": str(version.max()),
-        "day_ahead_mwh": float(round(chosen["mw"].sum() * 0.25, 3)),
-        "per_asset": md(per_asset.reset_index()),
+        "assets": len(per_asset),
+        "versions": int(per_asset["versions"].sum()),
+        "newest_version": str(per_asset["newest_version"].max()),
+        "day_ahead_mwh": float(round(per_asset["day_ahead_mwh"].sum(), 3)),
+        "per_asset": md(per_asset.drop(columns="newest_version")),
     }
 
 
-def summarize_live(frame: pd.DataFrame) -> dict:
+def summarize_live(conn: duckdb.DuckDBPyConnection, days: list[date]) -> dict:
     """Samples per asset, time range, the largest gap between samples and the approximate energy
-    (mean power x hours covered by the samples)."""
-    f = frame.sort_values(["asset_id", "timestamp"])
-    ts = pd.to_datetime(f["timestamp"])
-    gap_min = ts.groupby(f["asset_id"]).diff().dt.total_seconds().div(60)
-    per_asset = f.assign(gap_min=gap_min).groupby("asset_id").agg(
-        samples=("timestamp", "size"),
-        first=("timestamp", "min"),
-        last=("timestamp", "max"),
-        max_gap_min=("gap_min", "max"),
-        mean_mw=("mw", "mean"),
-        negative_samples=("mw", lambda s: int((s < 0).sum())),
-    )
-    hours = (pd.to_datetime(per_asset["last"]) - pd.to_datetime(per_asset["first"])).dt.total_seconds().div(3600)
-    per_asset["approx_mwh"] = (per_asset["mean_mw"] * hours).round(3)
-    per_asset["mean_mw"] = per_asset["mean_mw"].round(4)
+    (mean power x hours covered by the samples). In SQL."""
+    per_asset = conn.execute(
+        """
+        WITH f AS (
+            SELECT asset_id, "timestamp", mw,
+                   date_diff('second', lag("timestamp") OVER (PARTITION BY asset_id ORDER BY "timestamp"), "timestamp") / 60.0 AS gap_min
+            FROM staging.vpp_live_samples WHERE delivery_day IN (SELECT unnest($days))
+        )
+        SELECT asset_id, count(*) AS samples, min("timestamp") AS first, max("timestamp") AS last,
+               max(gap_min) AS max_gap_min, round(avg(mw), 4) AS mean_mw, count(*) FILTER (WHERE mw < 0) AS negative_samples,
+               round(avg(mw) * date_diff('second', min("timestamp"), max("timestamp")) / 3600.0, 3) AS approx_mwh
+        FROM f GROUP BY asset_id ORDER BY asset_id
+        """,
+        {"days": days},
+    ).fetchdf()
+    if not len(per_asset):
+        return {}
     return {
-        "assets": int(f["asset_id"].nunique()),
-        "samples": len(f),
-        "negative_samples": int((f["mw"] < 0).sum()),
+        "assets": len(per_asset),
+        "samples": int(per_asset["samples"].sum()),
+        "negative_samples": int(per_asset["negative_samples"].sum()),
         "approx_mwh": float(round(per_asset["approx_mwh"].sum(), 3)),
-        "per_asset": md(per_asset.reset_index()),
+        "per_asset": md(per_asset),
     }
 
 
-VPP_TECHNICAL_DATA = StagingSource(VPP_TECHNICAL_DATA_SOURCE, suite=VPP_TECHNICAL_DATA_SUITE, summarize=summarize_technical_data)
+VPP_TECHNICAL_DATA = StagingSource(
+    VPP_TECHNICAL_DATA_SOURCE, suite=VPP_TECHNICAL_DATA_SUITE, summarize=from_frame(summarize_technical_data, VPP_TECHNICAL_DATA_SOURCE.table)
+)
 VPP_FORECASTS = StagingSource(VPP_FORECASTS_SOURCE, suite=VPP_FORECASTS_SUITE, summarize=summarize_forecasts)
 VPP_LIVE_SAMPLES = StagingSource(VPP_LIVE_SAMPLES_SOURCE, suite=VPP_LIVE_SAMPLES_SUITE, summarize=summarize_live)
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
-from flexpower_dagster.defs.vpp.parser import forecast_file_info, live_file_info, parse_forecast, parse_live
+from flexpower_dagster.defs.vpp.parser import (
+    forecast_columns,
+    forecast_file_info,
+    live_columns,
+    live_file_info,
+    parse_forecast,
+    parse_live,
+)
 from flexpower_dagster.defs.vpp.tables import VPP_FORECASTS, VPP_LIVE_SAMPLES, VPP_TECHNICAL_DATA
 from flexpower_dagster.defs.vpp.technical_data import parse_technical_data, technical_data_time
 from flexpower_dagster.lib.landing.source import LandingFile, SourceSpec, days_between
@@ -74,6 +81,7 @@ VPP_FORECASTS_SOURCE = SourceSpec(
     pattern=re.compile(r"forecast_.+_\d{4}-\d{2}-\d{2}T\d{6}Z\.json"),
     table=VPP_FORECASTS,
     parse=parse_forecast,
+    parse_columns=forecast_columns,
     kind="events",
     file_time=forecast_file_time,
     time_column="delivery_start",
@@ -94,6 +102,7 @@ VPP_LIVE_SAMPLES_SOURCE = SourceSpec(
     pattern=re.compile(r"[A-Za-z0-9-]+_\d{8}\.json"),
     table=VPP_LIVE_SAMPLES,
     parse=parse_live,
+    parse_columns=live_columns,
     kind="events",
     file_time=live_file_time,
     time_column="timestamp",

@@ -1,8 +1,17 @@
 """Staging asset factory: one partitioned asset per landing source (:class:`StagingSource`).
 
-The asset for delivery day D runs :func:`flexpower_dagster.lib.landing.load.load_day` over the landing
-zone, records the files it rejected in ``staging.rejected_files`` (file, row, rule, reason, seen at)
-and returns the day's rows; the warehouse IO manager replaces the partition atomically.
+The asset for a delivery day — or a range of days in one run (single-run backfills) — brings the day's
+staging rows up to date with the landing zone and writes them to the warehouse itself:
+
+* sources with many small files (``SourceSpec.parse_columns``: forecasts, live samples) are loaded
+  set-based and incrementally by :func:`flexpower_dagster.lib.landing.incremental.load_days` — only files
+  new for a day are read, each once per run, whatever the number of days;
+* the others run :func:`flexpower_dagster.lib.landing.load.load_day` per day (a handful of files each) and
+  replace the day's partition atomically;
+
+and every load records the files it rejected in ``staging.rejected_files`` (file, row, rule, reason, seen at).
+Downstream SQL marts read the tables; pandas consumers load them through the warehouse IO manager, which
+knows the table from the asset's declared column schema and ``partition_expr``.
 """
 
 
@@ -11,16 +20,32 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import dagster as dg
+import duckdb
 import pandas as pd
 
-from flexpower_dagster.lib.dagster.metadata import partition_day, table_metadata
+from flexpower_dagster.lib.dagster.metadata import partition_days, table_metadata
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
 from flexpower_dagster.lib.dagster.resources import LandingZone, Warehouse
+from flexpower_dagster.lib.landing import incremental
 from flexpower_dagster.lib.landing.files import scan
 from flexpower_dagster.lib.landing.load import Validator, load_day
 from flexpower_dagster.lib.landing.source import REJECTED_FILES, DayLoad, Rejection, SourceSpec
 from flexpower_dagster.lib.quality.suites import Suite
+from flexpower_dagster.lib.tables import TableSpec
 from flexpower_dagster.lib.warehouse import read_partitions, replace_partitions
+
+#: ``summarize(conn, days)``: source-specific materialisation metadata, computed in the warehouse.
+Summary = Callable[[duckdb.DuckDBPyConnection, list[date]], dict]
+
+
+def from_frame(fn: Callable[[pd.DataFrame], dict], table: TableSpec) -> Summary:
+    """A :data:`Summary` from a function of the loaded rows (for tables of a few thousand rows a day)."""
+
+    def summarize(conn: duckdb.DuckDBPyConnection, days: list[date]) -> dict:
+        frame = read_partitions(conn, table, days)
+        return fn(frame) if frame is not None and len(frame) else {}
+
+    return summarize
 
 
 @dataclass(frozen=True)
@@ -29,16 +54,17 @@ class StagingSource:
     the files.
 
     ``suite``: the data-quality suite of its staging table (the checks are built beside the asset);
-    ``summarize(frame)``: source-specific materialisation metadata (e.g. MWh totals);
-    ``validated_with``: other assets the validation reads for the same day (input name -> asset key),
-    and ``make_validator(day, inputs)`` the per-file validator built from them (e.g. metering points
+    ``summarize(conn, days)``: source-specific materialisation metadata (e.g. MWh totals), computed over
+    the days' stored rows (:func:`from_frame` adapts a function of a frame);
+    ``validated_with``: other staging tables the validation reads for the same day (name -> table), and
+    ``make_validator(day, inputs)`` the per-file validator built from their rows (e.g. metering points
     known to the day's contracts).
     """
 
     spec: SourceSpec
     suite: Suite | None = None
-    summarize: Callable[[pd.DataFrame], dict] | None = None
-    validated_with: Mapping[str, dg.AssetKey] = field(default_factory=dict)
+    summarize: Summary | None = None
+    validated_with: Mapping[str, TableSpec] = field(default_factory=dict)
     make_validator: Callable[[date, Mapping[str, pd.DataFrame]], Validator] | None = None
 
     @property
@@ -46,7 +72,7 @@ class StagingSource:
         return dg.AssetKey(["staging", self.spec.name])
 
 
-def record_rejections(warehouse: Warehouse, source: str, day: date, rejected: list[Rejection]) -> None:
+def record_rejections(conn: duckdb.DuckDBPyConnection, source: str, day: date, rejected: list[Rejection]) -> None:
     """Replace the rejected-file rows of (source, day) with this load's rejections."""
     seen_at = datetime.now(UTC).replace(tzinfo=None)
     frame = REJECTED_FILES.conform(
@@ -62,68 +88,119 @@ def record_rejections(warehouse: Warehouse, source: str, day: date, rejected: li
             }
         )
     )
-    with warehouse.connect() as conn:
-        replace_partitions(conn, REJECTED_FILES, [day], frame, where={"source": source})
+    replace_partitions(conn, REJECTED_FILES, [day], frame, where={"source": source})
 
 
-def load_metadata(load: DayLoad) -> dict:
+def _file_list(names: list[str], limit: int = 50) -> dg.MetadataValue:
+    more = f"\n- … and {len(names) - limit} more" if len(names) > limit else ""
+    return dg.MetadataValue.md("\n".join(f"- `{n}`" for n in names[:limit]) + more)
+
+
+def load_metadata(
+    files_used: list[str], rejected: list[Rejection], duplicates: list[tuple[str, str]], superseded: int, carried: int
+) -> dict:
     md: dict = {
-        "files_used": len(load.files_used),
-        "files_rejected": len(load.rejected),
-        "duplicate_files_ignored": len(load.duplicates),
-        "superseded_files": len(load.superseded),
-        "carried_forward_rows": load.carried_forward_rows,
+        "files_used": len(set(files_used)),
+        "files_rejected": len({r.file for r in rejected}),
+        "duplicate_files_ignored": len(set(duplicates)),
+        "superseded_files": superseded,
+        "carried_forward_rows": carried,
     }
-    if load.files_used:
-        md["files"] = dg.MetadataValue.md("\n".join(f"- `{n}`" for n in load.files_used[:50]) + (f"\n- … and {len(load.files_used) - 50} more" if len(load.files_used) > 50 else ""))
-    if load.rejected:
+    if files_used:
+        md["files"] = _file_list(sorted(set(files_used)))
+    if rejected:
         md["rejected"] = dg.MetadataValue.md(
             "| file | row | rule | reason |\n|---|---|---|---|\n"
-            + "\n".join(f"| `{r.file}` | {r.row if r.row is not None else ''} | {r.rule} | {r.reason} |" for r in load.rejected)
+            + "\n".join(f"| `{r.file}` | {r.row if r.row is not None else ''} | {r.rule} | {r.reason} |" for r in rejected[:100])
+            + (f"\n\n… and {len(rejected) - 100} more (staging.rejected_files)" if len(rejected) > 100 else "")
         )
-    if load.duplicates:
-        md["duplicates"] = dg.MetadataValue.md("\n".join(f"- `{a}` = `{b}` (kept)" for a, b in load.duplicates))
+    if duplicates:
+        md["duplicates"] = dg.MetadataValue.md("\n".join(f"- `{a}` = `{b}` (kept)" for a, b in sorted(set(duplicates))[:50]))
     return md
 
 
-def build_staging_asset(source: StagingSource) -> dg.AssetsDefinition:
-    """A daily-partitioned asset ``staging/<name>`` loading the source's files for the day."""
+def _load_per_day(
+    source: StagingSource, conn: duckdb.DuckDBPyConnection, landing: LandingZone, files, days: list[date]
+) -> tuple[dict, list[Rejection]]:
+    """``load_day`` for each day, each day's partition replaced atomically."""
     spec = source.spec
+    used: list[str] = []
+    rejected: list[Rejection] = []
+    duplicates: list[tuple[str, str]] = []
+    superseded = carried = 0
+    for day in days:
+        previous = read_partitions(conn, spec.table, [day])
+        validator = None
+        if source.make_validator is not None:
+            inputs = {name: read_partitions(conn, table, [day]) for name, table in source.validated_with.items()}
+            validator = source.make_validator(day, {k: v for k, v in inputs.items() if v is not None})
+        load: DayLoad = load_day(spec, landing.path, day, previous=previous, validate=validator, files=files, manifest=landing.manifest())
+        replace_partitions(conn, spec.table, [day], load.frame)
+        record_rejections(conn, spec.name, day, load.rejected)
+        used += load.files_used
+        rejected += load.rejected
+        duplicates += load.duplicates
+        superseded += len(load.superseded)
+        carried += load.carried_forward_rows
+    return load_metadata(used, rejected, duplicates, superseded, carried), rejected
+
+
+def _load_incremental(
+    source: StagingSource, conn: duckdb.DuckDBPyConnection, landing: LandingZone, files, days: list[date]
+) -> tuple[dict, list[Rejection]]:
+    r = incremental.load_days(conn, source.spec, files, days, manifest=landing.manifest())
+    md = load_metadata(r.files_used, r.rejected, r.duplicates, 0, r.carried_forward_rows)
+    md.update({
+        "files_read": r.files_read,
+        "files_already_loaded": r.files_unchanged,
+        "rows_appended": r.rows_inserted,
+        "rows_superseded": r.rows_superseded,
+        "days_rebuilt": len(r.rebuilt_days),
+        "read_seconds": round(r.parse_seconds, 2),
+        "sql_seconds": round(r.sql_seconds, 2),
+    })
+    return md, r.rejected
+
+
+def build_staging_asset(source: StagingSource) -> dg.AssetsDefinition:
+    """A daily-partitioned asset ``staging/<name>`` loading the source's files for the day (or a range of
+    days in one run)."""
+    spec = source.spec
+    incremental_load = incremental.supports(spec)
+    if incremental_load and source.make_validator is not None:
+        raise ValueError(f"{spec.name}: a cross-table validator needs the per-day load (no parse_columns)")
 
     @dg.asset(
         key=source.key,
         partitions_def=daily_partitions,
-        ins={name: dg.AssetIn(key=key) for name, key in source.validated_with.items()},
+        deps=[dg.AssetKey([t.schema, t.name]) for t in source.validated_with.values()],
+        backfill_policy=dg.BackfillPolicy.single_run(),
         group_name=f"staging_{spec.system}",
         tags=DAILY_TAGS,
-        kinds={"duckdb", "pandas"},
+        kinds={"duckdb", "python"},
         description=spec.description or spec.table.description,
         metadata=table_metadata(spec.table),
         automation_condition=None,
     )
-    def _staging(
-        context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse, **inputs: pd.DataFrame
-    ) -> dg.Output[pd.DataFrame]:
-        day = partition_day(context)
-        with warehouse.connect(log=context.log.info) as conn:
-            previous = read_partitions(conn, spec.table, [day])
-        validator = source.make_validator(day, inputs) if source.make_validator else None
+    def _staging(context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse) -> dg.MaterializeResult:
+        days = partition_days(context)
         inventory = scan(landing.path, [spec], settle_seconds=landing.settle_seconds)
-        load = load_day(
-            spec, landing.path, day, previous=previous, validate=validator, files=inventory.files[spec.name],
-            manifest=landing.manifest(),
-        )
-        record_rejections(warehouse, spec.name, day, load.rejected)
-        for r in load.rejected:
-            context.log.warning(f"rejected {r.file}: {r.reason}")
-        md = load_metadata(load)
+        files = inventory.files[spec.name]
+        with warehouse.connect(log=context.log.info) as conn:
+            load = _load_incremental if incremental_load else _load_per_day
+            md, rejected = load(source, conn, landing, files, days)
+            for r in rejected:
+                context.log.warning(f"rejected {r.file}: {r.reason}")
+            md["dagster/partition_row_count" if len(days) == 1 else "rows"] = int(conn.execute(
+                f"SELECT count(*) FROM {spec.table.qualified_name} WHERE delivery_day IN (SELECT unnest(?))", [days]
+            ).fetchone()[0])
+            if source.summarize is not None:
+                md.update(source.summarize(conn, days))
         if inventory.waiting:  # complete files are loaded now; these follow when their writers are done
             md["files_still_being_written"] = len(inventory.waiting)
             context.log.info(f"{len(inventory.waiting)} file(s) still being written, e.g. {inventory.waiting[0]}")
         for name, reason in inventory.refused:
             context.log.warning(f"not read: {name}: {reason}")
-        if source.summarize is not None and len(load.frame):
-            md.update(source.summarize(load.frame))
-        return dg.Output(load.frame, metadata=md)
+        return dg.MaterializeResult(metadata=md)
 
     return _staging

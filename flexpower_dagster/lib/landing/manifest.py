@@ -111,6 +111,19 @@ class Manifest:
             (f.name, f.size, f.mtime_ns, *values, datetime.now(UTC).isoformat(timespec="seconds")),
         )
 
+    def put_many(self, records: list[tuple[LandingFile, str | None, dict]]) -> None:
+        """:meth:`put` for many files in one transaction (a 1,000-asset day records ~190,000 files)."""
+        if not records:
+            return
+        self._conn.execute("BEGIN")
+        try:
+            for f, source, facts in records:
+                self.put(f, source, **facts)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
     # ---------------------------------------------------------------------------------------- parsed rows
 
     def _frame_path(self, source: str, sha256: str) -> Path:

@@ -9,11 +9,11 @@ One ``SourceSpec`` per row of the source table in ``domain.md``, declared in its
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -26,6 +26,9 @@ LINEAGE_COLUMNS = ("delivery_day", "source_file")
 SYSTEM_NAME = re.compile(r"[a-z][a-z_]*")
 
 ParseFn = Callable[[Path, str], pd.DataFrame]
+#: ``parse_columns(data, name)``: the file's bytes -> its parsed columns as numpy arrays; a column may be
+#: a single value (e.g. the asset id of a one-asset file), standing for that value on every row.
+ParseColumnsFn = Callable[[bytes, str], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,9 @@ class SourceSpec:
     defines_days: bool = False
     delivered: bool = False
     description: str = ""
+    #: the same rules as ``parse``, from bytes to numpy columns: sources with many small files set it, and are
+    #: then loaded set-based and incrementally (:mod:`flexpower_dagster.lib.landing.incremental`)
+    parse_columns: ParseColumnsFn | None = None
 
     def __post_init__(self) -> None:
         if not SYSTEM_NAME.fullmatch(self.system):
@@ -190,6 +196,38 @@ REJECTED_FILES = TableSpec(
         Column("rule", "VARCHAR", "Name of the rule that was broken"),
         Column("reason", "VARCHAR", "Readable explanation"),
         Column("seen_at", "TIMESTAMP", "When the load saw the file (UTC)"),
+    ),
+    key=("delivery_day", "source", "file"),
+)
+
+
+#: Which file fed which delivery day, as the set-based loader (:mod:`flexpower_dagster.lib.landing.incremental`)
+#: remembers it: the rows of a day and this record are written in one transaction, so a new file is read
+#: once and the files already loaded are not read again.
+LOADED_FILES = TableSpec(
+    schema="staging",
+    name="loaded_files",
+    description=(
+        "Per delivery day and source, every landing file considered: its fingerprint (size, mtime), SHA-256, "
+        "whether its rows were loaded, it was rejected (rule, reason) or it is a byte-identical duplicate."
+    ),
+    columns=(
+        Column("delivery_day", "DATE", "Delivery day", nullable=False),
+        Column("source", "VARCHAR", "Staging table / source", nullable=False),
+        Column("file", "VARCHAR", "File path relative to the landing root", nullable=False),
+        Column("size", "BIGINT", "Size in bytes when read"),
+        Column("mtime_ns", "BIGINT", "Modification time (ns) when read"),
+        Column("sha256", "VARCHAR", "SHA-256 of the bytes read"),
+        Column("file_time", "TIMESTAMP", "Time from the file name (newer files win)"),
+        Column("status", "VARCHAR", "loaded, rejected or duplicate"),
+        Column("rows", "BIGINT", "Rows the file held (all its days) when it was read"),
+        Column("carried_rows", "BIGINT", "Rows of an earlier version kept because this version is rejected"),
+        Column("rule", "VARCHAR", "Rule broken (rejected)"),
+        Column("reason", "VARCHAR", "Readable explanation (rejected)"),
+        Column("row", "BIGINT", "Row / element where known (rejected)"),
+        Column("duplicate_of", "VARCHAR", "The newer identical file that is used instead (duplicate)"),
+        Column("key_signature", "VARCHAR", "The file's row-key values other than the instant, when constant (asset, version)"),
+        Column("seen_at", "TIMESTAMP", "When the file was first read in this version (UTC)"),
     ),
     key=("delivery_day", "source", "file"),
 )

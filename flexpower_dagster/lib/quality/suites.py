@@ -22,7 +22,16 @@ from typing import Any
 import pandas as pd
 
 from flexpower_dagster.lib.quality.gx_runner import BLOCKING, WARN, Expectation, ExpectationResult, Severity, validate
-from flexpower_dagster.lib.quality.views import REJECTED_REF, Refs, column_types, files_view, qh_coverage
+from flexpower_dagster.lib.quality.views import (
+    REJECTED_REF,
+    Refs,
+    column_types,
+    files_view,
+    key_duplicates,
+    qh_coverage,
+    table_structure,
+)
+from flexpower_dagster.lib.sql import memory_warehouse
 from flexpower_dagster.lib.tables import TableSpec
 
 View = Callable[[pd.DataFrame, Refs], pd.DataFrame]
@@ -62,12 +71,24 @@ class Suite:
     detail_column: str | None = None  # a column explaining a failing entity (e.g. contracts_in_force.problems)
     description: str = ""
     check_descriptions: Mapping[str, str] = field(default_factory=dict)
+    #: False for tables that grow with assets x versions: the partition is never read into pandas, every
+    #: view is computed in the warehouse (SQL views, :func:`structure_sql`), see lib/quality/views.py
+    load_partition: bool = True
 
     def __post_init__(self) -> None:
         if self.refused_files is not None:
             self._add_file_checks()
         if "schema" not in self.views:
             object.__setattr__(self, "views", {**self.views, "schema": partial(column_types, table=self.table)})
+        if not self.load_partition:
+            object.__setattr__(self, "views", {
+                **self.views,
+                "table_structure": partial(table_structure, table=self.table),
+                "key_duplicates": partial(key_duplicates, table=self.table),
+            })
+            in_pandas = [e.id for e in self.expectations if e.view in ("rows", "schema")]
+            if in_pandas:
+                raise ValueError(f"{self.name}: checks in SQL (load_partition=False), but {in_pandas} need the rows in pandas")
         ids = [e.id for e in self.expectations]
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
@@ -180,8 +201,16 @@ class SuiteResult:
 
 
 def run_suite(suite: Suite, frame: pd.DataFrame, refs: Refs | None = None) -> SuiteResult:
-    """Validate ``frame`` (one partition of the suite's asset) with GX; views are built from ``refs``."""
+    """Validate ``frame`` (one partition of the suite's asset) with GX; views are built from ``refs``.
+
+    A suite that checks in SQL (``load_partition=False``) computes its views in ``refs.conn``; without one
+    (tests: hand-made frames) they run on an in-memory warehouse holding ``frame`` and the reference tables.
+    """
     refs = refs or Refs()
+    if not suite.load_partition and refs.conn is None:
+        tables = {suite.table: frame, **{spec: refs.table(name) for name, spec in suite.reference_tables.items()}}
+        with memory_warehouse(tables, partition_day=refs.day) as conn:
+            return run_suite(suite, frame, Refs(day=refs.day, tables=refs.tables, conn=conn))
     by_view: dict[str, list[Expectation]] = {}
     for e in suite.expectations:
         by_view.setdefault(e.view, []).append(e)
@@ -198,7 +227,8 @@ def run_suite(suite: Suite, frame: pd.DataFrame, refs: Refs | None = None) -> Su
             continue
         for r in validate(data, exps, name=f"{suite.name}:{view}"):
             results[r.id] = r
-    return SuiteResult(suite=suite, results=[results[e.id] for e in suite.expectations], row_count=len(frame))
+    rows = len(frame) if suite.load_partition else int(suite.views["key_duplicates"](frame, refs)["n_rows"].iloc[0])
+    return SuiteResult(suite=suite, results=[results[e.id] for e in suite.expectations], row_count=rows)
 
 
 # --------------------------------------------------------------------------------------------
@@ -237,6 +267,25 @@ def structure(table: TableSpec, *, check: str = "structure", severity: Severity 
         out.append(expect("unique-key", "ExpectCompoundColumnsToBeUnique", f"key ({', '.join(table.key)}) is unique",
                           check=check, severity=severity, entity=entity, column_list=list(table.key)))
     return out
+
+
+def structure_sql(table: TableSpec, *, check: str = "structure", severity: Severity = BLOCKING,
+                  not_null: Iterable[str] = ()) -> list[Expectation]:
+    """:func:`structure` for a suite that checks in SQL (``load_partition=False``): the same rules, validated on
+    the warehouse's reduction of the day (one row per column; one row with the duplicate-key count)."""
+    required = ", ".join(dict.fromkeys([*table.key, *(c.name for c in table.columns if not c.nullable), *not_null]))
+    return [
+        in_set("_present", [True], check=check, severity=severity, view="table_structure", entity="column", id="columns",
+               description=f"every column declared for {table.qualified_name} is stored"),
+        in_set("_declared", [True], check=check, severity=severity, view="table_structure", entity="column",
+               id="columns-declared", description=f"no undeclared column in {table.qualified_name}"),
+        in_set("_type_ok", [True], check=check, severity=severity, view="table_structure", entity="column", id="column-types",
+               description=f"every declared column has its declared type ({table.qualified_name})"),
+        between("required_nulls", 0, 0, check=check, severity=severity, view="table_structure", entity="column",
+                id="not-null", description=f"{required} never NULL"),
+        between("duplicate_keys", 0, 0, check=check, severity=severity, view="key_duplicates", id="unique-key",
+                description=f"key ({', '.join(table.key)}) is unique"),
+    ]
 
 
 def in_set(column: str, values: Sequence[Any], *, check: str, severity: Severity, entity: str | None = None,
@@ -311,4 +360,5 @@ __all__ = [
     "row_count",
     "run_suite",
     "structure",
+    "structure_sql",
 ]

@@ -4,6 +4,11 @@ pandas: no Dagster, no GX).
 A view is a function ``(frame, refs) -> DataFrame``: ``frame`` is the checked partition, ``refs`` the
 partition's key and the reference tables the suite asked for (:class:`Refs`). Domain-specific views
 (e.g. a row's contract capacity) live in their domain; these know nothing of any domain.
+
+Tables that grow with assets x versions (a 1,000-asset day holds ~14 million forecast rows) are never
+pulled into pandas: their suites set ``Suite(load_partition=False)`` and use *SQL views*
+(:class:`SqlView`, :func:`table_structure`, :func:`key_duplicates`) that the warehouse reduces to one row
+per entity (asset, column) before GX sees them; ``refs.conn`` is then the warehouse connection.
 """
 
 from __future__ import annotations
@@ -11,21 +16,83 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from flexpower_dagster.lib.sql import day_params, quote
+
 
 @dataclass(frozen=True)
 class Refs:
-    """What a suite's views may use besides the partition: its day and the partitions of the reference
-    tables the suite declares (``Suite.reference_tables``), e.g. ``tables["contracts"]``."""
+    """What a suite's views may use besides the partition: its day, the partitions of the reference
+    tables the suite declares (``Suite.reference_tables``), e.g. ``tables["contracts"]``, and — for SQL
+    views — a connection to the warehouse (or to an in-memory copy holding the same tables, in tests)."""
 
     day: date | None = None
     tables: Mapping[str, pd.DataFrame | None] = field(default_factory=dict)
+    conn: Any = None  # duckdb.DuckDBPyConnection
 
     def table(self, name: str) -> pd.DataFrame | None:
         return self.tables.get(name)
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """``sql`` in the warehouse with the day's parameters (``$day``, ``$day_start``, ``$day_end``; those
+        the statement does not use are left out)."""
+        if self.conn is None or self.day is None:
+            raise ValueError("a SQL view needs the warehouse connection and the day")
+        params = {k: v for k, v in day_params(self.day).items() if f"${k}" in sql}
+        return self.conn.execute(sql, params).fetchdf()
+
+
+@dataclass(frozen=True)
+class SqlView:
+    """A view computed in the warehouse: ``sql`` (parameters ``$day``, ``$day_start``, ``$day_end``) reduces
+    the day's rows to a small frame, e.g. one row per asset with its extremes and counts."""
+
+    sql: str
+
+    def __call__(self, frame: pd.DataFrame, refs: Refs) -> pd.DataFrame:
+        return refs.query(self.sql)
+
+
+def table_structure(frame: pd.DataFrame, refs: Refs, *, table, required: tuple[str, ...] = ()) -> pd.DataFrame:
+    """In SQL: one row per declared or stored column of ``table``: ``_present`` (declared and stored),
+    ``_declared`` (stored and declared), ``observed`` type, ``_type_ok``, and ``required_nulls``: NULLs on
+    the day in a key / non-nullable / ``required`` column (0 for the others)."""
+    stored = dict(refs.conn.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+        [table.schema, table.name],
+    ).fetchall())
+    must = set(table.key) | {c.name for c in table.columns if not c.nullable} | set(required)
+    counted = [c.name for c in table.columns if c.name in must and c.name in stored]
+    nulls: dict[str, int] = {}
+    if counted and stored:
+        row = refs.query(
+            "SELECT " + ", ".join(f"count(*) - count({quote(c)}) AS {quote(c)}" for c in counted)
+            + f" FROM {table.qualified_name} WHERE {quote(table.partition_column)} = CAST($day AS DATE)"
+        ).iloc[0]
+        nulls = {c: int(row[c]) for c in counted}
+    rows = [
+        {"column": c.name, "declared": c.type, "observed": stored.get(c.name, "missing"), "_present": c.name in stored,
+         "_declared": True, "_type_ok": stored.get(c.name, c.type) == c.type, "required_nulls": nulls.get(c.name, 0)}
+        for c in table.columns
+    ]
+    rows += [{"column": n, "declared": "", "observed": t, "_present": True, "_declared": False, "_type_ok": True, "required_nulls": 0}
+             for n, t in stored.items() if n not in table.column_names]
+    return pd.DataFrame(rows, columns=["column", "declared", "observed", "_present", "_declared", "_type_ok", "required_nulls"])
+
+
+def key_duplicates(frame: pd.DataFrame, refs: Refs, *, table) -> pd.DataFrame:
+    """In SQL: one row, ``n_rows`` of the day and ``duplicate_keys`` (key values stored more than once)."""
+    keys = ", ".join(quote(c) for c in table.key)
+    where = f"{quote(table.partition_column)} = CAST($day AS DATE)"
+    return refs.query(
+        f"SELECT (SELECT count(*) FROM {table.qualified_name} WHERE {where}) AS n_rows, "
+        f"(SELECT count(*) FROM (SELECT {keys} FROM {table.qualified_name} WHERE {where} GROUP BY ALL HAVING count(*) > 1)) "
+        "AS duplicate_keys"
+    )
 
 
 def _type_family(s: pd.Series) -> str:
@@ -143,14 +210,19 @@ def files_view(frame: pd.DataFrame, refs: Refs, *, source: str) -> pd.DataFrame:
     or held, with their names in ``rejected``) and ``usable``: some rows were loaded, or no file was refused
     (a day whose only export was rejected has *no* data, not zero trades)."""
     rejected = refs.table(REJECTED_REF)
+    if rejected is None and refs.conn is not None:  # a suite checking in SQL: nothing was loaded into pandas
+        rejected = refs.query(f"SELECT source, file FROM staging.rejected_files WHERE delivery_day = CAST($day AS DATE) AND source = '{source}'")
+        n_rows = int(refs.query(f"SELECT count(*) AS n FROM staging.{source} WHERE delivery_day = CAST($day AS DATE)")["n"].iloc[0])
+    else:
+        n_rows = len(frame)
     mine = rejected.loc[rejected["source"] == source] if rejected is not None and len(rejected) else None
     names = sorted(mine["file"].unique()) if mine is not None else []
     return pd.DataFrame(
         {
             "source": [source],
-            "n_rows": [len(frame)],
+            "n_rows": [n_rows],
             "n_rejected": [len(names)],
             "rejected": [", ".join(names)],
-            "usable": [len(frame) > 0 or not names],
+            "usable": [n_rows > 0 or not names],
         }
     )
