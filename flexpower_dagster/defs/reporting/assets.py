@@ -40,6 +40,7 @@ DAILY_MARTS = (
     "trading_daily",
     "imbalance",
     "portfolio_imbalance",
+    "asset_performance",
 )
 
 #: The invoice pages read these: under automation the site is rebuilt after an invoice month is updated
@@ -62,8 +63,8 @@ class ReportSiteConfig(dg.Config):
     group_name="reporting",
     kinds={"evidence", "duckdb"},
     description=(
-        "Stakeholder report site (Evidence.dev, reports/ -> reports/build/): portfolio overview, one page per "
-        "asset, trading, imbalance, invoices and data quality. Rebuilt in full from a read-only snapshot of the "
+        "Stakeholder report site (Evidence.dev, reports/ -> reports/build/): portfolio overview with month to date, "
+        "one asset page (asset, month and day are URL parameters), trading, imbalance, invoices and data quality. Rebuilt in full from a read-only snapshot of the "
         "warehouse; fails naming the page when a page query errors. Open: " + OPEN_COMMAND
     ),
 )

@@ -34,6 +34,7 @@ import duckdb
 import pandas as pd
 
 from flexpower_dagster.core.warehouse import connect
+from flexpower_dagster.defs.performance.tables import ASSET_PERFORMANCE
 from flexpower_dagster.defs.reporting.sql import create_report_views
 
 #: Where the Evidence project reads its DuckDB source (``reports/sources/warehouse/connection.yaml``).
@@ -74,7 +75,7 @@ REPORT_TABLES: dict[str, dict[str, str]] = {
     },
     "marts.trading_daily": {
         "delivery_day": _D, "revenue_eur": _F, "n_trades": _I, "net_volume_mwh": _F, "vwap_eur_per_mwh": _F,
-        "market_vwap_eur_per_mwh": _F,
+        "market_vwap_eur_per_mwh": _F, "bought_mwh": _F, "sold_mwh": _F, "market_volume_mwh": _F,
     },
     "marts.imbalance": {
         "delivery_day": _D, "asset_id": _S, "delivery_start": _T, "best_of_infeed_mwh": _F,
@@ -85,6 +86,8 @@ REPORT_TABLES: dict[str, dict[str, str]] = {
         "delivery_day": _D, "delivery_start": _T, "imbalance_mwh": _F, "price_eur_per_mwh": _F, "cost_eur": _F,
         "sum_of_asset_costs_eur": _F,
     },
+    # per-asset performance (defs/performance): every declared column, the pages read most of them
+    "marts.asset_performance": {c.name: c.type for c in ASSET_PERFORMANCE.columns},
     "marts.invoices": {
         "invoice_month": _D, "invoice_id": _S, "contract_id": _S, "asset_id": _S, "email": _S, "net_eur": _F,
         "vat_eur": _F, "gross_eur": _F, "status": _S, "problems": _S,
@@ -104,7 +107,12 @@ REPORT_TABLES: dict[str, dict[str, str]] = {
 }
 
 #: Tables whose absence is expected for a while (later issues / monthly runs): pages say "not yet".
-OPTIONAL_TABLES = ("marts.invoices", "marts.invoice_lines", "marts.data_quality_results")
+OPTIONAL_TABLES = (
+    "marts.invoices",
+    "marts.invoice_lines",
+    "marts.data_quality_results",
+    "marts.asset_performance",  # a warehouse built before the performance mart existed
+)
 
 #: Other spellings accepted for a report column (tables still being designed by other issues).
 COLUMN_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -164,21 +172,6 @@ def _attach_invoice_docs(out: duckdb.DuckDBPyConnection, docs: dict[str, str]) -
     out.unregister("docs")
 
 
-def _typed_select(frame: pd.DataFrame, columns: dict[str, str]) -> str:
-    """Declared columns cast to their declared type; other datetimes to TIMESTAMP (never TIMESTAMP_NS,
-    which the browser's DuckDB 0.9.1 reads badly); everything else as is."""
-    out = []
-    for name, dtype in frame.dtypes.items():
-        q = _quote(str(name))
-        if name in columns:
-            out.append(f"CAST({q} AS {columns[name]}) AS {q}")
-        elif pd.api.types.is_datetime64_any_dtype(dtype):
-            out.append(f"CAST({q} AS TIMESTAMP) AS {q}")
-        else:
-            out.append(q)
-    return ", ".join(out)
-
-
 def _berlin_times(days: list) -> pd.DataFrame:
     """One row per UTC quarter-hour of ``days``: the instant, its Berlin wall-clock time and offset."""
     if not days:
@@ -214,7 +207,10 @@ def snapshot_warehouse(
 ) -> SnapshotResult:
     """Copy the report tables of ``warehouse`` into a new DuckDB file ``target`` (atomically replaced).
 
-    ``invoice_docs`` maps invoice ids to a site-relative URL of their PDF (``pdf_url`` column).
+    The tables are copied inside DuckDB (the snapshot file is attached to the read-only warehouse connection and
+    filled with ``CREATE TABLE ... AS SELECT``), never through pandas: the copy streams, so its memory does not
+    grow with the number of assets or days. ``invoice_docs`` maps invoice ids to a site-relative URL of their PDF
+    (``pdf_url`` column).
     """
     started = time.monotonic()
     warehouse, target = Path(warehouse), Path(target)
@@ -223,44 +219,56 @@ def snapshot_warehouse(
     for p in (tmp, tmp.with_name(tmp.name + ".wal")):
         p.unlink(missing_ok=True)
 
-    present, missing, missing_cols, rows = [], [], {}, {}
-    frames: dict[str, pd.DataFrame] = {}
+    present, missing_cols, rows = [], {}, {}
     if warehouse.exists():
         src = _open_source(warehouse, retries)
         try:
             existing = {
-                f"{s}.{t}": None
+                f"{s}.{t}"
                 for s, t in src.execute(
                     "SELECT table_schema, table_name FROM information_schema.tables "
-                    "WHERE table_schema IN ('marts', 'staging')"
+                    "WHERE table_catalog = current_database() AND table_schema IN ('marts', 'staging')"
                 ).fetchall()
             }
-            for qualified, columns in REPORT_TABLES.items():
-                if qualified not in existing:
-                    continue
-                schema, name = qualified.split(".")
-                have = {
-                    r[0]
-                    for r in src.execute(
-                        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
-                        [schema, name],
-                    ).fetchall()
-                }
-                aliases = COLUMN_ALIASES.get(qualified, {})
-                select, absent = [], []
-                for col, typ in columns.items():
-                    found = col if col in have else next((a for a in aliases.get(col, ()) if a in have), None)
-                    if found is None:
-                        absent.append(col)
-                        select.append(f"CAST(NULL AS {typ}) AS {_quote(col)}")
-                    else:
-                        select.append(f"TRY_CAST({_quote(found)} AS {typ}) AS {_quote(col)}")
-                extras = sorted(have - set(columns) - {a for al in aliases.values() for a in al})
-                select += [_quote(c) for c in extras]
-                frames[qualified] = src.execute(f"SELECT {', '.join(select)} FROM {schema}.{_quote(name)}").fetchdf()
-                present.append(qualified)
-                if absent:
-                    missing_cols[qualified] = absent
+            src.execute(f"ATTACH {_literal(tmp)} AS report_snapshot (READ_WRITE)")
+            try:
+                for schema in ("marts", "staging", "report"):
+                    src.execute(f"CREATE SCHEMA IF NOT EXISTS report_snapshot.{schema}")
+                for qualified, columns in REPORT_TABLES.items():
+                    if qualified not in existing:
+                        continue
+                    schema, name = qualified.split(".")
+                    have = {
+                        r[0]
+                        for r in src.execute(
+                            "SELECT column_name FROM information_schema.columns "
+                            "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
+                            [schema, name],
+                        ).fetchall()
+                    }
+                    aliases = COLUMN_ALIASES.get(qualified, {})
+                    select, absent = [], []
+                    for col, typ in columns.items():
+                        found = col if col in have else next((a for a in aliases.get(col, ()) if a in have), None)
+                        if found is None:
+                            absent.append(col)
+                            select.append(f"CAST(NULL AS {typ}) AS {_quote(col)}")
+                        else:
+                            select.append(f"TRY_CAST({_quote(found)} AS {typ}) AS {_quote(col)}")
+                    extras = sorted(have - set(columns) - {a for al in aliases.values() for a in al})
+                    select += [_quote(c) for c in extras]
+                    src.execute(
+                        f"CREATE TABLE report_snapshot.{schema}.{_quote(name)} AS "
+                        f"SELECT {', '.join(select)} FROM {schema}.{_quote(name)}"
+                    )
+                    rows[qualified] = src.execute(
+                        f"SELECT count(*) FROM report_snapshot.{schema}.{_quote(name)}"
+                    ).fetchone()[0]
+                    present.append(qualified)
+                    if absent:
+                        missing_cols[qualified] = absent
+            finally:
+                src.execute("DETACH report_snapshot")
         finally:
             src.close()
     missing = [t for t in REPORT_TABLES if t not in present]
@@ -270,25 +278,20 @@ def snapshot_warehouse(
         for schema in ("marts", "staging", "report"):
             out.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         for qualified, columns in REPORT_TABLES.items():
-            if qualified in frames:
-                frame = frames[qualified]
-                out.register("frame", frame)
-                out.execute(f"CREATE TABLE {qualified} AS SELECT {_typed_select(frame, columns)} FROM frame")
-                out.unregister("frame")
-                rows[qualified] = len(frame)
-            else:
+            if qualified not in present:
                 cols = ", ".join(f"{_quote(c)} {t}" for c, t in columns.items())
                 out.execute(f"CREATE TABLE {qualified} ({cols})")
                 rows[qualified] = 0
         _attach_invoice_docs(out, invoice_docs or {})
-        days = sorted(
-            {
-                d
-                for qualified in ("marts.portfolio_best_of_infeed", "marts.portfolio_forecast", "marts.trading_daily")
-                if qualified in frames
-                for d in pd.to_datetime(frames[qualified]["delivery_day"]).dt.date.dropna().unique()
-            }
-        )
+        day_sources = ("marts.portfolio_best_of_infeed", "marts.portfolio_forecast", "marts.trading_daily")
+        days = [
+            r[0]
+            for r in out.execute(
+                "SELECT DISTINCT delivery_day FROM ("
+                + " UNION ALL ".join(f"SELECT delivery_day FROM {t}" for t in day_sources)
+                + ") WHERE delivery_day IS NOT NULL ORDER BY 1"
+            ).fetchall()
+        ]
         out.register("qh", _berlin_times(days))
         out.execute(
             "CREATE TABLE report.qh_time AS SELECT CAST(delivery_start AS TIMESTAMP) AS delivery_start, "
@@ -331,6 +334,10 @@ def snapshot_warehouse(
         views=views,
         seconds=time.monotonic() - started,
     )
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 # --------------------------------------------------------------------------------------------- build
