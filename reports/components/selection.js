@@ -66,8 +66,9 @@ export function withSelection(href) {
 		return href;
 	}
 	if (target.origin !== window.location.origin) return href;
-	if (!target.pathname.endsWith('/') || target.pathname.startsWith('/data/') || target.pathname.startsWith('/invoices/')) {
-		return href;
+	const last = target.pathname.split('/').pop();
+	if (last.includes('.') || target.pathname.startsWith('/data/') || target.pathname.startsWith('/_app/')) {
+		return href; // a file (data, PDF, script), not a page
 	}
 	const current = new URL(window.location.href).searchParams;
 	let changed = false;

@@ -119,9 +119,11 @@ VIEWS: dict[str, str] = {
             SELECT e.*, p.* EXCLUDE (delivery_day, asset_id, contract_id, technology, capacity_mw),
                 nullif(concat_ws('; ',
                     CASE WHEN e.valid IS DISTINCT FROM true THEN 'contract terms invalid, invoice blocked' END,
-                    CASE WHEN p.payout_eur_est IS NULL AND p.bestof_mwh IS NOT NULL THEN 'payout unknown'
+                    CASE WHEN p.n_qh IS NULL THEN NULL  -- no performance row: counted by portfolio_day
+                         WHEN p.payout_eur_est IS NULL AND p.bestof_mwh IS NOT NULL THEN 'payout unknown'
                          WHEN p.n_qh_payout_unknown > 0 THEN p.n_qh_payout_unknown || ' QH(s) without payout' END,
-                    CASE WHEN p.fee_eur_est IS NULL THEN 'fee unknown'
+                    CASE WHEN p.n_qh IS NULL THEN NULL
+                         WHEN p.fee_eur_est IS NULL THEN 'fee unknown'
                          WHEN p.n_qh_fee_unknown > 0 THEN p.n_qh_fee_unknown || ' QH(s) without fee' END), '')
                     AS payout_fee_caveat
             FROM e LEFT JOIN marts.asset_performance p USING (delivery_day, asset_id)
