@@ -3,8 +3,9 @@
     python -m flexpower_dagster.defs.reporting.benchmark --assets 200 --days 2 --out /tmp/site-bench
     python -m flexpower_dagster.defs.reporting.benchmark --warehouse data/warehouse/flexpower.duckdb --out /tmp/b
 
-1. a demo landing zone with ``--assets`` assets (``flexpower_dagster.demo``, deterministic), unless ``--warehouse``
-   names an existing warehouse;
+1. a demo landing zone with ``--assets`` assets (``flexpower_dagster.demo``, deterministic), unless ``--landing``
+   names one (e.g. ``../shared/datasets/flexpower-2025-06-08 --start 2025-06-08 --days 1``) or ``--warehouse`` an
+   existing warehouse;
 2. every daily asset of each day materialised into ``<out>/warehouse.duckdb`` (the full definitions, in process);
 3. the site built from it in a temporary copy of ``reports/`` (``copy_project`` + ``snapshot_warehouse`` +
    ``run_evidence``), as ``report_site`` does;
@@ -90,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assets", type=int, default=200)
     parser.add_argument("--start", type=date.fromisoformat, default=date(2025, 6, 7))
     parser.add_argument("--days", type=int, default=2)
-    parser.add_argument("--warehouse", type=Path, help="build from this warehouse instead of a generated demo")
+    parser.add_argument("--landing", type=Path, help="materialise this landing zone (e.g. the sample) instead of a demo")
+    parser.add_argument("--warehouse", type=Path, help="build from this existing warehouse (nothing is materialised)")
     parser.add_argument("--browser", action="store_true", help="also open the asset page and count the bytes it reads")
     args = parser.parse_args(argv)
 
@@ -111,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     if warehouse is None:
         from flexpower_dagster.demo import generate
 
-        landing, warehouse = args.out / "landing", args.out / "warehouse.duckdb"
+        landing, warehouse = args.landing or args.out / "landing", args.out / "warehouse.duckdb"
         if not landing.exists():
             started = time.monotonic()
             generate(landing, n_assets=args.assets, start=args.start, days=args.days)
