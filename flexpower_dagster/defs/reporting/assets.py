@@ -47,7 +47,10 @@ DAILY_MARTS = (
 #: (they are not part of a ``tag:cadence=daily`` run, so a daily run does not wait for them).
 MONTHLY_MARTS = ("invoices", "invoice_documents")
 
-OPEN_COMMAND = "python3 -m http.server -d reports/build 8000 --bind 127.0.0.1  # then open http://127.0.0.1:8000/"
+OPEN_COMMAND = (
+    ".venv/bin/python -m flexpower_dagster.defs.reporting.serve  # reports/build with range requests; then open "
+    "http://127.0.0.1:8000/"
+)
 
 
 class ReportSiteConfig(dg.Config):

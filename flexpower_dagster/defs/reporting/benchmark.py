@@ -34,7 +34,7 @@ def materialise(landing: Path, warehouse: Path, days: list[str]) -> dict[str, fl
 
     defs = build_definitions(Settings(landing_dir=landing, warehouse=warehouse, data_dir=warehouse.parent / "data"))
     graph = defs.resolve_asset_graph()
-    selection = dg.AssetSelection.tag("cadence", "daily") - dg.AssetSelection.keys("report_site")
+    selection = dg.AssetSelection.tag("cadence", "daily") - dg.AssetSelection.assets("report_site")
     keys = sorted(selection.resolve(graph), key=lambda k: k.to_user_string())
     job = defs.resolve_implicit_global_asset_job_def()
     seconds = {}
