@@ -423,6 +423,20 @@ def test_invoice_chart_adds_up_the_invoices_of_a_status(expected, visit):
     v.assert_clean()
 
 
+def test_invoice_pdf_links_only_where_a_pdf_exists(built_site, visit):
+    """A blocked invoice has no document: its row says "-", the others link their PDF (copied into the site)."""
+    v = visit()
+    v.open("/invoices/")
+    table = v.table("invoices")
+    pdf = table["heads"].index("PDF")
+    cells = {r[0]: r[pdf] for r in table["rows"][:-1]}
+    assert cells.pop(BLOCKED_ASSET) == "-"
+    assert set(cells.values()) == {"PDF"} and len(cells) == 4
+    href = v.page.locator('[data-table="invoices"] .scrollbox a:visible', has_text="PDF").first.get_attribute("href")
+    assert href.endswith(".pdf") and (built_site.build / href.lstrip("/")).exists()
+    v.assert_clean()
+
+
 def test_blocked_invoice_margin_has_a_visible_caveat(visit):
     v = visit()
     v.open(f"/asset/?asset={BLOCKED_ASSET}&day={D}")

@@ -354,6 +354,7 @@ VIEWS: dict[str, str] = {
             SELECT delivery_day, asset_id, month_start,
                 last_value(technology) OVER mw AS technology, last_value(capacity_mw) OVER mw AS capacity_mw,
                 count(*) OVER mw AS n_days,
+                strftime(min(delivery_day) OVER mw, '%d.%m.%Y') AS first_day_label,
                 sum(bestof_mwh) OVER mw AS bestof_mwh,
                 sum(latest_forecast_mwh) OVER mw AS latest_forecast_mwh,
                 sum(tradeable_forecast_mwh) OVER mw AS tradeable_forecast_mwh,
@@ -385,7 +386,6 @@ VIEWS: dict[str, str] = {
             WINDOW mw AS (PARTITION BY asset_id, month_start ORDER BY delivery_day ROWS UNBOUNDED PRECEDING)
         )
         SELECT c.*, {_keys('c.delivery_day')},
-            strftime(c.month_start, '%d.%m.%Y') AS first_day_label,
             c.capture_price_eur_per_mwh / nullif(c.baseload_price_eur_per_mwh, 0) AS capture_rate,
             c.imbalance_cost_eur / nullif(c.bestof_mwh, 0) AS imbalance_cost_eur_per_mwh,
             c.n_days_margin_incomplete = 0 AS margin_complete,
