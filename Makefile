@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: setup setup-python setup-reports setup-browser run dev test lint lock reset benchmark screenshots
+.PHONY: setup setup-python setup-reports setup-browser run dev test lint lock reset benchmark screenshots sql
 
 ## setup: .venv exactly as uv.lock pins it (package editable); report site packages exactly as package-lock.json pins them
 setup: setup-python setup-reports
@@ -55,6 +55,7 @@ run: setup
 dev: setup
 	@mkdir -p $(DAGSTER_HOME)
 	@cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml  # always: the run queue limit must reach the instance
+	@$(PY) -m flexpower_dagster.defs.ops.runs  # a run killed earlier must not block the queue
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
 ## test: install and run the whole test suite
@@ -72,6 +73,10 @@ screenshots: setup setup-browser
 ## benchmark: the project's benchmarks (not part of `make test`)
 benchmark: setup
 	$(PY) scripts/benchmark_sensors.py
+
+## sql: query the read-only warehouse snapshot (never the live file): make sql, or make sql Q="SELECT ..."
+sql: setup-python
+	$(PY) -m flexpower_dagster.sqlshell "$(Q)"
 
 ## reset: delete the generated warehouse, Dagster history and demo landing zone
 reset:

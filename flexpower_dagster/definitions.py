@@ -1,4 +1,11 @@
-"""The code location: every definition found under ``flexpower_dagster/defs`` plus the resources.
+"""The code location: every definition the domain folders under ``flexpower_dagster/defs`` declare, plus
+the resources, the landing-zone sensors and the automation.
+
+Each domain folder declares itself and is discovered by Dagster's defs-folder loading (the component
+tree of this project): its assets and checks, and — for a source system — a
+:class:`~flexpower_dagster.lib.dagster.landing_source.LandingSource` component. One landing-zone sensor
+per ``LandingSource`` is built here, because every sensor must know every system's day-defining sources
+(which delivery days exist). There is no list of domains or sources to keep in sync.
 
 Runs execute in-process (one step after the other): DuckDB has a single writer, and the run queue
 (``dagster.yaml``) admits one run at a time, so no two writers ever race for the warehouse file.
@@ -6,20 +13,54 @@ Runs execute in-process (one step after the other): DuckDB has a single writer, 
 
 from __future__ import annotations
 
+import warnings
+from functools import lru_cache
 from pathlib import Path
 
 import dagster as dg
 
-from flexpower_dagster.platform.automation import with_automation
-from flexpower_dagster.platform.resources import build_resources
+from flexpower_dagster.lib.dagster.automation import with_automation
+from flexpower_dagster.lib.dagster.landing_source import LandingSource
+from flexpower_dagster.lib.dagster.resources import build_resources
+from flexpower_dagster.lib.dagster.sensors import build_source_sensor
+from flexpower_dagster.lib.landing.source import SourceSpec
 from flexpower_dagster.settings import Settings
+
+
+@lru_cache(maxsize=1)
+def component_tree() -> dg.ComponentTree:
+    """The project's component tree (``[tool.dg]`` in pyproject.toml: ``flexpower_dagster.defs``)."""
+    return dg.ComponentTree.for_project(Path(__file__).parent)
+
+
+def landing_components() -> list[LandingSource]:
+    """Every source system the domain folders declare."""
+    return sorted(component_tree().get_all_components(of_type=LandingSource), key=lambda c: c.system)
+
+
+def landing_sources() -> list[SourceSpec]:
+    """Every landing-zone source of every system."""
+    return [spec for c in landing_components() for spec in c.specs]
+
+
+def source_sensors() -> list[dg.SensorDefinition]:
+    components = landing_components()
+    day_defining = [s for c in components for s in c.specs if s.defines_days]
+    return [build_source_sensor(c.system, c.specs, day_defining) for c in components]
+
+
+def _folder_defs() -> dg.Definitions:
+    # Dagster's own defs-folder loader calls functions it marks "preview" (load_definitions_from_module)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return component_tree().build_defs()
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     defs = dg.Definitions.merge(
-        dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
-        dg.Definitions(resources=build_resources(settings), executor=dg.in_process_executor),
+        _folder_defs(),
+        dg.Definitions(resources=build_resources(settings), executor=dg.in_process_executor, sensors=source_sensors()),
     )
     # automation conditions on everything downstream of staging + the automation sensor (docs/automation.md)
     return with_automation(defs)

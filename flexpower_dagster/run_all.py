@@ -3,7 +3,7 @@
 1. settings from the environment; an empty or missing landing dir gets the demo landing zone;
 2. every delivery day present in the landing zone: all ``cadence=daily`` assets (except the report site);
 3. every invoice month covering those days: all ``cadence=monthly`` assets (if any);
-4. the report site once (if it exists);
+4. the report site and the warehouse snapshot for people (``make sql``) once;
 5. a short summary: days, row counts per ``marts`` table, where files are, how to look at them.
 
 A thin driver: runs execute in-process, one after the other, against ``DagsterInstance.get()`` so
@@ -136,7 +136,8 @@ def build_jobs(defs: dg.Definitions) -> tuple[dg.Definitions, dict[str, str]]:
         jobs.append(dg.define_asset_job("run_all_monthly", selection=monthly))
         names["monthly"] = "run_all_monthly"
     if report is not None:
-        jobs.append(dg.define_asset_job("run_all_report", selection=dg.AssetSelection.assets(report)))
+        finish = dg.AssetSelection.assets(report) | dg.AssetSelection.assets("warehouse_snapshot")
+        jobs.append(dg.define_asset_job("run_all_report", selection=finish))
         names["report"] = "run_all_report"
     return dg.Definitions.merge(defs, dg.Definitions(jobs=jobs)), names
 
@@ -144,7 +145,7 @@ def build_jobs(defs: dg.Definitions) -> tuple[dg.Definitions, dict[str, str]]:
 def marts_row_counts(settings: Settings) -> dict[str, int]:
     if not settings.warehouse.exists():
         return {}
-    from flexpower_dagster.core.warehouse import connect
+    from flexpower_dagster.lib.warehouse import connect
 
     with connect(str(settings.warehouse), read_only=True) as conn:
         tables = [r[0] for r in conn.execute(
@@ -157,16 +158,16 @@ def main() -> int:
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "data" / "dagster_home"))
     home = os.environ["DAGSTER_HOME"]
     os.makedirs(home, exist_ok=True)
-    if not os.path.exists(os.path.join(home, "dagster.yaml")) and (PROJECT_ROOT / "dagster.yaml").exists():
-        shutil.copyfile(PROJECT_ROOT / "dagster.yaml", os.path.join(home, "dagster.yaml"))  # as `make dev` does
+    if (PROJECT_ROOT / "dagster.yaml").exists():  # always, as `make dev` does: queue and run monitoring settings
+        shutil.copyfile(PROJECT_ROOT / "dagster.yaml", os.path.join(home, "dagster.yaml"))
     settings = Settings.from_env()
     ensure_landing(settings)
 
-    from flexpower_dagster.definitions import build_definitions
-    from flexpower_dagster.platform.partitions import daily_partitions, monthly_partitions
-    from flexpower_dagster.platform.sources import DELIVERED_DAY_SOURCES, landing_days
+    from flexpower_dagster.definitions import build_definitions, landing_sources
+    from flexpower_dagster.lib.dagster.partitions import daily_partitions, monthly_partitions
+    from flexpower_dagster.lib.landing.files import landing_days
 
-    days = landing_days(settings.landing_dir, DELIVERED_DAY_SOURCES)
+    days = sorted(landing_days(settings.landing_dir, [s for s in landing_sources() if s.delivered]))
     if not days:
         print("no delivery days found in the landing zone: nothing to build")
         return 1
@@ -178,6 +179,10 @@ def main() -> int:
 
     defs, jobs = build_jobs(build_definitions(settings))
     instance = dg.DagsterInstance.get()
+    from flexpower_dagster.defs.ops.runs import reap_dead_runs
+
+    for dead in reap_dead_runs(instance):  # a run killed earlier must not stay "started" (and block make dev)
+        print(f"run {dead.run_id} ({dead.job_name}) was still 'started' but {dead.reason}: marked failed")
     outcomes: list[RunOutcome] = []
     print(f"building {len(build_days)} delivery day(s) {build_days[0]}..{build_days[-1]} "
           f"into {settings.warehouse} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})", flush=True)
@@ -244,8 +249,8 @@ def print_summary(settings: Settings, days: list[date], outcomes: list[RunOutcom
         print(f"{name + ':':<11} {path}{'' if path.exists() else ' (not written)'}")
     build = PROJECT_ROOT / "reports" / "build"
     if build.exists():
-        print(f"report:     python3 -m http.server -d {os.path.relpath(build)} 8000 --bind 127.0.0.1  "
-              "-> http://127.0.0.1:8000")
+        # the pages read parquet with HTTP range requests, which python's http.server lacks
+        print("report:     .venv/bin/python -m flexpower_dagster.defs.reporting.serve  -> http://127.0.0.1:8000")
     print("Dagster UI: make dev  -> http://127.0.0.1:3000 (runs above are in its history)")
 
 

@@ -33,7 +33,7 @@ SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "f
 ASSETS = ("SOL-DE-001", "SOL-DE-002", "WND-DE-001", "WND-DE-002", "WND-DE-003")
 SHORT = ("SOL02", "WND01", "WND02", "WND03")
 METERING = ("MP-SOL-001", "MP-SOL-002", "MP-WND-002", "MP-WND-003")
-SYSTEMS = ("crm", "vpp", "dso", "exchange", "imbalance")
+SYSTEMS = ("crm", "vpp", "dso", "exchange", "imbalance_prices")
 
 
 def _sample(rel: str) -> bytes:
@@ -100,10 +100,10 @@ def build_landing(root: Path, n_files: int, first_day: date = date(2025, 1, 1)) 
 def _tick(system: str, root: Path, cursor: str | None):
     import dagster as dg
 
-    from flexpower_dagster.platform.automation import build_source_sensor
-    from flexpower_dagster.platform.resources import LandingZone
+    from flexpower_dagster.definitions import source_sensors
+    from flexpower_dagster.lib.dagster.resources import LandingZone
 
-    sensor = build_source_sensor(system)
+    sensor = next(s for s in source_sensors() if s.name == f"{system}_files_sensor")
     ctx = dg.build_sensor_context(cursor=cursor, resources={"landing": LandingZone(root=str(root))})
     t0 = time.perf_counter()
     result = sensor(ctx)

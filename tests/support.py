@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flexpower_dagster.platform.resources import build_resources
+from flexpower_dagster.lib.dagster.resources import build_resources
 from flexpower_dagster.settings import PROJECT_ROOT, Settings
 
 SAMPLE_DIR = (PROJECT_ROOT / ".." / "shared" / "datasets" / "flexpower-2025-06-08").resolve()
@@ -32,7 +32,7 @@ def materialize_day(settings: Settings, day: str, exclude: tuple[str, ...] = ("r
 
     defs = build_definitions(settings)
     graph = defs.resolve_asset_graph()
-    selection = dg.AssetSelection.tag("cadence", "daily") - dg.AssetSelection.keys(*exclude)
+    selection = dg.AssetSelection.tag("cadence", "daily") - dg.AssetSelection.assets(*exclude)
     keys = sorted(selection.resolve(graph), key=lambda k: k.to_user_string())
     job = defs.resolve_implicit_global_asset_job_def()
     with dg.instance_for_test() as instance:
@@ -69,10 +69,46 @@ def materialize_month(settings: Settings, month: str, raise_on_error: bool = Tru
 
 
 def sample_checksums(warehouse: Path, reference: dict | None = None) -> dict:
-    """Checksums of every marts table (see flexpower_dagster.core.checksums) of a warehouse file."""
+    """Checksums of every marts table (see flexpower_dagster.lib.checksums) of a warehouse file."""
     import duckdb
 
-    from flexpower_dagster.core.checksums import schema_checksums
+    from flexpower_dagster.lib.checksums import schema_checksums
 
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         return schema_checksums(conn, "marts", reference=reference, exclude_tables=CHECKSUM_EXCLUDED_TABLES)
+
+
+def all_suites():
+    """Every data-quality suite declared in the domain folders (module-level ``Suite`` objects)."""
+    import importlib
+    import pkgutil
+
+    import flexpower_dagster.defs as defs_package
+    from flexpower_dagster.lib.quality.suites import Suite
+
+    found: dict[tuple[str, str], Suite] = {}
+    for info in pkgutil.walk_packages(defs_package.__path__, prefix="flexpower_dagster.defs."):
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():
+            if isinstance(value, Suite):
+                found.setdefault(value.asset, value)
+    return sorted(found.values(), key=lambda s: s.name)
+
+
+def staging_asset(name: str):
+    """The staging asset of one landing source, as its domain's ``LandingSource`` component builds it."""
+    from flexpower_dagster.definitions import landing_components
+    from flexpower_dagster.lib.dagster.staging import build_staging_asset
+
+    for component in landing_components():
+        for source in component.sources:
+            if source.spec.name == name:
+                return build_staging_asset(source)
+    raise KeyError(name)
+
+
+def source_spec(name: str):
+    """The ``SourceSpec`` of one landing source."""
+    from flexpower_dagster.definitions import landing_sources
+
+    return next(s for s in landing_sources() if s.name == name)

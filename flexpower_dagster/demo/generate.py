@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import numpy as np
 from flexpower_dagster.demo import crm, dso, exchange, imbalance, vpp
 from flexpower_dagster.demo.physics import asset_truth, simulate_market, simulate_weather
 from flexpower_dagster.demo.portfolio import Asset, build_portfolio
-from flexpower_dagster.demo.timegrid import DAY, Window
+from flexpower_dagster.demo.timegrid import DAY, WRITTEN, Window
 
 DEFAULT_START = date(2025, 6, 1)
 DEFAULT_DAYS = 14
@@ -53,6 +54,7 @@ def generate(
     if days < 1:
         raise ValueError("days must be at least 1")
     t_begin = time.perf_counter()
+    WRITTEN.clear()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     window = Window(start, days)
@@ -84,6 +86,12 @@ def generate(
         private = exchange.private_trades(day, da_mw[q], tradeable_mw[q], market, capacity, seed)
         public = exchange.public_trades(day, market, max(public_trades_per_day, 5 * len(private.side)), seed)
         files[exchange.EXCHANGE_DIR] += exchange.write_day(out, day, private, public, seed, intraday_export=(i == 2))
+    # every file "arrived" by the end of the day after the window: complete, never mistaken for a file
+    # still being written (FLEXPOWER_SETTLE_SECONDS), and the same times on every run
+    arrived = datetime.combine(window.delivery_days[-1] + timedelta(days=2), datetime.min.time(), tzinfo=UTC).timestamp()
+    for path in WRITTEN:
+        os.utime(path, (arrived, arrived))
+    WRITTEN.clear()
     summary.seconds = time.perf_counter() - t_begin
     return summary
 

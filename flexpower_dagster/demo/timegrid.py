@@ -6,6 +6,7 @@ them into the exact text a source system writes.
 
 from __future__ import annotations
 
+import os
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -113,7 +114,16 @@ def fmt_decimal_comma(values: np.ndarray, decimals: int = 2) -> np.ndarray:
     return np.char.replace(txt, ".", ",")
 
 
+#: Files written by the current :func:`flexpower_dagster.demo.generate` call (their times are set at the end).
+WRITTEN: list = []
+
+
 def write_text(path, text: str) -> None:
+    """Write like a well-behaved source system: to ``<name>.tmp``, then rename (the landing zone's completion
+    convention, docs/hardening.md), so no scan ever sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(text)
+    os.replace(tmp, path)
+    WRITTEN.append(path)

@@ -6,10 +6,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flexpower_dagster.core.errors import SourceFileError
-from flexpower_dagster.core.landing import load_day
 from flexpower_dagster.defs.crm.parser import OUTPUT_COLUMNS, parse_contracts
 from flexpower_dagster.defs.crm.sources import CRM_CONTRACTS_SOURCE
+from flexpower_dagster.lib.errors import SourceFileError
+from flexpower_dagster.lib.landing.load import load_day
 
 SNAPSHOT_0608 = "crm/asset_contracts_20250608_043831.csv"
 HEADER = "contract_id,asset_id,metering_point_id,capacity,technology,contract_begin,contract_end,price_model,price,fee_model,fee,fee_percent,email\n"

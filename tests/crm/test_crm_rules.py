@@ -5,11 +5,12 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from flexpower_dagster.core.landing import load_day
 from flexpower_dagster.defs.crm.parser import parse_contracts
-from flexpower_dagster.defs.crm.rules import contract_problems, contracts_in_force, in_force
+from flexpower_dagster.defs.crm.portfolio import in_force
 from flexpower_dagster.defs.crm.sources import CRM_CONTRACTS_SOURCE
 from flexpower_dagster.defs.crm.tables import CONTRACTS_IN_FORCE
+from flexpower_dagster.defs.crm.terms import contract_problems, contracts_in_force
+from flexpower_dagster.lib.landing.load import load_day
 
 DAY = date(2025, 6, 8)
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flexpower_dagster.platform.sources import all_sources, landing_days
+from flexpower_dagster.definitions import landing_sources as all_sources
+from flexpower_dagster.lib.landing.files import landing_days
 
 from demo_case import DAYS, START
 
@@ -48,7 +49,7 @@ def test_every_source_is_generated(demo_dir):
 
 
 def test_every_file_parses(demo_dir):
-    """The project's parsers (imported through the registry: a missing module fails here) accept every file."""
+    """The project's parsers (found through the domains' LandingSource components) accept every file."""
     failures = []
     rows = Counter()
     for p in _files(demo_dir):
@@ -69,16 +70,15 @@ def test_every_file_parses(demo_dir):
 
 
 def test_landing_days_cover_the_window(demo_dir):
-    days = landing_days(demo_dir)
+    days = landing_days(demo_dir, [s for s in all_sources() if s.defines_days])
     wanted = {START + timedelta(days=i) for i in range(DAYS)}
     assert wanted <= set(days)
 
 
 def test_delivered_days_are_exactly_the_window(demo_dir):
     """`make run` builds the delivered days only: no forecast-only or two-hour-live edge days."""
-    from flexpower_dagster.platform.sources import DELIVERED_DAY_SOURCES
-
-    assert landing_days(demo_dir, DELIVERED_DAY_SOURCES) == [START + timedelta(days=i) for i in range(DAYS)]
+    delivered = [s for s in all_sources() if s.delivered]
+    assert sorted(landing_days(demo_dir, delivered)) == [START + timedelta(days=i) for i in range(DAYS)]
 
 
 def test_default_contracts_equal_the_sample_snapshots(default_assets_dir):

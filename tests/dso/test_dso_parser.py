@@ -7,10 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flexpower_dagster.core.errors import SourceFileError
-from flexpower_dagster.core.landing import load_day, scan
 from flexpower_dagster.defs.dso import parser, sources
-from flexpower_dagster.defs.dso.rules import metering_point_validator
+from flexpower_dagster.defs.dso.metering import metering_point_validator
+from flexpower_dagster.lib.errors import SourceFileError
+from flexpower_dagster.lib.landing.files import scan
+from flexpower_dagster.lib.landing.load import load_day
 
 DAY = date(2025, 6, 8)
 T = pd.Timestamp
@@ -63,7 +64,8 @@ def test_final_production_sample(sample_dir):
 
 
 def test_all_final_files_cover_the_sample_day(sample_dir):
-    files, unmatched = scan(sample_dir, sources.FINAL_PRODUCTION)
+    inv = scan(sample_dir, [sources.FINAL_PRODUCTION])
+    files, unmatched = inv.files[sources.FINAL_PRODUCTION.name], inv.unmatched
     assert len(files) == 4 and not [u for u in unmatched if "final_production" in u]
     assert all(sources.FINAL_PRODUCTION.days_covered(f) == {DAY} for f in files)  # content, not the name date 06-09
     load = load_day(sources.FINAL_PRODUCTION, sample_dir, DAY, validate=VALIDATE_FINAL)
@@ -87,7 +89,7 @@ def test_redispatch_compensation_sample(sample_dir):
     assert len(df) == 385
     assert df["delivery_start"].iloc[0] == T("2025-06-07 00:00")
     assert df["price_eur_per_mwh"].iloc[0] == pytest.approx(95.7)
-    (f,) = scan(sample_dir, sources.REDISPATCH_COMPENSATION)[0]
+    (f,) = scan(sample_dir, [sources.REDISPATCH_COMPENSATION]).files[sources.REDISPATCH_COMPENSATION.name]
     assert sources.REDISPATCH_COMPENSATION.days_covered(f) == {date(2025, 6, d) for d in range(7, 12)}
     load = load_day(sources.REDISPATCH_COMPENSATION, sample_dir, DAY)
     assert len(load.frame) == 96
@@ -199,11 +201,11 @@ def test_newer_final_file_wins_per_quarter_hour(tmp_path):
 
 def test_days_covered_falls_back_to_name_and_never_raises(tmp_path):
     write(tmp_path, NAME, "garbage\n\x00\n")
-    (f,) = scan(tmp_path, sources.FINAL_PRODUCTION)[0]
+    (f,) = scan(tmp_path, [sources.FINAL_PRODUCTION]).files[sources.FINAL_PRODUCTION.name]
     assert sources.FINAL_PRODUCTION.days_covered(f) == {DAY}
     flags = f"{FOLDER}/redispatch_flag_MP-WND-003_20250609_1201.csv"
     write(tmp_path, flags, "")
-    (f,) = scan(tmp_path, sources.REDISPATCH_FLAGS)[0]
+    (f,) = scan(tmp_path, [sources.REDISPATCH_FLAGS]).files[sources.REDISPATCH_FLAGS.name]
     assert sources.REDISPATCH_FLAGS.days_covered(f) == {DAY, date(2025, 6, 9)}
 
 

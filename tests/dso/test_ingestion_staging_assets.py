@@ -5,14 +5,10 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
-import pytest
 
-from flexpower_dagster.core.warehouse import connect
-from flexpower_dagster.defs.dso import assets as dso_assets
-from flexpower_dagster.defs.exchange import assets as exchange_assets
-from flexpower_dagster.defs.imbalance_prices import assets as imbalance_assets
+from flexpower_dagster.lib.warehouse import connect
 
-from support import SAMPLE_DAY, resources_for
+from support import SAMPLE_DAY, resources_for, staging_asset
 
 EXPECTED = {
     "dso_final_production": 384,  # 4 metering points x 96 QHs (MP-WND-001 has no final file)
@@ -26,27 +22,11 @@ EXPECTED = {
 
 
 def crm_staging_asset() -> dg.AssetsDefinition:
-    try:
-        from flexpower_dagster.defs.crm import assets as crm_assets
-    except ImportError as exc:  # pragma: no cover - the CRM domain is written in parallel
-        pytest.skip(f"CRM staging asset not available yet: {exc}")
-    key = dg.AssetKey(["staging", "crm_contracts"])
-    found = [a for a in vars(crm_assets).values() if isinstance(a, dg.AssetsDefinition) and key in a.keys]
-    if not found:
-        pytest.skip("no staging/crm_contracts asset in flexpower_dagster.defs.crm.assets yet")
-    return found[0]
+    return staging_asset("crm_contracts")
 
 
 def our_assets() -> list[dg.AssetsDefinition]:
-    return [
-        dso_assets.dso_final_production,
-        dso_assets.dso_redispatch_flags,
-        dso_assets.dso_redispatch_compensation,
-        exchange_assets.exchange_private_trades,
-        exchange_assets.exchange_public_trades,
-        imbalance_assets.imbalance_price_estimates,
-        imbalance_assets.imbalance_price_final,
-    ]
+    return [staging_asset(name) for name in EXPECTED]
 
 
 def counts(warehouse: Path) -> dict[str, int]:

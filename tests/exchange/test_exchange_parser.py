@@ -7,9 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flexpower_dagster.core.errors import SourceFileError
-from flexpower_dagster.core.landing import load_day, scan
 from flexpower_dagster.defs.exchange import parser, sources
+from flexpower_dagster.lib.errors import SourceFileError
+from flexpower_dagster.lib.landing.files import scan
+from flexpower_dagster.lib.landing.load import load_day
 
 DAY = date(2025, 6, 8)
 T = pd.Timestamp
@@ -79,7 +80,7 @@ def test_public_trades_sample_is_parsed_fast(sample_dir):
 
 
 def test_days_and_file_time_from_name(sample_dir):
-    (f,) = scan(sample_dir, sources.PRIVATE_TRADES)[0]
+    (f,) = scan(sample_dir, [sources.PRIVATE_TRADES]).files[sources.PRIVATE_TRADES.name]
     assert sources.PRIVATE_TRADES.days_covered(f) == {DAY}
     assert parser.export_time(f.basename) == datetime(2025, 6, 9, 0, 5, 16)
     load = load_day(sources.PUBLIC_TRADES, sample_dir, DAY)
@@ -166,4 +167,4 @@ def test_duplicate_delivery_loads_rows_once(tmp_path, sample_dir):
     load = load_day(sources.PRIVATE_TRADES, tmp_path, DAY)
     assert len(load.frame) == 3349 and load.frame["trade_id"].is_unique
     assert load.duplicates == [(PRIVATE, "exchange/Private_Trades-20250608-20250609T000517000Z.csv")]
-    assert scan(tmp_path, sources.PRIVATE_TRADES)[1] == [copy]
+    assert scan(tmp_path, [sources.PRIVATE_TRADES]).unmatched == [copy]

@@ -6,9 +6,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flexpower_dagster.core.errors import SourceFileError
-from flexpower_dagster.core.landing import load_day, scan
 from flexpower_dagster.defs.imbalance_prices import parser, sources
+from flexpower_dagster.lib.errors import SourceFileError
+from flexpower_dagster.lib.landing.files import scan
+from flexpower_dagster.lib.landing.load import load_day
 
 DAY = date(2025, 6, 8)
 T = pd.Timestamp
@@ -53,7 +54,7 @@ def test_estimation_sample(sample_dir):
     midnight = df.loc[df["delivery_start"] == T("2025-06-03 23:45")].iloc[0]
     assert midnight["delivery_end"] == T("2025-06-04 00:00")  # bis 00:00 = next day
     assert df["delivery_start"].is_unique
-    (f,) = scan(sample_dir, sources.ESTIMATES)[0]
+    (f,) = scan(sample_dir, [sources.ESTIMATES]).files[sources.ESTIMATES.name]
     assert sources.ESTIMATES.days_covered(f) == {date(2025, 6, d) for d in range(3, 10)}  # content, not the name
     load = load_day(sources.ESTIMATES, sample_dir, DAY)
     assert len(load.frame) == 96 and not load.rejected

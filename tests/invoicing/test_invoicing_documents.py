@@ -10,7 +10,7 @@ import pandas as pd
 import pypdf
 
 from flexpower_dagster.defs.invoicing.documents import month_documents, write_documents
-from flexpower_dagster.defs.invoicing.rules import compute_invoices
+from flexpower_dagster.defs.invoicing.lines import compute_invoices
 
 from invoicing_builders import JUNE, compensation, contract, flags, forecast, infeed, month_days, trading
 

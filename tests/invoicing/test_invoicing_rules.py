@@ -8,7 +8,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from flexpower_dagster.defs.invoicing.rules import compute_invoices, day_ranges, round_cents, vat_cents
+from flexpower_dagster.defs.invoicing.lines import compute_invoices, day_ranges, round_cents, vat_cents
 
 from invoicing_builders import JUNE, compensation, contract, flags, forecast, infeed, month_days, trading
 

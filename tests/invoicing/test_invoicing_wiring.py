@@ -8,15 +8,15 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from flexpower_dagster.core.tables import TableSpec
 from flexpower_dagster.defs.crm.tables import CONTRACTS_IN_FORCE
 from flexpower_dagster.defs.dso.tables import DSO_REDISPATCH_COMPENSATION, DSO_REDISPATCH_FLAGS
 from flexpower_dagster.defs.forecast.tables import ASSET_FORECAST
 from flexpower_dagster.defs.infeed.tables import BEST_OF_INFEED
 from flexpower_dagster.defs.invoicing.assets import build_invoicing_assets
 from flexpower_dagster.defs.trading.tables import TRADING_QH
-from flexpower_dagster.platform.partitions import DAILY_TAGS, daily_partitions
-from flexpower_dagster.platform.staging import table_metadata
+from flexpower_dagster.lib.dagster.metadata import table_metadata
+from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
+from flexpower_dagster.lib.tables import TableSpec
 
 from invoicing_builders import compensation, contract, flags, forecast, infeed, month_days, trading
 from support import resources_for

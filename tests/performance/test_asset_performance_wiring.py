@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from flexpower_dagster.defs.performance.assets import marts_asset_performance
-from flexpower_dagster.platform.partitions import daily_partitions
+from flexpower_dagster.lib.dagster.partitions import daily_partitions
 
 from support import SAMPLE_DAY, resources_for
 
@@ -20,11 +20,8 @@ def warehouse(sample_warehouse, tmp_path_factory):
     shutil.copy(sample_warehouse.warehouse, wh)
     with duckdb.connect(str(wh)) as conn:  # the asset itself must write the table, not the session run
         conn.execute("DROP TABLE IF EXISTS marts.asset_performance")
-    # the upstream marts are already in the warehouse: external specs, read through the IO manager
-    upstream = [
-        dg.AssetSpec(k, partitions_def=daily_partitions, metadata={"partition_expr": "delivery_day"})
-        for k in marts_asset_performance.dependency_keys
-    ]
+    # the upstream marts are already in the warehouse: the SQL mart reads them there
+    upstream = [dg.AssetSpec(k, partitions_def=daily_partitions) for k in marts_asset_performance.dependency_keys]
     for _ in range(2):  # a re-run replaces the partition
         result = dg.materialize(
             [marts_asset_performance, *upstream], partition_key=SAMPLE_DAY,

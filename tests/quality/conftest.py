@@ -5,6 +5,6 @@ import pytest
 
 @pytest.fixture(scope="session", autouse=True)
 def gx_context():
-    from flexpower_dagster.defs.quality.gx_runner import gx_context as ctx
+    from flexpower_dagster.lib.quality.gx_runner import gx_context as ctx
 
     return ctx()

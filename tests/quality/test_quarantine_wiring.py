@@ -5,8 +5,8 @@ import shutil
 
 import dagster as dg
 
-from flexpower_dagster.core.warehouse import connect
 from flexpower_dagster.definitions import build_definitions
+from flexpower_dagster.lib.warehouse import connect
 from flexpower_dagster.settings import Settings
 
 DAY = "2025-06-08"

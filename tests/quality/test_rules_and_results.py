@@ -5,16 +5,16 @@ from datetime import datetime
 import pandas as pd
 from test_suites import CONTRACTS, DAY, REFS, final_production, with_row
 
-from flexpower_dagster.core.warehouse import connect
 from flexpower_dagster.defs.crm.expectations import CRM_CONTRACTS_SUITE
-from flexpower_dagster.defs.quality.results import CHECKS_VIEW, DATA_QUALITY_RESULTS, result_rows, write_gx_artefact, write_results
-from flexpower_dagster.defs.quality.rules import (
+from flexpower_dagster.defs.crm.quarantine import (
     exclude_quarantined,
     quarantined_final_production,
     quarantined_forecasts,
     quarantined_live_samples,
 )
-from flexpower_dagster.defs.quality.suites import run_suite
+from flexpower_dagster.lib.quality.results import CHECKS_VIEW, DATA_QUALITY_RESULTS, result_rows, write_gx_artefact, write_results
+from flexpower_dagster.lib.quality.suites import run_suite
+from flexpower_dagster.lib.warehouse import connect
 
 
 def test_quarantine_final_production_names_asset_and_reason():

@@ -9,10 +9,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from flexpower_dagster.core.warehouse import connect
 from flexpower_dagster.definitions import build_definitions
-from flexpower_dagster.defs.quality.registry import all_suites
+from flexpower_dagster.lib.warehouse import connect
 from flexpower_dagster.settings import Settings
+
+from support import all_suites
 
 DAY = "2025-06-08"
 PROBE = dg.AssetKey(["test", "contracts_dependant_probe"])
@@ -21,7 +22,7 @@ PROBE = dg.AssetKey(["test", "contracts_dependant_probe"])
 def _run_day(settings: Settings, extra_assets=()):
     defs = dg.Definitions.merge(build_definitions(settings), dg.Definitions(assets=list(extra_assets)))
     graph = defs.resolve_asset_graph()
-    selection = dg.AssetSelection.tag("cadence", "daily") - dg.AssetSelection.keys("report_site")
+    selection = dg.AssetSelection.tag("cadence", "daily") - dg.AssetSelection.assets("report_site")
     keys = sorted(selection.resolve(graph), key=lambda k: k.to_user_string())
     job = defs.resolve_implicit_global_asset_job_def()
     with dg.instance_for_test() as instance:
@@ -30,7 +31,7 @@ def _run_day(settings: Settings, extra_assets=()):
 
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory, sample_dir):
-    from flexpower_dagster.platform.partitions import DAILY_TAGS, daily_partitions
+    from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
 
     @dg.asset(key=PROBE, deps=[dg.AssetKey(["marts", "contracts_in_force"])], partitions_def=daily_partitions, tags=DAILY_TAGS)
     def probe() -> None:
@@ -43,6 +44,14 @@ def sample_run(tmp_path_factory, sample_dir):
 
 def _evaluations(result):
     return {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
+
+
+def test_the_blocked_invoice_leaves_a_margin_warning_naming_the_asset(sample_run):
+    _, result = sample_run
+    ev = _evaluations(result)[("marts/asset_performance", "margin")]
+    assert not ev.passed and ev.severity == dg.AssetCheckSeverity.WARN
+    assert ev.metadata["failing_asset_ids"].value == ["WND-DE-003"]
+    assert "invoice blocked" in ev.description
 
 
 def test_contract_problem_is_a_warning_naming_the_contract_and_both_problems(sample_run):
@@ -64,7 +73,8 @@ def test_the_sample_day_is_green_and_every_dependant_runs(sample_run):
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert PROBE.to_user_string() in materialized  # a dependant of contracts_in_force is not held back
     for mart in ("asset_forecast", "portfolio_forecast", "live_infeed", "best_of_infeed", "portfolio_best_of_infeed",
-                 "trading_qh", "trading_daily", "imbalance", "portfolio_imbalance", "contracts_in_force"):
+                 "trading_qh", "trading_daily", "imbalance", "portfolio_imbalance", "contracts_in_force",
+                 "asset_performance"):
         assert f"marts/{mart}" in materialized, mart
     with connect(settings.warehouse, read_only=True) as conn:
         valid = conn.execute("SELECT contract_id, valid FROM marts.contracts_in_force ORDER BY 1").fetchall()
@@ -74,8 +84,9 @@ def test_the_sample_day_is_green_and_every_dependant_runs(sample_run):
 
 
 def test_a_trade_beyond_the_exchange_limits_fails_its_run(tmp_path, sample_dir):
-    """A structurally broken source still makes a red run: the blocking `values` check of the private trades
-    fails (price 99999 EUR/MWh is beyond the EPEX limits) and the trading marts are not computed from it."""
+    """A genuinely broken source still makes a red run: the export with a price of 99999 EUR/MWh (beyond the
+    EPEX limits) is rejected by its parser (rule out-of-bounds), so the day has no private trades, the
+    blocking `completeness` check of the private trades fails and the trading marts are not computed."""
     landing = tmp_path / "landing"
     shutil.copytree(sample_dir, landing)
     trades = next((landing / "exchange").glob("Private_Trades-*.csv"))
@@ -88,7 +99,10 @@ def test_a_trade_beyond_the_exchange_limits_fails_its_run(tmp_path, sample_dir):
     result = _run_day(settings)
     assert not result.success
     failed = {k for k, e in _evaluations(result).items() if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR}
-    assert failed == {("staging/exchange_private_trades", "values")}
+    assert failed == {("staging/exchange_private_trades", "completeness")}
+    with connect(settings.warehouse, read_only=True) as conn:
+        rule = conn.execute("SELECT rule FROM staging.rejected_files WHERE source = 'exchange_private_trades'").fetchall()
+    assert rule == [("out-of-bounds",)]
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "marts/trading_qh" not in materialized and "marts/trading_daily" not in materialized
     assert "marts/best_of_infeed" in materialized  # the rest of the day is computed

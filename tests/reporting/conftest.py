@@ -15,7 +15,6 @@ import threading
 
 import pytest
 
-from flexpower_dagster.core.warehouse import connect
 from flexpower_dagster.defs.reporting.serve import make_server
 from flexpower_dagster.defs.reporting.site import (
     SNAPSHOT_DIR,
@@ -26,6 +25,7 @@ from flexpower_dagster.defs.reporting.site import (
     run_evidence,
     snapshot_warehouse,
 )
+from flexpower_dagster.lib.warehouse import connect
 from flexpower_dagster.settings import Settings
 
 from report_support import (

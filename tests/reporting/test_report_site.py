@@ -28,7 +28,7 @@ import pytest
 
 from flexpower_dagster.defs.reporting import assets as report_assets
 from flexpower_dagster.defs.reporting.site import BuildResult, check_build, list_pages
-from flexpower_dagster.platform.resources import DataDir, Warehouse
+from flexpower_dagster.lib.dagster.resources import DataDir, Warehouse
 from flexpower_dagster.settings import PROJECT_ROOT
 
 from report_support import BROKEN_PAGE, SAMPLE_DAY, SITE_PAGES, Expected

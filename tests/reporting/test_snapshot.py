@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from flexpower_dagster.defs.imbalance.tables import IMBALANCE
 from flexpower_dagster.defs.reporting.site import (
     OPTIONAL_TABLES,
     REPORT_TABLES,
@@ -56,10 +57,14 @@ def test_missing_optional_tables_become_typed_placeholders(fake, tmp_path):
 
 
 def test_missing_column_is_null_and_reported(fake, tmp_path):
+    # the fake warehouse holds the warehouse-contract columns only: the declared extras are reported too
+    before = snapshot_warehouse(fake, tmp_path / "before.duckdb").missing_columns.get("marts.imbalance", [])
+    assert "price_source" not in before
     with duckdb.connect(str(fake)) as conn:
         conn.execute("ALTER TABLE marts.imbalance DROP COLUMN price_source")
     snap = snapshot_warehouse(fake, tmp_path / "snap.duckdb")
-    assert snap.missing_columns == {"marts.imbalance": ["price_source"]}
+    order = [c.name for c in IMBALANCE.columns]
+    assert snap.missing_columns["marts.imbalance"] == sorted([*before, "price_source"], key=order.index)
     with duckdb.connect(str(snap.path), read_only=True) as conn:
         assert conn.execute("SELECT count(price_source) FROM marts.imbalance").fetchone()[0] == 0
 

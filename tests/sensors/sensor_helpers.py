@@ -7,10 +7,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from flexpower_dagster.platform.automation import build_source_sensor
-from flexpower_dagster.platform.resources import LandingZone
+from flexpower_dagster.definitions import source_sensors
+from flexpower_dagster.lib.dagster.resources import LandingZone
 
-SENSORS = {system: build_source_sensor(system) for system in ("crm", "vpp", "dso", "exchange", "imbalance")}
+SENSORS = {s.name.removesuffix("_files_sensor"): s for s in source_sensors()}
 
 _bump = [0]
 

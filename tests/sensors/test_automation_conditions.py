@@ -1,10 +1,11 @@
-"""The central automation conditions on a toy graph: past partitions, blocking checks, the invoicing exception."""
+"""The central automation conditions on a toy graph: past partitions, and dependants (daily and monthly) waiting
+while an upstream blocking check fails."""
 
 import dagster as dg
 
 from flexpower_dagster.definitions import defs as project_defs
-from flexpower_dagster.platform.automation import AUTOMATION_SENSOR_NAME, with_automation
-from flexpower_dagster.platform.partitions import DAILY_TAGS, MONTHLY_TAGS, daily_partitions, monthly_partitions
+from flexpower_dagster.lib.dagster.automation import AUTOMATION_SENSOR_NAME, with_automation
+from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, MONTHLY_TAGS, daily_partitions, monthly_partitions
 
 FAIL = {"contracts": False}
 
@@ -50,7 +51,7 @@ def test_project_assets_all_have_conditions_and_the_sensor_runs():
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 
-def test_past_partitions_blocking_checks_and_the_invoicing_exception():
+def test_past_partitions_and_blocking_checks_hold_daily_and_monthly_dependants():
     defs = _defs()
     job = defs.resolve_implicit_global_asset_job_def()
     with dg.instance_for_test() as instance:
@@ -69,12 +70,14 @@ def test_past_partitions_blocking_checks_and_the_invoicing_exception():
             r = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=r.cursor)
             req = _requested(r)
             assert req["daily"] == set()  # waits while the upstream blocking check fails
-            assert req["invoices"] == {"2025-03-01"}  # invoicing isolates contracts itself: does not wait
+            # a blocking check is a structural problem of the day (per-contract findings are warnings):
+            # the month's invoices wait for it too
+            assert req["invoices"] == set()
         finally:
             FAIL["contracts"] = False
-        job.execute_in_process(instance=instance, partition_key="2025-03-01", asset_selection=[invoices.key])
-        # the check passes on the re-run: the day's dependants follow
+        # the check passes on the re-run: the day's and the month's dependants follow
         job.execute_in_process(instance=instance, partition_key="2025-03-02", asset_selection=[src.key, contracts.key])
         r = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=r.cursor)
         req = _requested(r)
         assert req["daily"] == {"2025-03-02"}
+        assert req["invoices"] == {"2025-03-01"}

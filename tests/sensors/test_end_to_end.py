@@ -8,16 +8,14 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from flexpower_dagster.core.warehouse import connect
-from flexpower_dagster.definitions import build_definitions
-from flexpower_dagster.platform.automation import build_source_sensor
-from flexpower_dagster.platform.resources import LandingZone
+from flexpower_dagster.definitions import build_definitions, source_sensors
+from flexpower_dagster.lib.dagster.resources import LandingZone
+from flexpower_dagster.lib.warehouse import connect
 from flexpower_dagster.settings import Settings
 
 from sensor_helpers import drop
 
 DAY = "2025-06-08"
-SYSTEMS = ("crm", "vpp", "dso", "exchange", "imbalance")
 #: Assets the automation would also run but that need tools outside the test (Evidence/npm).
 NOT_IN_TEST = {dg.AssetKey(["report_site"])}
 
@@ -40,8 +38,8 @@ class Platform:
         self.job = self.defs.resolve_implicit_global_asset_job_def()
         self.instance = instance
         self.landing = settings.landing_dir
-        self.sensors = {s: build_source_sensor(s) for s in SYSTEMS}
-        self.cursors: dict[str, str | None] = dict.fromkeys(SYSTEMS)
+        self.sensors = {s.name.removesuffix("_files_sensor"): s for s in source_sensors()}
+        self.cursors: dict[str, str | None] = dict.fromkeys(self.sensors)
         self.run_keys: set[str] = set()
         self.automation_cursor = None
         self.selection = dg.AssetSelection.all() - dg.AssetSelection.assets(*NOT_IN_TEST)

@@ -46,7 +46,7 @@ def test_first_tick_on_populated_landing_zone(sample_dir, landing, instance):
     assert days["2025-06-08"] == {"exchange_private_trades", "exchange_public_trades"}
     assert set(days) == FORECAST_DAYS
 
-    reqs, _, _ = tick("imbalance", landing, None, instance)
+    reqs, _, _ = tick("imbalance_prices", landing, None, instance)
     days = by_day(reqs)
     # the estimation file spans 06-03..06-09 (from its content), the final file 06-08
     assert {f"2025-06-0{d}" for d in range(3, 10)} <= set(days)
@@ -117,7 +117,7 @@ def test_changed_file_makes_a_new_run_with_a_new_run_key(sample_dir, landing, in
 
 def test_file_spanning_several_days(sample_dir, landing, instance):
     drop(sample_dir, landing, "imbalance/imbalance_price_estimation_*")
-    reqs, _skip, _ = tick("imbalance", landing, None, instance)
+    reqs, _skip, _ = tick("imbalance_prices", landing, None, instance)
     # no other data in the landing zone: exactly the days in the file (06-03 .. 06-09), read from its content
     assert by_day(reqs) == {f"2025-06-0{d}": {"imbalance_price_estimates"} for d in range(3, 10)}
 

@@ -87,7 +87,10 @@ def test_daily_by_hand():
     assert (r.n_hourly_trades, r.n_quarter_hourly_trades, r.n_qhs_traded) == (1, 1, 4)
 
 
-def test_no_trades_day():
+def test_a_day_without_private_trade_data_is_null_not_zero():
+    """No export (or only rejected ones) is *no data*: NULL revenue, never 0 EUR (hardening issue, case 10)."""
     d = trading_daily(pd.DataFrame(), pd.DataFrame(), DAY).iloc[0]
-    assert (d.revenue_eur, d.n_trades, d.net_volume_mwh) == (0.0, 0, 0.0)
-    assert pd.isna(d.vwap_eur_per_mwh)
+    assert all(pd.isna(v) for v in (d.revenue_eur, d.n_trades, d.net_volume_mwh, d.vwap_eur_per_mwh))
+    assert not d.private_trades_loaded
+    qh = trading_qh(pd.DataFrame(), pd.DataFrame(), DAY)
+    assert len(qh) == 96 and qh["revenue_eur"].isna().all() and not qh["private_trades_loaded"].any()

@@ -7,12 +7,14 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from flexpower_dagster.core.warehouse import connect
-from flexpower_dagster.defs.crm.assets import contracts_in_force, crm_contracts
-from flexpower_dagster.defs.vpp.assets import vpp_forecasts, vpp_live_samples, vpp_technical_data
+from flexpower_dagster.defs.crm.assets import contracts_in_force
+from flexpower_dagster.lib.warehouse import connect
 
-from support import SAMPLE_DAY, resources_for
+from support import SAMPLE_DAY, resources_for, source_spec, staging_asset
 
+crm_contracts, vpp_technical_data, vpp_forecasts, vpp_live_samples = (
+    staging_asset(n) for n in ("crm_contracts", "vpp_technical_data", "vpp_forecasts", "vpp_live_samples")
+)
 ASSETS = [crm_contracts, contracts_in_force, vpp_technical_data, vpp_forecasts, vpp_live_samples]
 TABLES = [
     "staging.crm_contracts",
@@ -145,7 +147,5 @@ def test_same_asset_under_two_short_codes_is_not_duplicated(sample_dir, tmp_path
 
 @pytest.mark.parametrize("name", ["crm_contracts", "vpp_technical_data", "vpp_forecasts", "vpp_live_samples"])
 def test_staging_source_names_equal_table_names(name):
-    from flexpower_dagster.platform.sources import source
-
-    spec = source(name)
+    spec = source_spec(name)
     assert spec.table.name == name and spec.table.schema == "staging"

@@ -7,10 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flexpower_dagster.core.errors import SourceFileError
-from flexpower_dagster.core.landing import load_day
-from flexpower_dagster.defs.vpp.parser import parse_forecast, parse_live, parse_technical_data
+from flexpower_dagster.defs.vpp.parser import parse_forecast, parse_live
 from flexpower_dagster.defs.vpp.sources import VPP_TECHNICAL_DATA_SOURCE
+from flexpower_dagster.defs.vpp.technical_data import parse_technical_data
+from flexpower_dagster.lib.errors import SourceFileError
+from flexpower_dagster.lib.landing.load import load_day
 
 FORECAST = "vpp/forecasts/forecast_WND-DE-003_2025-06-08T120000Z.json"
 LIVE_ENTITY = "vpp/live_measured_infeed/SOL02_20250608.json"

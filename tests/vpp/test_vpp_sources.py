@@ -5,13 +5,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from flexpower_dagster.core.landing import LandingFile, load_day, scan
 from flexpower_dagster.defs.vpp.sources import (
     VPP_FORECASTS_SOURCE,
     VPP_LIVE_SAMPLES_SOURCE,
     forecast_days,
     live_days,
 )
+from flexpower_dagster.lib.landing.files import scan
+from flexpower_dagster.lib.landing.load import load_day
+from flexpower_dagster.lib.landing.source import LandingFile
 
 
 def _lf(name: str) -> LandingFile:
@@ -34,7 +36,8 @@ def test_live_days_german_local_day_touches_two_utc_days():
 
 def test_sample_files_match_their_patterns(sample_dir):
     for spec, n in ((VPP_FORECASTS_SOURCE, 960), (VPP_LIVE_SAMPLES_SOURCE, 4)):
-        files, unmatched = scan(sample_dir, spec)
+        inv = scan(sample_dir, [spec])
+        files, unmatched = inv.files[spec.name], inv.unmatched
         assert len(files) == n and unmatched == []
 
 

@@ -1,29 +1,14 @@
-"""Dagster wiring of the CRM domain: the staged contract snapshot and the contracts in force."""
+"""Dagster wiring of the contracts in force (``marts.contracts_in_force``) and its checks."""
 
 import dagster as dg
 import pandas as pd
 
-from flexpower_dagster.defs.crm.rules import contracts_in_force as build_contracts_in_force
-from flexpower_dagster.defs.crm.sources import CRM_CONTRACTS_SOURCE
+from flexpower_dagster.defs.crm.expectations import CONTRACTS_IN_FORCE_SUITE
 from flexpower_dagster.defs.crm.tables import CONTRACTS_IN_FORCE
-from flexpower_dagster.platform.partitions import DAILY_TAGS, daily_partitions
-from flexpower_dagster.platform.staging import build_staging_asset, partition_day, table_metadata
-
-
-def summarize_contracts(frame: pd.DataFrame) -> dict:
-    """Metadata of the staged snapshot: which snapshot, how many contracts, how much capacity."""
-    by_tech = frame.groupby("technology", dropna=False)["capacity_mw"].sum()
-    return {
-        "snapshot_file": str(frame["source_file"].iloc[0]),
-        "snapshot_created_at": str(pd.Timestamp(frame["snapshot_created_at"].max())),
-        "contracts": int(frame["contract_id"].nunique()),
-        "assets": int(frame["asset_id"].nunique()),
-        "capacity_mw": float(round(frame["capacity_mw"].sum(), 3)),
-        "capacity_mw_by_technology": dg.MetadataValue.json({str(k): round(float(v), 3) for k, v in by_tech.items()}),
-    }
-
-
-crm_contracts = build_staging_asset(CRM_CONTRACTS_SOURCE, summarize=summarize_contracts)
+from flexpower_dagster.defs.crm.terms import contracts_in_force as build_contracts_in_force
+from flexpower_dagster.lib.dagster.checks import build_suite_checks
+from flexpower_dagster.lib.dagster.metadata import partition_day, table_metadata
+from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
 
 
 @dg.asset(
@@ -61,3 +46,6 @@ def contracts_in_force(context: dg.AssetExecutionContext, crm_contracts: pd.Data
     if len(crm_contracts) == 0:
         context.log.warning(f"no CRM snapshot covers {day}: no contracts in force")
     return dg.Output(frame, metadata=md)
+
+
+contracts_in_force_checks = build_suite_checks(CONTRACTS_IN_FORCE_SUITE)

@@ -8,10 +8,10 @@
   ``status='blocked'`` and the reasons), so it must not turn every day's run red (docs/quality.md).
 """
 
-from flexpower_dagster.defs.crm.rules import FEE_MODELS, FEE_PARAMETER, PRICE_MODELS, TECHNOLOGIES
 from flexpower_dagster.defs.crm.tables import CONTRACTS_IN_FORCE, CRM_CONTRACTS
-from flexpower_dagster.defs.quality.rules import snapshot_age
-from flexpower_dagster.defs.quality.suites import (
+from flexpower_dagster.defs.crm.terms import FEE_MODELS, FEE_PARAMETER, PRICE_MODELS, TECHNOLOGIES
+from flexpower_dagster.lib.identifiers import EMAIL
+from flexpower_dagster.lib.quality.suites import (
     BLOCKING,
     WARN,
     Suite,
@@ -23,8 +23,9 @@ from flexpower_dagster.defs.quality.suites import (
     row_count,
     structure,
 )
+from flexpower_dagster.lib.quality.views import snapshot_age
 
-_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_EMAIL = "^" + EMAIL.pattern + "$"  # the e-mail rule of lib/identifiers.py
 
 
 def _consistency(check: str, severity: str) -> list:
@@ -62,6 +63,7 @@ CRM_CONTRACTS_SUITE = Suite(
     entity="contract_id",
     description="The contract snapshot in effect for the day.",
     views={"snapshot": snapshot_age},
+    refused_files="warn",
     expectations=(
         *structure(CRM_CONTRACTS, entity="contract_id", not_null=("snapshot_created_at", "source_file")),
         *_consistency("contract_consistency", WARN),
@@ -111,5 +113,3 @@ CONTRACTS_IN_FORCE_SUITE = Suite(
         "customer_data": "Customer e-mail and metering point present and well-formed (needed to send invoices).",
     },
 )
-
-SUITES = [CRM_CONTRACTS_SUITE, CONTRACTS_IN_FORCE_SUITE]

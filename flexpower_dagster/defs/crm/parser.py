@@ -24,6 +24,8 @@ Rules (each raises :class:`SourceFileError` naming the file and, where known, th
 ``required-value``            empty ``contract_id``, ``asset_id`` or ``contract_begin``
 ``number``                    a non-empty number that does not parse (``capacity``, ``price``, ...)
 ``date``                      a non-empty date that is not ``YYYY-MM-DD``
+``identifier``                ``contract_id``, ``asset_id`` or ``metering_point_id`` is not an identifier
+                              (:mod:`flexpower_dagster.lib.identifiers`: it becomes a file name, a URL)
 ``duplicate-contract-id``     the same ``contract_id`` twice in one snapshot
 ============================  =====================================================================
 """
@@ -38,7 +40,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from flexpower_dagster.core.errors import SourceFileError
+from flexpower_dagster.lib.bounds import Bounds, check_numbers
+from flexpower_dagster.lib.errors import SourceFileError, excerpt
+from flexpower_dagster.lib.identifiers import require_identifiers
+from flexpower_dagster.lib.textfiles import read_text
+
+#: Contract numbers must be finite; their plausible ranges are per-contract problems (``terms.py``), so that
+#: one absurd contract blocks its own invoice, not the snapshot.
+ANY_NUMBER = Bounds(-1e12, 1e12, "no contract term is that large")
 
 #: ``asset_contracts_YYYYMMDD_HHMMSS.csv``
 FILE_PATTERN = re.compile(r"asset_contracts_(\d{8})_(\d{6})\.csv")
@@ -76,20 +85,6 @@ def snapshot_time(basename: str) -> datetime:
     return datetime.strptime(m.group(1) + m.group(2), "%Y%m%d%H%M%S")
 
 
-def read_text(path: Path, name: str) -> str:
-    """The file's text, decoded as UTF-8 (BOM accepted); rule ``encoding`` names the line of the bad byte."""
-    data = Path(path).read_bytes()
-    if not data.strip():
-        raise SourceFileError(name, "empty-file", "the file is empty")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise SourceFileError(
-            name, "encoding", f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} ({exc.reason})", line
-        ) from exc
-
-
 def _first_line(mask: pd.Series) -> int:
     """1-based file line (header = line 1) of the first True in ``mask`` (index = data line 0..n-1)."""
     return int(mask.index[mask.to_numpy()][0]) + 2
@@ -103,7 +98,7 @@ def parse_contracts(path: Path, name: str | None = None) -> pd.DataFrame:
         created = snapshot_time(path.name)
     except ValueError as exc:
         raise SourceFileError(name, "file-name", str(exc)) from exc
-    text = read_text(path, name)
+    text = read_text(path, name, complete_lines=True)
 
     try:
         # csv (C tokeniser) keeps each line's real field count; pandas would pad or drop fields silently
@@ -116,7 +111,7 @@ def parse_contracts(path: Path, name: str | None = None) -> pd.DataFrame:
         raise SourceFileError(name, "missing-columns", "the first line (header) is empty", 1)
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
-        raise SourceFileError(name, "missing-columns", f"header lacks {missing} (header: {header})", 1)
+        raise SourceFileError(name, "missing-columns", f"header lacks {missing} (header starts {excerpt(','.join(header))})", 1)
     extra = [c for c in header if c not in CSV_COLUMNS]
     dupes = sorted({c for c in header if header.count(c) > 1})
     if extra or dupes:
@@ -165,6 +160,7 @@ def parse_contracts(path: Path, name: str | None = None) -> pd.DataFrame:
                 line = _first_line(bad)
                 raise SourceFileError(name, "number", f"{src} {col[bad].iloc[0]!r} is not a number", line)
             out[dst] = num.astype("float64")
+            check_numbers(out[dst], name, src, ANY_NUMBER, "", rows=out.index + 2)
         elif src in DATE_COLUMNS:
             dates = pd.to_datetime(col.where(present), format="%Y-%m-%d", errors="coerce")
             bad = present & dates.isna()
@@ -175,6 +171,10 @@ def parse_contracts(path: Path, name: str | None = None) -> pd.DataFrame:
         else:
             text_col = col.str.lower() if src in LOWER_CASE_COLUMNS else col
             out[dst] = text_col.where(present, None).astype("object")
+
+    lines = pd.Series(out.index + 2, index=out.index)  # the file's line numbers (header = 1)
+    for col in ("contract_id", "asset_id", "metering_point_id"):
+        require_identifiers(out[col], lines, name, col)
 
     dup = out["contract_id"].duplicated()
     if dup.any():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flexpower_dagster.core.landing import SourceSpec
 from flexpower_dagster.defs.crm.parser import parse_contracts, snapshot_time
 from flexpower_dagster.defs.crm.tables import CRM_CONTRACTS
+from flexpower_dagster.lib.landing.source import SourceSpec
 
 
 def _file_time(basename: str) -> datetime:
@@ -39,5 +39,3 @@ CRM_CONTRACTS_SOURCE = SourceSpec(
         "and the metering-point -> asset mapping of the DSO data."
     ),
 )
-
-SOURCES: list[SourceSpec] = [CRM_CONTRACTS_SOURCE]

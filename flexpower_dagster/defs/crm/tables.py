@@ -1,6 +1,6 @@
 """Tables of the CRM domain: the staged contract snapshot and the contracts in force."""
 
-from flexpower_dagster.core.tables import Column, TableSpec
+from flexpower_dagster.lib.tables import Column, TableSpec
 
 _CONTRACT_COLUMNS = (
     Column("contract_id", "VARCHAR", "Contract id, e.g. CON1_SOL-DE-001", nullable=False),

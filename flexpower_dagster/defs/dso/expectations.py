@@ -6,16 +6,14 @@ forecast); an asset without a complete final file is a WARN (``completeness``): 
 falls back per QH. Only structural problems block.
 """
 
+from flexpower_dagster.defs.crm.quality import CONTRACTS, capacity_bounds, contract_terms_view, known_to_contracts, portfolio_coverage_view
 from flexpower_dagster.defs.dso.tables import DSO_FINAL_PRODUCTION, DSO_REDISPATCH_COMPENSATION, DSO_REDISPATCH_FLAGS
-from flexpower_dagster.defs.quality.suites import (
+from flexpower_dagster.lib.quality.suites import (
     PLAUSIBLE_PRICE,
     WARN,
     Suite,
     between,
-    capacity_bounds,
-    contract_terms_view,
     coverage_view,
-    known_to_contracts,
     not_null,
     qh_complete,
     structure,
@@ -25,8 +23,9 @@ DSO_FINAL_PRODUCTION_SUITE = Suite(
     asset=("staging", "dso_final_production"),
     table=DSO_FINAL_PRODUCTION,
     entity="asset_id",
-    uses_contracts=True,
-    views={"contracts": contract_terms_view(), "qh_coverage": coverage_view("asset_id")},
+    reference_tables=CONTRACTS,
+    views={"contracts": contract_terms_view(), "qh_coverage": portfolio_coverage_view("asset_id")},
+    refused_files="warn",
     expectations=(
         *structure(DSO_FINAL_PRODUCTION, entity="asset_id"),
         *capacity_bounds("mw", check="quarantine", severity=WARN, source="final production"),
@@ -40,8 +39,9 @@ DSO_REDISPATCH_FLAGS_SUITE = Suite(
     asset=("staging", "dso_redispatch_flags"),
     table=DSO_REDISPATCH_FLAGS,
     entity="asset_id",
-    uses_contracts=True,
+    reference_tables=CONTRACTS,
     views={"contracts": contract_terms_view()},
+    refused_files="warn",
     expectations=(
         *structure(DSO_REDISPATCH_FLAGS, entity="asset_id"),
         not_null("is_redispatched", check="quarantine", severity=WARN, entity="asset_id"),
@@ -53,6 +53,7 @@ DSO_REDISPATCH_COMPENSATION_SUITE = Suite(
     asset=("staging", "dso_redispatch_compensation"),
     table=DSO_REDISPATCH_COMPENSATION,
     views={"qh_coverage": coverage_view(None)},
+    refused_files="warn",
     expectations=(
         *structure(DSO_REDISPATCH_COMPENSATION),
         not_null("price_eur_per_mwh", check="plausibility", severity=WARN),
@@ -62,5 +63,3 @@ DSO_REDISPATCH_COMPENSATION_SUITE = Suite(
                     description="compensation prices for all 96 QHs (file is periodic: may arrive later)"),
     ),
 )
-
-SUITES = [DSO_FINAL_PRODUCTION_SUITE, DSO_REDISPATCH_FLAGS_SUITE, DSO_REDISPATCH_COMPENSATION_SUITE]

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from flexpower_dagster.core.csvparse import (
+from flexpower_dagster.lib.bounds import POWER_MW, SETTLEMENT_PRICE, Bounds
+from flexpower_dagster.lib.csvparse import (
     check_unique,
     fail_first,
     first_line,
@@ -40,7 +41,11 @@ from flexpower_dagster.core.csvparse import (
     to_instant,
     to_number,
 )
-from flexpower_dagster.core.errors import SourceFileError
+from flexpower_dagster.lib.errors import SourceFileError, excerpt
+from flexpower_dagster.lib.identifiers import require_identifier
+
+#: The final production is delivered in kW.
+POWER_KW = Bounds(POWER_MW.lo * 1000, POWER_MW.hi * 1000, POWER_MW.why)
 
 QH = pd.Timedelta(minutes=15)
 
@@ -132,15 +137,15 @@ def _check_duration(df: pd.DataFrame, start: pd.Series, end: pd.Series, name: st
 
 def parse_final_production(path: Path | str, name: str) -> pd.DataFrame:
     """Final measured power per QH of one metering point (kW -> MW, mwh = mw * 0.25)."""
-    mp_name = _match(FINAL_PRODUCTION_NAME, name).group("mp")
-    text = read_text(path, name)
+    mp_name = require_identifier(_match(FINAL_PRODUCTION_NAME, name).group("mp"), name, "metering point")
+    text = read_text(path, name, complete_lines=True)
     header = [c.strip() for c in first_line(text).split(",")]
     m = _HEADER_KW.fullmatch(header[1]) if len(header) == 2 else None
     if len(header) != 2 or header[0] != "delivery_start__utc_" or not m:
         raise SourceFileError(
             name,
             "final-production-header",
-            f"header must be 'delivery_start__utc_,<metering point>__kw_', found {first_line(text)!r}",
+            f"header must be 'delivery_start__utc_,<metering point>__kw_', found {excerpt(first_line(text))}",
             row=1,
         )
     mp_header = m.group("mp")
@@ -153,7 +158,7 @@ def parse_final_production(path: Path | str, name: str) -> pd.DataFrame:
     require_values(df, ["delivery_start__utc_", kw_col], name)
     start = _utc_instant(df, "delivery_start__utc_", name)
     _check_grid(df, start, name, "delivery_start__utc_")
-    kw = to_number(df, kw_col, name)
+    kw = to_number(df, kw_col, name, bounds=POWER_KW, unit="kW")
     df["_start"] = start
     check_unique(df, ["_start"], name, "duplicate-quarter-hour", "quarter-hour")
     mw = kw / 1000.0  # rule kw-to-mw
@@ -175,8 +180,8 @@ def parse_final_production(path: Path | str, name: str) -> pd.DataFrame:
 
 def parse_redispatch_flags(path: Path | str, name: str) -> pd.DataFrame:
     """QHs of one metering point with the redispatch flag (1 = switched off -> True)."""
-    mp = _match(REDISPATCH_FLAG_NAME, name).group("mp")  # rule metering-point-from-name
-    text = read_text(path, name)
+    mp = require_identifier(_match(REDISPATCH_FLAG_NAME, name).group("mp"), name, "metering point")  # rule metering-point-from-name
+    text = read_text(path, name, complete_lines=True)
     cols = ["delivery_start", "delivery_end", "is_redispatched"]
     df = read_table(text, name, sep=",", required=cols, allow_empty=True)
     require_values(df, cols, name)
@@ -208,7 +213,7 @@ def parse_redispatch_flags(path: Path | str, name: str) -> pd.DataFrame:
 def parse_redispatch_compensation(path: Path | str, name: str) -> pd.DataFrame:
     """Compensation price (EUR/MWh) per QH."""
     _match(COMPENSATION_NAME, name)
-    text = read_text(path, name)
+    text = read_text(path, name, complete_lines=True)
     cols = ["delivery_start__utc_", "delivery_end__utc_", "price__euro_per_mwh_"]
     df = read_table(text, name, sep=",", required=cols)
     require_values(df, cols, name)
@@ -216,7 +221,7 @@ def parse_redispatch_compensation(path: Path | str, name: str) -> pd.DataFrame:
     end = _utc_instant(df, "delivery_end__utc_", name)
     _check_grid(df, start, name, "delivery_start__utc_")
     _check_duration(df.rename(columns={"delivery_start__utc_": "delivery_start", "delivery_end__utc_": "delivery_end"}), start, end, name)
-    price = to_number(df, "price__euro_per_mwh_", name)
+    price = to_number(df, "price__euro_per_mwh_", name, bounds=SETTLEMENT_PRICE, unit="EUR/MWh")
     df["_start"] = start
     check_unique(df, ["_start"], name, "duplicate-quarter-hour", "quarter-hour")
     return pd.DataFrame({"delivery_start": start, "delivery_end": end, "price_eur_per_mwh": price})

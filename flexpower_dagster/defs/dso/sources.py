@@ -1,7 +1,7 @@
 """Landing-zone sources of the DSO (pure: no Dagster).
 
 * ``dso_final_production`` — one file per metering point and day, delivered the day after: the
-  delivery days are read from the content (``cached_by_stat``); if the content is unreadable the
+  delivery days are read from the content (``days_from_content``); if the content is unreadable the
   guess is the name date - 1. Row key (metering_point_id, delivery_start): a newer file (name date)
   wins per QH.
 * ``dso_redispatch_flags`` — only when redispatch happens; days from the content (guess: name date
@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from flexpower_dagster.core.landing import SourceSpec, days_from_content
 from flexpower_dagster.defs.dso import parser
 from flexpower_dagster.defs.dso.tables import DSO_FINAL_PRODUCTION, DSO_REDISPATCH_COMPENSATION, DSO_REDISPATCH_FLAGS
+from flexpower_dagster.lib.landing.source import SourceSpec, days_from_content
 
 FOLDER = "distribution_system_operator"
 
@@ -43,6 +43,8 @@ FINAL_PRODUCTION = SourceSpec(
     time_column="delivery_start",
     days_covered=days_from_content(parser.parse_final_production, _guess(parser.FINAL_PRODUCTION_NAME, "%Y%m%d", (-1,))),
     row_key=("metering_point_id", "delivery_start"),
+    defines_days=True,
+    delivered=True,
     description=DSO_FINAL_PRODUCTION.description,
 )
 
@@ -75,5 +77,3 @@ REDISPATCH_COMPENSATION = SourceSpec(
     row_key=("delivery_start",),
     description=DSO_REDISPATCH_COMPENSATION.description,
 )
-
-SOURCES: list[SourceSpec] = [FINAL_PRODUCTION, REDISPATCH_FLAGS, REDISPATCH_COMPENSATION]

@@ -1,6 +1,6 @@
 """Staging tables of the distribution system operator (DSO)."""
 
-from flexpower_dagster.core.tables import Column, TableSpec
+from flexpower_dagster.lib.tables import Column, TableSpec
 
 DSO_FINAL_PRODUCTION = TableSpec(
     schema="staging",

@@ -1,13 +1,13 @@
 """Data-quality suites of the exchange trades, declared as data (run by ``defs/quality``; see docs/quality.md).
 
 Trades feed portfolio-wide numbers (revenue, VWAP, the market index) with no per-asset split, so a
-wrong side, a non-positive volume or a price beyond the exchange's technical limits is BLOCKING;
-prices outside the plausible band are a WARN.
+wrong side, a non-positive volume or a price beyond the exchange's technical limits is BLOCKING, and so is
+a day whose only export was rejected (the parser refuses out-of-bound values, half-written files...): its
+trading marts must stop, not report zero trades. Prices outside the plausible band are a WARN.
 """
 
 from flexpower_dagster.defs.exchange.tables import EXCHANGE_PRIVATE_TRADES, EXCHANGE_PUBLIC_TRADES
-from flexpower_dagster.defs.quality.rules import with_qh_grid
-from flexpower_dagster.defs.quality.suites import (
+from flexpower_dagster.lib.quality.suites import (
     BLOCKING,
     EXCHANGE_PRICE_LIMITS,
     PLAUSIBLE_PRICE,
@@ -19,6 +19,7 @@ from flexpower_dagster.defs.quality.suites import (
     row_count,
     structure,
 )
+from flexpower_dagster.lib.quality.views import with_qh_grid
 
 
 def _trades_suite(table, who: str) -> Suite:
@@ -29,6 +30,7 @@ def _trades_suite(table, who: str) -> Suite:
         entity=e,
         description=who,
         views={"grid": with_qh_grid},
+        refused_files="block",
         expectations=(
             *structure(table, entity=e, not_null=("side", "price_eur_per_mwh", "volume_mw", "delivery_end")),
             in_set("side", ("BUY", "SELL"), check="values", severity=BLOCKING, entity=e),
@@ -55,5 +57,3 @@ def _trades_suite(table, who: str) -> Suite:
 
 EXCHANGE_PRIVATE_TRADES_SUITE = _trades_suite(EXCHANGE_PRIVATE_TRADES, "FlexPower's own trades")
 EXCHANGE_PUBLIC_TRADES_SUITE = _trades_suite(EXCHANGE_PUBLIC_TRADES, "All market participants' trades (market index)")
-
-SUITES = [EXCHANGE_PRIVATE_TRADES_SUITE, EXCHANGE_PUBLIC_TRADES_SUITE]

@@ -28,7 +28,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from flexpower_dagster.core.csvparse import (
+from flexpower_dagster.lib.bounds import EXCHANGE_PRICE, TRADE_MW
+from flexpower_dagster.lib.csvparse import (
+    LINE,
     check_unique,
     fail_first,
     first_line,
@@ -38,7 +40,8 @@ from flexpower_dagster.core.csvparse import (
     to_instant,
     to_number,
 )
-from flexpower_dagster.core.errors import SourceFileError
+from flexpower_dagster.lib.errors import SourceFileError, excerpt
+from flexpower_dagster.lib.identifiers import require_identifiers
 
 TRADES_NAME = re.compile(
     r"(?P<kind>Private|Public)_Trades-(?P<day>\d{8})-(?P<export>\d{8}T\d{6}\d{0,6}Z?)\.csv"
@@ -86,12 +89,12 @@ def parse_trades(path: Path | str, name: str) -> pd.DataFrame:
     if not m or day is None:
         raise SourceFileError(name, "file-name", f"the file name does not match {TRADES_NAME.pattern} with a valid date")
     kind = m.group("kind")
-    text = read_text(path, name)
+    text = read_text(path, name, complete_lines=True)
 
     title = first_line(text)
     t = _TITLE.fullmatch(title)
     if not t:
-        raise SourceFileError(name, "title-line", f"line 1 must be a title like '# {kind} Trades - {day} - <export time>;;;;;;;;', found {title!r}", row=1)
+        raise SourceFileError(name, "title-line", f"line 1 must be a title like '# {kind} Trades - {day} - <export time>;;;;;;;;', found {excerpt(title)}", row=1)
     if t.group("kind") != kind or t.group("day") != day.isoformat():
         raise SourceFileError(
             name, "title-line", f"title says {t.group('kind')} trades of {t.group('day')}, the file name {kind} trades of {day}", row=1
@@ -142,9 +145,10 @@ def parse_trades(path: Path | str, name: str) -> pd.DataFrame:
         df, outside, name, "delivery-day-mismatch", lambda r: f"DeliveryStart {r['DeliveryStart']} is not on the delivery day {day} of the file name"
     )
 
-    price = to_number(df, "Price", name)
-    volume = to_number(df, "Volume", name)  # rule volume-is-mw
+    price = to_number(df, "Price", name, bounds=EXCHANGE_PRICE, unit="EUR/MWh")
+    volume = to_number(df, "Volume", name, bounds=TRADE_MW, unit="MW")  # rule volume-is-mw
     fail_first(df, volume <= 0, name, "non-positive-volume", lambda r: f"Volume must be > 0, found {r['Volume']!r}")
+    require_identifiers(df["TradeId"], df[LINE], name, "TradeId")
     check_unique(df, ["TradeId"], name, "duplicate-trade-id", "trade id")
 
     return pd.DataFrame(

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from flexpower_dagster.core.landing import LandingFile, SourceSpec
 from flexpower_dagster.defs.exchange import parser
 from flexpower_dagster.defs.exchange.tables import EXCHANGE_PRIVATE_TRADES, EXCHANGE_PUBLIC_TRADES
+from flexpower_dagster.lib.landing.source import LandingFile, SourceSpec
 
 FOLDER = "exchange"
 
@@ -42,11 +42,11 @@ def _spec(table, pattern, who: str) -> SourceSpec:
         days_covered=delivery_day_from_name,
         row_key=("trade_id",),
         supersede_group=same_delivery_day,
+        defines_days=True,
+        delivered=True,
         description=f"{who} of the delivery day from the newest export of that day (older exports are superseded as a whole). Volume in MW.",
     )
 
 
 PRIVATE_TRADES = _spec(EXCHANGE_PRIVATE_TRADES, parser.PRIVATE_TRADES_NAME, "FlexPower's own EPEX intraday trades")
 PUBLIC_TRADES = _spec(EXCHANGE_PUBLIC_TRADES, parser.PUBLIC_TRADES_NAME, "All market participants' EPEX intraday trades")
-
-SOURCES: list[SourceSpec] = [PRIVATE_TRADES, PUBLIC_TRADES]

@@ -1,6 +1,6 @@
 """Staging tables of the exchange (EPEX intraday): FlexPower's own trades and the public market."""
 
-from flexpower_dagster.core.tables import Column, TableSpec
+from flexpower_dagster.lib.tables import Column, TableSpec
 
 
 def _trades(name: str, who: str) -> TableSpec:

@@ -1,40 +1,17 @@
-"""Dagster wiring of the forecast marts (logic in :mod:`flexpower_dagster.defs.forecast.sql`)."""
+"""Dagster wiring of the forecast marts (logic in :mod:`flexpower_dagster.defs.forecast.sql`) and their checks."""
 
-import dagster as dg
 import pandas as pd
 
-from flexpower_dagster.defs.forecast.frames import md_table
-from flexpower_dagster.defs.forecast.sql import asset_forecast, portfolio_forecast
+from flexpower_dagster.defs.forecast.expectations import ASSET_FORECAST_SUITE, PORTFOLIO_FORECAST_SUITE
+from flexpower_dagster.defs.forecast.sql import ASSET_FORECAST_SQL, PORTFOLIO_FORECAST_SQL
 from flexpower_dagster.defs.forecast.tables import ASSET_FORECAST, PORTFOLIO_FORECAST
-from flexpower_dagster.platform.partitions import DAILY_TAGS, daily_partitions
-from flexpower_dagster.platform.staging import partition_day, table_metadata
+from flexpower_dagster.lib.dagster.checks import build_suite_checks
+from flexpower_dagster.lib.dagster.marts import daily_sql_mart
+from flexpower_dagster.lib.dagster.metadata import md
+from flexpower_dagster.lib.markdown import rounded
 
 
-def _r(x, n: int = 3) -> float | None:
-    return None if pd.isna(x) else round(float(x), n)
-
-
-@dg.asset(
-    key=["marts", "asset_forecast"],
-    ins={
-        "forecasts": dg.AssetIn(key=["staging", "vpp_forecasts"]),
-        "contracts": dg.AssetIn(key=["staging", "crm_contracts"]),
-    },
-    partitions_def=daily_partitions,
-    tags=DAILY_TAGS,
-    group_name="forecast",
-    kinds={"duckdb"},
-    description=(
-        "Latest and tradeable forecast per portfolio asset and QH. "
-        "latest = value of newest version <= delivery_start; tradeable = newest version <= delivery_start - 15 min."
-    ),
-    metadata=table_metadata(ASSET_FORECAST),
-)
-def marts_asset_forecast(
-    context: dg.AssetExecutionContext, forecasts: pd.DataFrame, contracts: pd.DataFrame
-) -> dg.Output[pd.DataFrame]:
-    day = partition_day(context)
-    out = asset_forecast(forecasts, contracts, day)
+def summarize_asset_forecast(out: pd.DataFrame) -> dict:
     per_asset = (
         out.groupby("asset_id")
         .agg(
@@ -46,48 +23,52 @@ def marts_asset_forecast(
         )
         .reset_index()
     )
-    forecast_assets = set(forecasts["asset_id"].dropna().unique()) if "asset_id" in forecasts else set()
-    ignored = sorted(forecast_assets - set(out["asset_id"]))
-    md = {
-        "rows": len(out),
+    return {
         "portfolio_assets": int(out["asset_id"].nunique()),
-        "latest_mwh": _r(out["latest_mwh"].sum()),
-        "tradeable_mwh": _r(out["tradeable_mwh"].sum()),
+        "latest_mwh": rounded(out["latest_mwh"].sum()),
+        "tradeable_mwh": rounded(out["tradeable_mwh"].sum()),
         "qhs_without_latest": int(out["latest_mw"].isna().sum()),
         "qhs_without_tradeable": int(out["tradeable_mw"].isna().sum()),
-        "staged_forecast_rows": len(forecasts),
-        "forecast_assets_not_in_portfolio": dg.MetadataValue.json(ignored),
-        "per_asset": dg.MetadataValue.md(md_table(per_asset)),
+        "per_asset": md(per_asset),
     }
-    if md["qhs_without_tradeable"]:
-        context.log.warning(f"{md['qhs_without_tradeable']} asset-QHs have no tradeable forecast")
-    return dg.Output(out, metadata=md)
 
 
-@dg.asset(
-    key=["marts", "portfolio_forecast"],
-    ins={"asset_forecast": dg.AssetIn(key=["marts", "asset_forecast"])},
-    partitions_def=daily_partitions,
-    tags=DAILY_TAGS,
+def summarize_portfolio_forecast(out: pd.DataFrame) -> dict:
+    peak = out.loc[out["latest_mw"].idxmax()] if out["latest_mw"].notna().any() else None
+    return {
+        "n_assets": int(out["n_assets"].max()) if len(out) else 0,
+        "latest_mwh": rounded(out["latest_mwh"].sum()),
+        "tradeable_mwh": rounded(out["tradeable_mwh"].sum()),
+        "peak_latest_mw": rounded(peak["latest_mw"]) if peak is not None else None,
+        "peak_qh": str(peak["delivery_start"]) if peak is not None else None,
+        "qhs_with_incomplete_tradeable": int((out["n_assets_without_tradeable"] > 0).sum()),
+    }
+
+
+marts_asset_forecast = daily_sql_mart(
+    ASSET_FORECAST,
+    ASSET_FORECAST_SQL,
+    deps=[["staging", "vpp_forecasts"], ["staging", "crm_contracts"]],
     group_name="forecast",
-    kinds={"duckdb"},
+    description=(
+        "Latest and tradeable forecast per portfolio asset and QH. "
+        "latest = value of newest version <= delivery_start; tradeable = newest version <= delivery_start - 15 min."
+    ),
+    summarize=summarize_asset_forecast,
+)
+
+marts_portfolio_forecast = daily_sql_mart(
+    PORTFOLIO_FORECAST,
+    PORTFOLIO_FORECAST_SQL,
+    deps=[["marts", "asset_forecast"]],
+    group_name="forecast",
     description=(
         "Portfolio forecast per QH: latest_mw / tradeable_mw = sum over the portfolio assets "
         "(contracts in force) of marts.asset_forecast, with n_assets."
     ),
-    metadata=table_metadata(PORTFOLIO_FORECAST),
+    summarize=summarize_portfolio_forecast,
 )
-def marts_portfolio_forecast(context: dg.AssetExecutionContext, asset_forecast: pd.DataFrame) -> dg.Output[pd.DataFrame]:
-    day = partition_day(context)
-    out = portfolio_forecast(asset_forecast, day)
-    peak = out.loc[out["latest_mw"].idxmax()] if out["latest_mw"].notna().any() else None
-    md = {
-        "rows": len(out),
-        "n_assets": int(out["n_assets"].max()) if len(out) else 0,
-        "latest_mwh": _r(out["latest_mwh"].sum()),
-        "tradeable_mwh": _r(out["tradeable_mwh"].sum()),
-        "peak_latest_mw": _r(peak["latest_mw"]) if peak is not None else None,
-        "peak_qh": str(peak["delivery_start"]) if peak is not None else None,
-        "qhs_with_incomplete_tradeable": int((out["n_assets_without_tradeable"] > 0).sum()),
-    }
-    return dg.Output(out, metadata=md)
+
+asset_forecast_checks = build_suite_checks(ASSET_FORECAST_SUITE)
+portfolio_forecast_checks = build_suite_checks(PORTFOLIO_FORECAST_SUITE)
+

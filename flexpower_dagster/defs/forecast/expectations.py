@@ -1,14 +1,13 @@
 """Data-quality suites of the forecast marts, declared as data (run by ``defs/quality``; see docs/quality.md)."""
 
+from flexpower_dagster.defs.crm.quality import CONTRACTS, capacity_bounds, contract_terms_view, portfolio_coverage_view
 from flexpower_dagster.defs.forecast.tables import ASSET_FORECAST, PORTFOLIO_FORECAST
-from flexpower_dagster.defs.quality.suites import (
+from flexpower_dagster.lib.quality.suites import (
     BLOCKING,
     WARN,
     Suite,
     a_ge_b,
     between,
-    capacity_bounds,
-    contract_terms_view,
     coverage_view,
     in_set,
     not_null,
@@ -20,12 +19,12 @@ ASSET_FORECAST_SUITE = Suite(
     asset=("marts", "asset_forecast"),
     table=ASSET_FORECAST,
     entity="asset_id",
-    uses_contracts=True,
-    views={"qh_coverage": coverage_view("asset_id"), "contracts": contract_terms_view()},
+    reference_tables=CONTRACTS,
+    views={"qh_coverage": portfolio_coverage_view("asset_id"), "contracts": contract_terms_view()},
     expectations=(
         *structure(ASSET_FORECAST, entity="asset_id"),
         qh_complete(check="completeness", severity=BLOCKING, description="96 QHs for every portfolio asset"),
-        in_set("in_portfolio", [True], view="qh_coverage", check="completeness", severity=BLOCKING, entity="asset_id",
+        in_set("in_expected", [True], view="qh_coverage", check="completeness", severity=BLOCKING, entity="asset_id",
                id="only-portfolio-assets", description="only assets of contracts in force"),
         a_ge_b("delivery_start", "latest_version", check="values", severity=BLOCKING, entity="asset_id",
                id="latest-not-after-start", description="latest_version <= delivery_start"),
@@ -50,5 +49,3 @@ PORTFOLIO_FORECAST_SUITE = Suite(
                 description="every portfolio asset has a tradeable forecast in every QH"),
     ),
 )
-
-SUITES = [ASSET_FORECAST_SUITE, PORTFOLIO_FORECAST_SUITE]

@@ -1,4 +1,4 @@
-"""Forecast marts as pure functions (pandas in, pandas out, DuckDB SQL inside; no Dagster).
+"""Forecast marts as SQL over the warehouse (pure: no Dagster; tested with :func:`lib.sql.evaluate`).
 
 * latest forecast of a QH = value of the newest version with ``version <= delivery_start``;
 * tradeable forecast = value of the newest version with ``version <= delivery_start - 15 min``
@@ -14,13 +14,15 @@ from datetime import date
 
 import pandas as pd
 
+from flexpower_dagster.defs.crm.portfolio import PORTFOLIO_CTE
 from flexpower_dagster.defs.crm.tables import CRM_CONTRACTS
-from flexpower_dagster.defs.forecast.frames import PORTFOLIO_CTE, day_params, in_force_contracts, run_sql
 from flexpower_dagster.defs.forecast.tables import ASSET_FORECAST, PORTFOLIO_FORECAST
 from flexpower_dagster.defs.vpp.tables import VPP_FORECASTS
+from flexpower_dagster.lib.sql import QH_GRID_CTE, day_params, evaluate
 
 ASSET_FORECAST_SQL = f"""
-WITH {PORTFOLIO_CTE},
+WITH {QH_GRID_CTE},
+{PORTFOLIO_CTE},
 picked AS (
     SELECT f.asset_id, f.delivery_start,
            max(f.version) FILTER (WHERE f.version <= f.delivery_start) AS latest_version,
@@ -29,8 +31,8 @@ picked AS (
            arg_max({{'mw': f.mw}}, f.version)
                FILTER (WHERE f.version <= f.delivery_start - INTERVAL 15 MINUTE) AS tradeable,
            count(*) AS n_versions
-    FROM forecasts f
-    WHERE f.delivery_start >= $day_start AND f.delivery_start < $day_end
+    FROM staging.vpp_forecasts f
+    WHERE f.delivery_day = CAST($day AS DATE) AND f.delivery_start >= $day_start AND f.delivery_start < $day_end
       AND f.asset_id IN (SELECT asset_id FROM portfolio)
     GROUP BY f.asset_id, f.delivery_start
 )
@@ -44,23 +46,13 @@ ORDER BY g.asset_id, g.delivery_start
 
 
 def asset_forecast(forecasts: pd.DataFrame, contracts: pd.DataFrame, day: date) -> pd.DataFrame:
-    """``marts.asset_forecast`` of ``day`` from the staged forecast versions and CRM snapshot."""
-    out = run_sql(
-        ASSET_FORECAST_SQL,
-        {
-            "forecasts": (VPP_FORECASTS, forecasts),
-            "in_force": (CRM_CONTRACTS, in_force_contracts(contracts, day)),
-        },
-        day_params(day),
-    )
+    """``marts.asset_forecast`` of ``day`` from the day's staged forecast versions and CRM snapshot."""
+    out = evaluate(ASSET_FORECAST_SQL, {VPP_FORECASTS: forecasts, CRM_CONTRACTS: contracts}, day_params(day), partition_day=day)
     return ASSET_FORECAST.conform(out)
 
 
-PORTFOLIO_FORECAST_SQL = """
-WITH qh_grid AS (
-    SELECT g.delivery_start, g.delivery_start + INTERVAL 15 MINUTE AS delivery_end
-    FROM range(CAST($day_start AS TIMESTAMP), CAST($day_end AS TIMESTAMP), INTERVAL 15 MINUTE) AS g(delivery_start)
-),
+PORTFOLIO_FORECAST_SQL = f"""
+WITH {QH_GRID_CTE},
 agg AS (
     SELECT delivery_start,
            sum(latest_mw) AS latest_mw,
@@ -68,8 +60,8 @@ agg AS (
            count(DISTINCT asset_id) AS n_assets,
            count(*) FILTER (WHERE latest_mw IS NULL) AS n_assets_without_latest,
            count(*) FILTER (WHERE tradeable_mw IS NULL) AS n_assets_without_tradeable
-    FROM asset_forecast
-    WHERE delivery_day = $day
+    FROM marts.asset_forecast
+    WHERE delivery_day = CAST($day AS DATE)
     GROUP BY delivery_start
 )
 SELECT CAST($day AS DATE) AS delivery_day, q.delivery_start, q.delivery_end,
@@ -85,5 +77,5 @@ ORDER BY q.delivery_start
 
 def portfolio_forecast(asset_forecast_frame: pd.DataFrame, day: date) -> pd.DataFrame:
     """``marts.portfolio_forecast``: per QH, sums over the portfolio rows of ``marts.asset_forecast``."""
-    out = run_sql(PORTFOLIO_FORECAST_SQL, {"asset_forecast": (ASSET_FORECAST, asset_forecast_frame)}, day_params(day))
+    out = evaluate(PORTFOLIO_FORECAST_SQL, {ASSET_FORECAST: asset_forecast_frame}, day_params(day), partition_day=day)
     return PORTFOLIO_FORECAST.conform(out)

@@ -1,6 +1,6 @@
 """Tables of the forecast marts."""
 
-from flexpower_dagster.core.tables import Column, TableSpec
+from flexpower_dagster.lib.tables import Column, TableSpec
 
 ASSET_FORECAST = TableSpec(
     schema="marts",

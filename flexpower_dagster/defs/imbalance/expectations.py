@@ -4,8 +4,9 @@ The share of QHs priced with estimates (no final reBAP yet) is a freshness WARN:
 provisional, not wrong.
 """
 
+from flexpower_dagster.defs.crm.quality import CONTRACTS, portfolio_coverage_view
 from flexpower_dagster.defs.imbalance.tables import IMBALANCE, PORTFOLIO_IMBALANCE
-from flexpower_dagster.defs.quality.suites import (
+from flexpower_dagster.lib.quality.suites import (
     BLOCKING,
     WARN,
     Suite,
@@ -23,12 +24,12 @@ IMBALANCE_SUITE = Suite(
     asset=("marts", "imbalance"),
     table=IMBALANCE,
     entity="asset_id",
-    uses_contracts=True,
-    views={"qh_coverage": coverage_view("asset_id")},
+    reference_tables=CONTRACTS,
+    views={"qh_coverage": portfolio_coverage_view("asset_id")},
     expectations=(
         *structure(IMBALANCE, entity="asset_id"),
         qh_complete(check="completeness", severity=BLOCKING, description="96 QHs for every portfolio asset"),
-        in_set("in_portfolio", [True], view="qh_coverage", check="completeness", severity=BLOCKING, entity="asset_id",
+        in_set("in_expected", [True], view="qh_coverage", check="completeness", severity=BLOCKING, entity="asset_id",
                id="only-portfolio-assets", description="only assets of contracts in force"),
         in_set("price_source", ("final", "estimate", "none"), check="values", severity=BLOCKING, entity="asset_id"),
         in_set("direction", ("short", "long", "balanced"), check="values", severity=BLOCKING, entity="asset_id"),
@@ -51,5 +52,3 @@ PORTFOLIO_IMBALANCE_SUITE = Suite(
         not_null("cost_eur", check="freshness", severity=WARN, description="netted cost known in every QH"),
     ),
 )
-
-SUITES = [IMBALANCE_SUITE, PORTFOLIO_IMBALANCE_SUITE]

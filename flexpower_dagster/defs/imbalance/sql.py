@@ -1,4 +1,4 @@
-"""Imbalance marts as pure functions (pandas in, pandas out, DuckDB SQL inside; no Dagster).
+"""Imbalance marts as SQL over the warehouse (pure: no Dagster; tested with :func:`lib.sql.evaluate`).
 
 Per portfolio asset and QH (domain.md quantity 6):
 ``imbalance_mwh = best_of_infeed_mwh - tradeable_forecast_mwh`` (> 0 long, < 0 short). NULL, with a
@@ -19,31 +19,28 @@ from datetime import date
 
 import pandas as pd
 
-from flexpower_dagster.defs.forecast.frames import day_params, run_sql
 from flexpower_dagster.defs.forecast.tables import ASSET_FORECAST
 from flexpower_dagster.defs.imbalance.tables import IMBALANCE, PORTFOLIO_IMBALANCE
 from flexpower_dagster.defs.imbalance_prices.tables import IMBALANCE_PRICE_ESTIMATES, IMBALANCE_PRICE_FINAL
 from flexpower_dagster.defs.infeed.tables import BEST_OF_INFEED
+from flexpower_dagster.lib.sql import QH_GRID_CTE, day_params, evaluate
 
 #: QH grid of the day with the final short/long prices and the newest estimate.
-PRICES_CTE = """
-qh_grid AS (
-    SELECT g.delivery_start, g.delivery_start + INTERVAL 15 MINUTE AS delivery_end
-    FROM range(CAST($day_start AS TIMESTAMP), CAST($day_end AS TIMESTAMP), INTERVAL 15 MINUTE) AS g(delivery_start)
-),
+PRICES_CTE = f"""
+{QH_GRID_CTE},
 final_p AS (
     SELECT delivery_start,
-           arg_max({'s': price_short_eur_per_mwh, 'l': price_long_eur_per_mwh},
+           arg_max({{'s': price_short_eur_per_mwh, 'l': price_long_eur_per_mwh}},
                    coalesce(published_at, TIMESTAMP '1970-01-01')) AS p
-    FROM price_final
-    WHERE delivery_start >= $day_start AND delivery_start < $day_end
+    FROM staging.imbalance_price_final
+    WHERE delivery_day = CAST($day AS DATE) AND delivery_start >= $day_start AND delivery_start < $day_end
     GROUP BY delivery_start
 ),
 estimate_p AS (
     SELECT delivery_start,
-           arg_max({'e': price_eur_per_mwh}, coalesce(published_at, TIMESTAMP '1970-01-01')) AS p
-    FROM price_estimates
-    WHERE delivery_start >= $day_start AND delivery_start < $day_end AND price_eur_per_mwh IS NOT NULL
+           arg_max({{'e': price_eur_per_mwh}}, coalesce(published_at, TIMESTAMP '1970-01-01')) AS p
+    FROM staging.imbalance_price_estimates
+    WHERE delivery_day = CAST($day AS DATE) AND delivery_start >= $day_start AND delivery_start < $day_end AND price_eur_per_mwh IS NOT NULL
     GROUP BY delivery_start
 ),
 prices AS (
@@ -71,9 +68,9 @@ vol AS (
     SELECT b.asset_id, b.delivery_start, b.delivery_end, b.mwh AS best_of_infeed_mwh, b.source AS infeed_source,
            f.tradeable_mwh AS tradeable_forecast_mwh, f.tradeable_version,
            b.mwh - f.tradeable_mwh AS imbalance_mwh
-    FROM best_of_infeed b
-    LEFT JOIN (SELECT * FROM asset_forecast WHERE delivery_day = $day) f USING (asset_id, delivery_start)
-    WHERE b.delivery_day = $day
+    FROM marts.best_of_infeed b
+    LEFT JOIN (SELECT * FROM marts.asset_forecast WHERE delivery_day = CAST($day AS DATE)) f USING (asset_id, delivery_start)
+    WHERE b.delivery_day = CAST($day AS DATE)
 ),
 priced AS (
     SELECT v.*, {_priced('v.imbalance_mwh')}
@@ -100,15 +97,11 @@ def imbalance(
     day: date,
 ) -> pd.DataFrame:
     """``marts.imbalance`` of ``day`` from ``marts.best_of_infeed``, ``marts.asset_forecast`` and the prices."""
-    out = run_sql(
+    out = evaluate(
         IMBALANCE_SQL,
-        {
-            "best_of_infeed": (BEST_OF_INFEED, best),
-            "asset_forecast": (ASSET_FORECAST, forecast),
-            "price_final": (IMBALANCE_PRICE_FINAL, price_final),
-            "price_estimates": (IMBALANCE_PRICE_ESTIMATES, price_estimates),
-        },
+        {BEST_OF_INFEED: best, ASSET_FORECAST: forecast, IMBALANCE_PRICE_FINAL: price_final, IMBALANCE_PRICE_ESTIMATES: price_estimates},
         day_params(day),
+        partition_day=day,
     )
     return IMBALANCE.conform(out)
 
@@ -122,8 +115,8 @@ agg AS (
            count(*) FILTER (WHERE imbalance_mwh IS NULL) AS n_assets_unknown,
            sum(cost_eur) AS known_costs,
            count(*) FILTER (WHERE cost_eur IS NULL) AS n_costs_unknown
-    FROM imbalance
-    WHERE delivery_day = $day
+    FROM marts.imbalance
+    WHERE delivery_day = CAST($day AS DATE)
     GROUP BY delivery_start
 ),
 net AS (
@@ -156,13 +149,10 @@ def portfolio_imbalance(
     asset_imbalance: pd.DataFrame, price_final: pd.DataFrame, price_estimates: pd.DataFrame, day: date
 ) -> pd.DataFrame:
     """``marts.portfolio_imbalance`` of ``day`` from ``marts.imbalance`` and the prices (96 rows)."""
-    out = run_sql(
+    out = evaluate(
         PORTFOLIO_IMBALANCE_SQL,
-        {
-            "imbalance": (IMBALANCE, asset_imbalance),
-            "price_final": (IMBALANCE_PRICE_FINAL, price_final),
-            "price_estimates": (IMBALANCE_PRICE_ESTIMATES, price_estimates),
-        },
+        {IMBALANCE: asset_imbalance, IMBALANCE_PRICE_FINAL: price_final, IMBALANCE_PRICE_ESTIMATES: price_estimates},
         day_params(day),
+        partition_day=day,
     )
     return PORTFOLIO_IMBALANCE.conform(out)

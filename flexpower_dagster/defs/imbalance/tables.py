@@ -1,6 +1,6 @@
 """Tables of the imbalance marts."""
 
-from flexpower_dagster.core.tables import Column, TableSpec
+from flexpower_dagster.lib.tables import Column, TableSpec
 
 IMBALANCE = TableSpec(
     schema="marts",

@@ -5,7 +5,7 @@ completeness is a WARN. Prices outside the plausible band are a WARN (reBAP can 
 """
 
 from flexpower_dagster.defs.imbalance_prices.tables import IMBALANCE_PRICE_ESTIMATES, IMBALANCE_PRICE_FINAL
-from flexpower_dagster.defs.quality.suites import (
+from flexpower_dagster.lib.quality.suites import (
     PLAUSIBLE_PRICE,
     WARN,
     Suite,
@@ -22,6 +22,7 @@ IMBALANCE_PRICE_ESTIMATES_SUITE = Suite(
     asset=("staging", "imbalance_price_estimates"),
     table=IMBALANCE_PRICE_ESTIMATES,
     views={"qh_coverage": coverage_view(None)},
+    refused_files="warn",
     expectations=(
         *structure(IMBALANCE_PRICE_ESTIMATES),
         not_null("price_eur_per_mwh", check="plausibility", severity=WARN),
@@ -36,6 +37,7 @@ IMBALANCE_PRICE_FINAL_SUITE = Suite(
     asset=("staging", "imbalance_price_final"),
     table=IMBALANCE_PRICE_FINAL,
     views={"qh_coverage": coverage_view(None)},
+    refused_files="warn",
     expectations=(
         *structure(IMBALANCE_PRICE_FINAL),
         not_null("price_short_eur_per_mwh", check="plausibility", severity=WARN),
@@ -48,5 +50,3 @@ IMBALANCE_PRICE_FINAL_SUITE = Suite(
                     description="final reBAP for all 96 QHs (missing QHs are priced with estimates)"),
     ),
 )
-
-SUITES = [IMBALANCE_PRICE_ESTIMATES_SUITE, IMBALANCE_PRICE_FINAL_SUITE]

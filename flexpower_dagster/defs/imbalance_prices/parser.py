@@ -29,8 +29,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from flexpower_dagster.core.csvparse import check_unique, fail_first, read_table, read_text, require_values, to_number
-from flexpower_dagster.core.errors import SourceFileError
+from flexpower_dagster.lib.bounds import SETTLEMENT_PRICE
+from flexpower_dagster.lib.csvparse import check_unique, fail_first, read_table, read_text, require_values, to_number
+from flexpower_dagster.lib.errors import SourceFileError
 
 QH = pd.Timedelta(minutes=15)
 
@@ -75,7 +76,7 @@ def _published_at(name: str, pattern: re.Pattern[str], fn) -> datetime:
 
 def _read(path: Path | str, name: str, price_columns: list[str]) -> tuple[pd.DataFrame, pd.Series, pd.Series, dict[str, pd.Series]]:
     """Common part: quarter-hours (start, end) and the parsed price columns (gap rows dropped)."""
-    text = read_text(path, name)  # rule encoding
+    text = read_text(path, name, complete_lines=True)  # rule encoding
     df = read_table(text, name, sep=";", required=[*BASE_COLUMNS, *price_columns])
     require_values(df, ["Datum", "Zeitzone", "von", "bis", "Einheit"], name)
 
@@ -98,7 +99,9 @@ def _read(path: Path | str, name: str, price_columns: list[str]) -> tuple[pd.Dat
     fail_first(df, off, name, "quarter-hour-grid", lambda r: f"von {r['von']!r} is not the start of a quarter-hour")
     fail_first(df, (end - start) != QH, name, "quarter-hour-duration", lambda r: f"von {r['von']} .. bis {r['bis']} is not one quarter-hour")
 
-    prices = {c: to_number(df, c, name, decimal=",", allow_empty=True) for c in price_columns}
+    prices = {
+        c: to_number(df, c, name, bounds=SETTLEMENT_PRICE, unit="EUR/MWh", decimal=",", allow_empty=True) for c in price_columns
+    }
     gap = pd.concat([p.isna() for p in prices.values()], axis=1).all(axis=1)  # rule empty-price-gap
     df["_start"] = start
     keep = ~gap

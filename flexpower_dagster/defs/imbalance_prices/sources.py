@@ -8,15 +8,15 @@ newest file (publication time in the name) wins, so a later final file fills the
 
 from __future__ import annotations
 
-from flexpower_dagster.core.landing import SourceSpec, days_from_content
 from flexpower_dagster.defs.imbalance_prices import parser
 from flexpower_dagster.defs.imbalance_prices.tables import IMBALANCE_PRICE_ESTIMATES, IMBALANCE_PRICE_FINAL
+from flexpower_dagster.lib.landing.source import SourceSpec, days_from_content
 
 FOLDER = "imbalance"
 
 ESTIMATES = SourceSpec(
     name=IMBALANCE_PRICE_ESTIMATES.name,
-    system="imbalance",
+    system="imbalance_prices",
     folder=FOLDER,
     pattern=parser.ESTIMATION_NAME,
     table=IMBALANCE_PRICE_ESTIMATES,
@@ -31,7 +31,7 @@ ESTIMATES = SourceSpec(
 
 FINAL = SourceSpec(
     name=IMBALANCE_PRICE_FINAL.name,
-    system="imbalance",
+    system="imbalance_prices",
     folder=FOLDER,
     pattern=parser.FINAL_NAME,
     table=IMBALANCE_PRICE_FINAL,
@@ -43,5 +43,3 @@ FINAL = SourceSpec(
     row_key=("delivery_start",),
     description=IMBALANCE_PRICE_FINAL.description,
 )
-
-SOURCES: list[SourceSpec] = [ESTIMATES, FINAL]

@@ -1,6 +1,6 @@
 """Staging tables of the imbalance prices (TSO / regulator)."""
 
-from flexpower_dagster.core.tables import Column, TableSpec
+from flexpower_dagster.lib.tables import Column, TableSpec
 
 IMBALANCE_PRICE_ESTIMATES = TableSpec(
     schema="staging",

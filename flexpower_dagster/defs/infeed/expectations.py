@@ -4,15 +4,14 @@ The share of best-of-infeed taken from forecasts (or missing) is a freshness WAR
 right but provisional; DSO final data usually arrives the next day.
 """
 
+from flexpower_dagster.defs.crm.portfolio import LIVE_NEGATIVE_FACTOR
+from flexpower_dagster.defs.crm.quality import CONTRACTS, capacity_bounds, contract_terms_view, portfolio_coverage_view
 from flexpower_dagster.defs.infeed.tables import BEST_OF_INFEED, LIVE_INFEED, PORTFOLIO_BEST_OF_INFEED, SOURCES
-from flexpower_dagster.defs.quality.rules import LIVE_NEGATIVE_FACTOR
-from flexpower_dagster.defs.quality.suites import (
+from flexpower_dagster.lib.quality.suites import (
     BLOCKING,
     WARN,
     Suite,
     between,
-    capacity_bounds,
-    contract_terms_view,
     coverage_view,
     in_set,
     not_null,
@@ -27,7 +26,7 @@ LIVE_INFEED_SUITE = Suite(
     asset=("marts", "live_infeed"),
     table=LIVE_INFEED,
     entity="asset_id",
-    uses_contracts=True,
+    reference_tables=CONTRACTS,
     views={"contracts": contract_terms_view(lower_factor=LIVE_NEGATIVE_FACTOR)},
     expectations=(
         *structure(LIVE_INFEED, entity="asset_id"),
@@ -40,12 +39,12 @@ BEST_OF_INFEED_SUITE = Suite(
     asset=("marts", "best_of_infeed"),
     table=BEST_OF_INFEED,
     entity="asset_id",
-    uses_contracts=True,
-    views={"qh_coverage": coverage_view("asset_id"), "contracts": contract_terms_view(lower_factor=LIVE_NEGATIVE_FACTOR)},
+    reference_tables=CONTRACTS,
+    views={"qh_coverage": portfolio_coverage_view("asset_id"), "contracts": contract_terms_view(lower_factor=LIVE_NEGATIVE_FACTOR)},
     expectations=(
         *structure(BEST_OF_INFEED, entity="asset_id"),
         qh_complete(check="completeness", severity=BLOCKING, description="96 QHs for every portfolio asset"),
-        in_set("in_portfolio", [True], view="qh_coverage", check="completeness", severity=BLOCKING, entity="asset_id",
+        in_set("in_expected", [True], view="qh_coverage", check="completeness", severity=BLOCKING, entity="asset_id",
                id="only-portfolio-assets", description="only assets of contracts in force"),
         in_set("source", SOURCES, check="values", severity=BLOCKING, entity="asset_id"),
         not_null("mwh", check="values", severity=BLOCKING, entity="asset_id", id="value-unless-missing",
@@ -72,5 +71,3 @@ PORTFOLIO_BEST_OF_INFEED_SUITE = Suite(
                 description="no portfolio asset missing in any QH"),
     ),
 )
-
-SUITES = [LIVE_INFEED_SUITE, BEST_OF_INFEED_SUITE, PORTFOLIO_BEST_OF_INFEED_SUITE]

@@ -1,6 +1,6 @@
 """Tables of the infeed marts."""
 
-from flexpower_dagster.core.tables import Column, TableSpec
+from flexpower_dagster.lib.tables import Column, TableSpec
 
 #: Values of best_of_infeed.source, in priority order.
 SOURCES = ("final", "live", "forecast", "forecast_redispatched", "missing")

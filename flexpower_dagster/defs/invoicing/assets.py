@@ -1,9 +1,10 @@
 """Dagster wiring of monthly invoicing: ``marts/invoice_lines`` + ``marts/invoices`` (one computation) and
 ``marts/invoice_documents`` (HTML, PDF, outbox e-mails, operations list, and their manifest).
 
-Monthly partitions (key = first day of the month) read every daily partition of the month through a
-``TimeWindowPartitionMapping``; the IO manager loads the ``delivery_day`` range of the month, so days that
-were never materialised simply have no rows (the invoice becomes provisional and names them).
+Monthly partitions (key = first day of the month) depend on every daily partition of the month through a
+``TimeWindowPartitionMapping``; the month's sums are one SQL statement over the warehouse
+(:mod:`.sums`), so days that were never materialised simply have no rows (the invoice becomes provisional
+and names them).
 Documents are a separate asset so that the warehouse rows and the files can be re-run independently
 (e.g. re-render after a template change without touching the numbers), and a rendering failure never
 loses the invoice rows.
@@ -16,31 +17,24 @@ import dagster as dg
 import pandas as pd
 
 from flexpower_dagster.defs.invoicing.documents import month_documents, write_documents
-from flexpower_dagster.defs.invoicing.rules import compute_invoices
+from flexpower_dagster.defs.invoicing.expectations import INVOICE_LINES_SUITE, INVOICES_SUITE
+from flexpower_dagster.defs.invoicing.lines import compute_invoices_in
+from flexpower_dagster.defs.invoicing.sums import INPUTS
 from flexpower_dagster.defs.invoicing.tables import INVOICE_DOCUMENTS, INVOICE_LINES, INVOICES
-from flexpower_dagster.platform.partitions import MONTHLY_TAGS, monthly_partitions
-from flexpower_dagster.platform.resources import DataDir
-from flexpower_dagster.platform.staging import table_metadata
+from flexpower_dagster.lib.dagster.checks import build_suite_checks
+from flexpower_dagster.lib.dagster.metadata import table_metadata
+from flexpower_dagster.lib.dagster.partitions import MONTHLY_TAGS, monthly_partitions
+from flexpower_dagster.lib.dagster.resources import DataDir, Warehouse
 
 GROUP = "marts_invoicing"
 
-#: Input name -> upstream daily asset. Each is loaded for every day of the month.
-UPSTREAM: dict[str, list[str]] = {
-    "contracts": ["marts", "contracts_in_force"],
-    "infeed": ["marts", "best_of_infeed"],
-    "forecast": ["marts", "asset_forecast"],
-    "trading": ["marts", "trading_qh"],
-    "flags": ["staging", "dso_redispatch_flags"],
-    "compensation": ["staging", "dso_redispatch_compensation"],
-}
-
-
-def _month_ins() -> dict[str, dg.AssetIn]:
+def _month_deps() -> list[dg.AssetDep]:
+    """Every daily partition of the month of each input table (``sums.INPUTS``)."""
     # allow_nonexistent_upstream_partitions: the running month has days that are not daily partitions yet.
     with warnings.catch_warnings():  # the flag is marked beta; it is exactly what the running month needs
         warnings.simplefilter("ignore", dg.BetaWarning)
         mapping = dg.TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
-    return {name: dg.AssetIn(key=key, partition_mapping=mapping) for name, key in UPSTREAM.items()}
+    return [dg.AssetDep(dg.AssetKey([spec.schema, spec.name]), partition_mapping=mapping) for spec in INPUTS.values()]
 
 
 def _invoice_summary(invoices: pd.DataFrame) -> dict:
@@ -72,7 +66,7 @@ def build_invoicing_assets() -> list[dg.AssetsDefinition]:
         outs={
             "invoice_lines": dg.AssetOut(
                 key=["marts", "invoice_lines"],
-                metadata=table_metadata(INVOICE_LINES, partition_expr="invoice_month"),
+                metadata=table_metadata(INVOICE_LINES),
                 description=INVOICE_LINES.description,
                 tags=MONTHLY_TAGS,
                 kinds={"duckdb", "pandas"},
@@ -80,32 +74,21 @@ def build_invoicing_assets() -> list[dg.AssetsDefinition]:
             ),
             "invoices": dg.AssetOut(
                 key=["marts", "invoices"],
-                metadata=table_metadata(INVOICES, partition_expr="invoice_month"),
+                metadata=table_metadata(INVOICES),
                 description=INVOICES.description,
                 tags=MONTHLY_TAGS,
                 kinds={"duckdb", "pandas"},
                 group_name=GROUP,
             ),
         },
-        ins=_month_ins(),
+        deps=_month_deps(),
         partitions_def=monthly_partitions,
         can_subset=False,
     )
-    def monthly_invoices(
-        context: dg.AssetExecutionContext,
-        contracts: pd.DataFrame,
-        infeed: pd.DataFrame,
-        forecast: pd.DataFrame,
-        trading: pd.DataFrame,
-        flags: pd.DataFrame,
-        compensation: pd.DataFrame,
-    ):
+    def monthly_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse):
         month = date.fromisoformat(context.partition_key)
-        lines, invoices = compute_invoices(
-            month,
-            {"contracts": contracts, "infeed": infeed, "forecast": forecast, "trading": trading, "flags": flags,
-             "compensation": compensation},
-        )
+        with warehouse.connect(log=context.log.info) as conn:
+            lines, invoices = compute_invoices_in(conn, month)
         for r in invoices[invoices["status"] == "blocked"].to_dict("records"):
             context.log.warning(f"invoice {r['invoice_id']} blocked: {r['problems']}")
         return (
@@ -120,7 +103,7 @@ def build_invoicing_assets() -> list[dg.AssetsDefinition]:
         tags=MONTHLY_TAGS,
         group_name=GROUP,
         kinds={"duckdb", "pandas", "pdf", "html"},
-        metadata=table_metadata(INVOICE_DOCUMENTS, partition_expr="invoice_month"),
+        metadata=table_metadata(INVOICE_DOCUMENTS),
         description=(
             "Invoice documents of the month: <data_dir>/invoices/<YYYY-MM>/<invoice_id>.html and .pdf, one .eml per "
             "non-blocked invoice in <data_dir>/outbox/<YYYY-MM>/ (never sent), operations.csv listing blocked "
@@ -148,3 +131,6 @@ def build_invoicing_assets() -> list[dg.AssetsDefinition]:
 
 
 monthly_invoices, invoice_documents = build_invoicing_assets()
+
+invoices_checks = build_suite_checks(INVOICES_SUITE)
+invoice_lines_checks = build_suite_checks(INVOICE_LINES_SUITE)

@@ -3,9 +3,7 @@
 Everything here is deterministic: the same invoice rows give the same bytes.
 
 * HTML: a Jinja2 template (``INVOICE_HTML``) rendered with autoescaping from a plain document model.
-* PDF: drawn with fpdf2 from the same document model, core font Helvetica (no font files), creation
-  date fixed to the invoice's issue date (00:00 UTC), so fpdf2's ``/ID`` (an MD5 of the content plus the
-  creation date) is fixed as well. A provisional invoice carries a diagonal ``PROVISIONAL`` watermark.
+* PDF: drawn with fpdf2 from the same document model (:mod:`.pdf`), deterministic bytes.
 * E-mail: ``email.message.EmailMessage`` with the PDF attached; ``Date`` = issue date, ``Message-ID`` =
   invoice id + first 16 hex digits of the PDF's SHA-256, MIME boundary derived from the same hash.
   Nothing is ever sent: the ``.eml`` files are the outbox.
@@ -14,9 +12,7 @@ Everything here is deterministic: the same invoice rows give the same bytes.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,10 +24,12 @@ from pathlib import Path
 
 import jinja2
 import pandas as pd
-from fpdf import FPDF
 
-from flexpower_dagster.defs.invoicing.rules import CUSTOMER_PAYS, FLEX_PAYS
+from flexpower_dagster.defs.invoicing.lines import CUSTOMER_PAYS, FLEX_PAYS
+from flexpower_dagster.defs.invoicing.pdf import render_pdf
 from flexpower_dagster.defs.invoicing.tables import INVOICE_DOCUMENTS
+from flexpower_dagster.lib.exports import safe_csv
+from flexpower_dagster.lib.paths import safe_path
 
 SENDER = "FlexPower Invoicing <invoicing@flexpower.example>"
 ISSUER_LINES = ("FlexPower GmbH", "RouteToMarket - Invoicing", "invoicing@flexpower.example")
@@ -161,71 +159,6 @@ def render_html(model: dict) -> bytes:
     return _HTML_TEMPLATE.render(inv=model).encode("utf-8")
 
 
-def _latin1(text: str) -> str:
-    """fpdf2's core fonts are Latin-1: replace anything else (never expected in our texts)."""
-    return str(text).encode("latin-1", "replace").decode("latin-1")
-
-
-def render_pdf(model: dict, issue_date: date) -> bytes:
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_creation_date(datetime(issue_date.year, issue_date.month, issue_date.day, tzinfo=UTC))
-    pdf.set_title(f"Invoice {model['invoice_id']}")
-    pdf.set_author(ISSUER_LINES[0])
-    pdf.set_subject(f"{model['status']} invoice for {model['contract_id']}")
-    pdf.set_creator("flexpower_dagster invoicing")
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
-    if model["watermark"]:
-        with pdf.local_context(text_color=(240, 195, 195)):
-            pdf.set_font("Helvetica", "B", 72)
-            with pdf.rotation(35, x=105, y=200):
-                pdf.text(x=28, y=225, text=model["watermark"])
-    pdf.set_font("Helvetica", size=9)
-    for issuer_line in model["issuer"]:
-        pdf.cell(0, 4.5, _latin1(issuer_line), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.cell(0, 9, _latin1(f"Invoice {model['invoice_id']}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", size=10)
-    for label, value in (
-        ("Invoice number", model["invoice_id"]),
-        ("Issue date", model["issue_date"]),
-        ("Customer", model["email"]),
-        ("Contract", model["contract_id"]),
-        ("Asset", f"{model['asset_id']} (metering point {model['metering_point_id']})"),
-        ("Period", model["period"]),
-        ("Status", model["status"].upper()),
-    ):
-        pdf.cell(35, 5.5, _latin1(label))
-        pdf.cell(0, 5.5, _latin1(value), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
-    pdf.set_font("Helvetica", size=8)
-    widths = (6, 50, 28, 24, 26, 19, 18, 19)
-    with pdf.table(col_widths=widths, text_align=("LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
-                   line_height=4.2, first_row_as_headings=True) as table:
-        table.row(["#", "Description", "Direction", "Quantity", "Unit price", "Net EUR", f"VAT {model['vat_percent']} %",
-                   "Gross EUR"])
-        for line in model["lines"]:
-            table.row([_latin1(str(x)) for x in (line["no"], line["description"], line["direction"], line["quantity"],
-                                                 line["unit_price"], line["net"], line["vat"], line["gross"])])
-    pdf.ln(3)
-    pdf.set_font("Helvetica", "B", 10)
-    for label, value in (("Total net", model["net"]), (f"VAT {model['vat_percent']} %", model["vat"]),
-                         ("Total gross", model["gross"])):
-        pdf.cell(120, 6, "")
-        pdf.cell(35, 6, _latin1(label))
-        pdf.cell(35, 6, _latin1(f"{value} EUR"), align="R", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", size=9)
-    pdf.cell(0, 6, _latin1(f"Balance: {model['balance_text']} {model['gross']} EUR (gross)"), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(3)
-    pdf.set_font("Helvetica", size=8)
-    pdf.multi_cell(0, 4, _latin1(f"Infeed volume {model['volume']} MWh. VAT {model['vat_percent']} % is computed per line "
-                                 "on the net rounded to cents."), new_x="LMARGIN", new_y="NEXT")
-    for n in model["notes"]:
-        pdf.multi_cell(0, 4, _latin1(n), new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
-
-
 def build_email(model: dict, to: str, issue_date: date, pdf: bytes) -> bytes:
     digest = hashlib.sha256(pdf).hexdigest()
     msg = EmailMessage(policy=policy.SMTP)
@@ -254,14 +187,16 @@ def build_email(model: dict, to: str, issue_date: date, pdf: bytes) -> bytes:
 
 
 def operations_csv(invoices: pd.DataFrame) -> bytes:
+    """The blocked invoices for the people who fix contracts (opened in a spreadsheet: cells neutralised)."""
     blocked = invoices[invoices["status"] == "blocked"].sort_values("invoice_id")
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(OPERATIONS_COLUMNS)
-    for r in blocked.to_dict("records"):
-        w.writerow([r["invoice_id"], r["contract_id"], r["asset_id"] or "", r["email"] or "", r["status"],
-                    "fix the contract data in the CRM, then re-run the month", r["problems"] or ""])
-    return buf.getvalue().encode("utf-8")
+    return safe_csv(
+        OPERATIONS_COLUMNS,
+        (
+            [r["invoice_id"], r["contract_id"], r["asset_id"] or "", r["email"] or "", r["status"],
+             "fix the contract data in the CRM, then re-run the month", r["problems"] or ""]
+            for r in blocked.to_dict("records")
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -304,9 +239,10 @@ def month_dirs(data_dir: Path, month: date) -> tuple[Path, Path]:
 def write_documents(data_dir: Path, month: date, docs: Iterable[Document]) -> pd.DataFrame:
     """Write the month's files (atomic, unchanged files untouched), remove stale ones, return the manifest."""
     docs = list(docs)
-    wanted = {(data_dir / d.path).resolve() for d in docs}
+    targets = {d.path: safe_path(data_dir, *d.path.split("/")) for d in docs}  # never outside data_dir
+    wanted = set(targets.values())
     for d in docs:
-        _write_if_changed(data_dir / d.path, d.content)
+        _write_if_changed(targets[d.path], d.content)
     for folder in month_dirs(data_dir, month):
         if folder.is_dir():
             for f in folder.iterdir():

@@ -5,7 +5,7 @@ invoice is a WARN naming the contract (invoicing isolates it; the others are iss
 """
 
 from flexpower_dagster.defs.invoicing.tables import INVOICE_LINES, INVOICES
-from flexpower_dagster.defs.quality.suites import BLOCKING, WARN, Suite, between, in_set, not_null, structure
+from flexpower_dagster.lib.quality.suites import BLOCKING, WARN, Suite, between, in_set, not_null, structure
 
 INVOICES_SUITE = Suite(
     asset=("marts", "invoices"),
@@ -40,5 +40,3 @@ INVOICE_LINES_SUITE = Suite(
         between("gross_eur", 0, None, check="values", severity=BLOCKING, entity="contract_id", description="gross_eur >= 0"),
     ),
 )
-
-SUITES = [INVOICES_SUITE, INVOICE_LINES_SUITE]

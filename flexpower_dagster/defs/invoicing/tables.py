@@ -5,7 +5,7 @@ and as exact BIGINT cents (``*_cents``); sums over cents are exact, sums over th
 rounded to cents by the reader. See docs/invoicing.md for the rules.
 """
 
-from flexpower_dagster.core.tables import Column, TableSpec
+from flexpower_dagster.lib.tables import Column, TableSpec
 
 INVOICE_LINES = TableSpec(
     schema="marts",

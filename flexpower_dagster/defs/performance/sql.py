@@ -1,4 +1,7 @@
-"""Per-asset performance as a pure function (pandas in, pandas out, DuckDB SQL inside; no Dagster).
+"""Per-asset performance: one SQL statement over the warehouse's marts (pure: no Dagster).
+
+``ASSET_PERFORMANCE_SQL`` runs inside the warehouse for the ``marts.asset_performance`` asset
+(``daily_sql_mart``); :func:`asset_performance` runs the same statement on hand-made frames for tests.
 
 One row per portfolio asset and delivery day (docs/performance.md has the definitions and sign conventions):
 
@@ -15,8 +18,9 @@ One row per portfolio asset and delivery day (docs/performance.md has the defini
   the cost per produced MWh.
 * **Margin** = trading revenue - infeed payout + fee - imbalance cost, where the portfolio's trading revenue of
   each QH is allocated to the assets by their share of the portfolio's tradeable forecast (what was sold for
-  them), and payout and fee are the estimates of :func:`payout_estimate_sql` / :func:`fee_estimate_sql` (the one
-  formula the report site uses too). ``margin_eur`` is NULL unless every part is known; ``margin_known_eur`` and
+  them), and payout and fee are the per-QH estimates of the contract's price and fee model, by the one formula
+  of each model in :mod:`flexpower_dagster.defs.crm.formulas` (which invoices evaluate exactly and the report
+  site uses too). ``margin_eur`` is NULL unless every part is known; ``margin_known_eur`` and
   ``margin_caveat`` say what is there and what is missing (e.g. a blocked invoice's payout).
 """
 
@@ -26,57 +30,40 @@ from datetime import date
 
 import pandas as pd
 
+from flexpower_dagster.defs.crm.formulas import FEE, PAYOUT, case_sql, qh_quantities
+from flexpower_dagster.defs.crm.portfolio import asset_contract_sql
 from flexpower_dagster.defs.crm.tables import CONTRACTS_IN_FORCE
-from flexpower_dagster.defs.forecast.frames import run_sql
 from flexpower_dagster.defs.forecast.tables import ASSET_FORECAST
 from flexpower_dagster.defs.imbalance.tables import IMBALANCE
 from flexpower_dagster.defs.infeed.tables import BEST_OF_INFEED
 from flexpower_dagster.defs.performance.tables import ASSET_PERFORMANCE
 from flexpower_dagster.defs.trading.tables import TRADING_QH
+from flexpower_dagster.lib.sql import day_params, evaluate
 
 #: Energy of one quarter-hour at 1 MW (MWh): the denominator of "% of capacity".
 QH_HOURS = 0.25
 
-
-def payout_estimate_sql(mwh: str, price_model: str, price: str, market_vwap: str) -> str:
-    """SQL expression: infeed payout estimate of one QH (EUR, FlexPower pays the owner).
-
-    ``fixed`` -> MWh x contract price; ``market`` -> MWh x market VWAP of the QH. NULL when it cannot be
-    estimated (no energy, no price for the model, no market VWAP, unknown model): never a silent 0.
-    """
-    return (
-        f"CASE {price_model} WHEN 'fixed' THEN {mwh} * {price} "
-        f"WHEN 'market' THEN {mwh} * {market_vwap} END"
-    )
+#: The QH's quantities for the payout and fee formulas (columns of the ``q`` CTE below).
+_QH = qh_quantities(
+    mwh="b.mwh", market_vwap="t.market_vwap_eur_per_mwh", price="c.price_eur_per_mwh", fee="c.fee_eur",
+    fee_percent="c.fee_percent", capacity="c.capacity_mw", day="CAST($day AS DATE)",
+)
 
 
-def fee_estimate_sql(
-    mwh: str, fee_model: str, fee: str, fee_percent: str, capacity_mw: str, market_vwap: str, day: str
-) -> str:
-    """SQL expression: service fee estimate of one QH (EUR, the owner pays FlexPower).
-
-    ``fixed_as_produced`` -> MWh x fee; ``fixed_for_capacity`` -> capacity x fee (EUR/MW per month) spread evenly
-    over the QHs of the month of ``day`` (96 x days of the month); ``percent_of_market`` -> MWh x market VWAP x
-    fee % / 100. NULL when it cannot be estimated.
-    """
-    return (
-        f"CASE {fee_model} WHEN 'fixed_as_produced' THEN {mwh} * {fee} "
-        f"WHEN 'fixed_for_capacity' THEN {capacity_mw} * {fee} / (96.0 * day(last_day({day}))) "
-        f"WHEN 'percent_of_market' THEN {mwh} * {market_vwap} * {fee_percent} / 100.0 END"
-    )
+def _of_day(table: str, *, qhs: bool = True) -> str:
+    """The day's partition of ``table`` (and of a QH table only the QHs of the day: ``[$day_start, $day_end)``)."""
+    window = " AND delivery_start >= $day_start AND delivery_start < $day_end" if qhs else ""
+    return f"SELECT * FROM {table} WHERE delivery_day = CAST($day AS DATE){window}"
 
 
 ASSET_PERFORMANCE_SQL = f"""
 WITH
-b AS (SELECT * FROM best_of_infeed WHERE delivery_day = $day),
-f AS (SELECT * FROM asset_forecast WHERE delivery_day = $day),
-i AS (SELECT * FROM imbalance WHERE delivery_day = $day),
-t AS (SELECT * FROM trading_qh WHERE delivery_day = $day),
--- one contract per asset, the same rule as the portfolio (smallest contract id)
-c AS (
-    SELECT * FROM contracts WHERE delivery_day = $day AND asset_id IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY asset_id ORDER BY contract_id) = 1
-),
+b AS ({_of_day(BEST_OF_INFEED.qualified_name)}),
+f AS ({_of_day(ASSET_FORECAST.qualified_name)}),
+i AS ({_of_day(IMBALANCE.qualified_name)}),
+t AS ({_of_day(TRADING_QH.qualified_name)}),
+-- one contract per asset: the portfolio's rule (smallest contract id)
+c AS ({asset_contract_sql(f"({_of_day(CONTRACTS_IN_FORCE.qualified_name, qhs=False)})")}),
 portfolio_tradeable AS (
     SELECT delivery_start, sum(tradeable_mwh) AS portfolio_tradeable_mwh FROM f GROUP BY delivery_start
 ),
@@ -89,10 +76,8 @@ q AS (
            t.market_vwap_eur_per_mwh AS vwap, t.revenue_eur AS portfolio_revenue_eur,
            pt.portfolio_tradeable_mwh,
            c.contract_id, c.technology, c.capacity_mw, c.valid, c.problems, c.fee_model,
-           {payout_estimate_sql('b.mwh', 'c.price_model', 'c.price_eur_per_mwh', 't.market_vwap_eur_per_mwh')}
-               AS payout_est,
-           {fee_estimate_sql('b.mwh', 'c.fee_model', 'c.fee_eur', 'c.fee_percent', 'c.capacity_mw',
-                             't.market_vwap_eur_per_mwh', 'CAST($day AS DATE)')} AS fee_est
+           {case_sql('c.price_model', PAYOUT, _QH)} AS payout_est,
+           {case_sql('c.fee_model', FEE, _QH)} AS fee_est
     FROM b
     LEFT JOIN f USING (asset_id, delivery_start)
     LEFT JOIN i USING (asset_id, delivery_start)
@@ -205,16 +190,18 @@ def asset_performance(
     trading: pd.DataFrame,
     day: date,
 ) -> pd.DataFrame:
-    """``marts.asset_performance`` of ``day`` (one row per asset of ``marts.best_of_infeed``)."""
-    out = run_sql(
+    """``marts.asset_performance`` of ``day`` from the day's ``marts.contracts_in_force``, ``best_of_infeed``,
+    ``asset_forecast``, ``imbalance`` and ``trading_qh`` (one row per asset of best-of-infeed)."""
+    out = evaluate(
         ASSET_PERFORMANCE_SQL,
         {
-            "contracts": (CONTRACTS_IN_FORCE, contracts),
-            "best_of_infeed": (BEST_OF_INFEED, best),
-            "asset_forecast": (ASSET_FORECAST, forecast),
-            "imbalance": (IMBALANCE, imbalance),
-            "trading_qh": (TRADING_QH, trading),
+            CONTRACTS_IN_FORCE: contracts,
+            BEST_OF_INFEED: best,
+            ASSET_FORECAST: forecast,
+            IMBALANCE: imbalance,
+            TRADING_QH: trading,
         },
-        {"day": day},
+        day_params(day),
+        partition_day=day,
     )
     return ASSET_PERFORMANCE.conform(out)

@@ -1,6 +1,6 @@
 """Tables of the performance marts (definitions, formulas and sign conventions: docs/performance.md)."""
 
-from flexpower_dagster.core.tables import Column, TableSpec
+from flexpower_dagster.lib.tables import Column, TableSpec
 
 ASSET_PERFORMANCE = TableSpec(
     schema="marts",

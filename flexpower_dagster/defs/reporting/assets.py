@@ -22,8 +22,8 @@ from flexpower_dagster.defs.reporting.site import (
     run_evidence,
     snapshot_warehouse,
 )
-from flexpower_dagster.platform.partitions import DAILY_TAGS
-from flexpower_dagster.platform.resources import DataDir, Warehouse
+from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS
+from flexpower_dagster.lib.dagster.resources import DataDir, Warehouse
 from flexpower_dagster.settings import PROJECT_ROOT
 
 #: The daily marts the pages read (the site is built after them in a ``tag:cadence=daily`` run).

@@ -33,9 +33,18 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from flexpower_dagster.core.warehouse import connect
+from flexpower_dagster.defs.crm.tables import CONTRACTS_IN_FORCE
+from flexpower_dagster.defs.exchange.tables import EXCHANGE_PRIVATE_TRADES
+from flexpower_dagster.defs.forecast.tables import ASSET_FORECAST, PORTFOLIO_FORECAST
+from flexpower_dagster.defs.imbalance.tables import IMBALANCE, PORTFOLIO_IMBALANCE
+from flexpower_dagster.defs.infeed.tables import BEST_OF_INFEED, PORTFOLIO_BEST_OF_INFEED
+from flexpower_dagster.defs.invoicing.tables import INVOICE_LINES, INVOICES
 from flexpower_dagster.defs.performance.tables import ASSET_PERFORMANCE
 from flexpower_dagster.defs.reporting.sql import create_report_views
+from flexpower_dagster.defs.trading.tables import TRADING_DAILY, TRADING_QH
+from flexpower_dagster.lib.quality.results import DATA_QUALITY_RESULTS
+from flexpower_dagster.lib.tables import TableSpec
+from flexpower_dagster.lib.warehouse import LOCK_WAIT_SECONDS, connect
 
 #: Where the Evidence project reads its DuckDB source (``reports/sources/warehouse/connection.yaml``).
 SOURCE_NAME = "warehouse"
@@ -44,88 +53,35 @@ SNAPSHOT_FILE = "flexpower_report.duckdb"
 SNAPSHOT_DIR = ".snapshot"
 LOCAL_TZ = "Europe/Berlin"
 
-_D, _T, _F, _S, _I, _B = "DATE", "TIMESTAMP", "DOUBLE", "VARCHAR", "BIGINT", "BOOLEAN"
-
-#: Tables the pages read, with the columns they rely on (the warehouse contract of ../shared/domain.md,
-#: plus a few documented extras). Optional tables may be absent; required ones too (the site then shows
-#: empty pages) but their absence is reported in the snapshot result.
-REPORT_TABLES: dict[str, dict[str, str]] = {
-    "marts.contracts_in_force": {
-        "delivery_day": _D, "contract_id": _S, "asset_id": _S, "metering_point_id": _S, "capacity_mw": _F,
-        "technology": _S, "price_model": _S, "price_eur_per_mwh": _F, "fee_model": _S, "fee_eur": _F,
-        "fee_percent": _F, "email": _S, "valid": _B, "problems": _S,
-    },
-    "marts.asset_forecast": {
-        "delivery_day": _D, "asset_id": _S, "delivery_start": _T, "latest_mw": _F, "latest_version": _T,
-        "tradeable_mw": _F, "tradeable_version": _T,
-    },
-    "marts.portfolio_forecast": {
-        "delivery_day": _D, "delivery_start": _T, "latest_mw": _F, "tradeable_mw": _F, "n_assets": _I,
-    },
-    "marts.best_of_infeed": {
-        "delivery_day": _D, "asset_id": _S, "delivery_start": _T, "mw": _F, "mwh": _F, "source": _S,
-    },
-    "marts.portfolio_best_of_infeed": {
-        "delivery_day": _D, "delivery_start": _T, "mw": _F, "mwh": _F, "final_share": _F, "live_share": _F,
-        "forecast_share": _F,
-    },
-    "marts.trading_qh": {
-        "delivery_day": _D, "delivery_start": _T, "revenue_eur": _F, "n_trades": _I, "net_volume_mwh": _F,
-        "bought_mwh": _F, "sold_mwh": _F, "vwap_eur_per_mwh": _F, "market_vwap_eur_per_mwh": _F,
-    },
-    "marts.trading_daily": {
-        "delivery_day": _D, "revenue_eur": _F, "n_trades": _I, "net_volume_mwh": _F, "vwap_eur_per_mwh": _F,
-        "market_vwap_eur_per_mwh": _F, "bought_mwh": _F, "sold_mwh": _F, "market_volume_mwh": _F,
-    },
-    "marts.imbalance": {
-        "delivery_day": _D, "asset_id": _S, "delivery_start": _T, "best_of_infeed_mwh": _F,
-        "tradeable_forecast_mwh": _F, "imbalance_mwh": _F, "price_eur_per_mwh": _F, "price_source": _S,
-        "cost_eur": _F,
-    },
-    "marts.portfolio_imbalance": {
-        "delivery_day": _D, "delivery_start": _T, "imbalance_mwh": _F, "price_eur_per_mwh": _F, "cost_eur": _F,
-        "sum_of_asset_costs_eur": _F,
-    },
-    # per-asset performance (defs/performance): every declared column, the pages read most of them
-    "marts.asset_performance": {c.name: c.type for c in ASSET_PERFORMANCE.columns},
-    "marts.invoices": {
-        "invoice_month": _D, "invoice_id": _S, "contract_id": _S, "asset_id": _S, "email": _S, "net_eur": _F,
-        "vat_eur": _F, "gross_eur": _F, "status": _S, "problems": _S,
-    },
-    "marts.invoice_lines": {
-        "invoice_month": _D, "invoice_id": _S, "line_type": _S, "contract_id": _S, "volume_mwh": _F,
-        "unit_net_eur_per_mwh": _F, "net_eur": _F, "vat_eur": _F, "gross_eur": _F,
-    },
-    "marts.data_quality_results": {
-        "delivery_day": _D, "asset_key": _S, "check_name": _S, "expectation": _S, "severity": _S, "passed": _B,
-        "failing_rows": _I, "failing_entities": _S, "description": _S, "details": _S, "checked_at": _T,
-    },
-    "staging.exchange_private_trades": {
-        "delivery_day": _D, "trade_id": _S, "side": _S, "product": _S, "delivery_start": _T, "delivery_end": _T,
-        "execution_time": _T, "price_eur_per_mwh": _F, "volume_mw": _F,
-    },
-}
-
-#: Tables whose absence is expected for a while (later issues / monthly runs): pages say "not yet".
-OPTIONAL_TABLES = (
-    "marts.invoices",
-    "marts.invoice_lines",
-    "marts.data_quality_results",
-    "marts.asset_performance",  # a warehouse built before the performance mart existed
+#: Tables the pages read, with their declared columns (the TableSpecs, written once in their domains).
+#: Optional tables may be absent (invoices before the first monthly run, data-quality results before the
+#: checks land); required ones too (the site then shows empty pages) but their absence is reported.
+REPORT_SPECS: tuple[TableSpec, ...] = (
+    CONTRACTS_IN_FORCE,
+    ASSET_FORECAST,
+    PORTFOLIO_FORECAST,
+    BEST_OF_INFEED,
+    PORTFOLIO_BEST_OF_INFEED,
+    TRADING_QH,
+    TRADING_DAILY,
+    IMBALANCE,
+    PORTFOLIO_IMBALANCE,
+    ASSET_PERFORMANCE,
+    INVOICES,
+    INVOICE_LINES,
+    DATA_QUALITY_RESULTS,
+    EXCHANGE_PRIVATE_TRADES,
 )
+REPORT_TABLES: dict[str, dict[str, str]] = {t.qualified_name: {c.name: c.type for c in t.columns} for t in REPORT_SPECS}
 
-#: Other spellings accepted for a report column (tables still being designed by other issues).
-COLUMN_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
-    "marts.data_quality_results": {
-        "asset_key": ("asset_checked", "asset", "asset_name", "table_name", "checked_asset"),
-        "check_name": ("check",),
-        "expectation": ("expectation_type",),
-        "passed": ("success", "ok"),
-        "failing_rows": ("failing_rows_count", "failing_row_count", "n_failing_rows", "unexpected_count"),
-        "details": ("detail", "message", "reason"),
-        "checked_at": ("run_at", "created_at", "evaluated_at", "timestamp", "recorded_at"),
-    },
-}
+#: Tables whose absence is expected for a while (monthly runs, checks, a warehouse built before the
+#: performance mart existed): pages say "not yet".
+OPTIONAL_TABLES = (
+    INVOICES.qualified_name,
+    INVOICE_LINES.qualified_name,
+    DATA_QUALITY_RESULTS.qualified_name,
+    ASSET_PERFORMANCE.qualified_name,
+)
 
 
 @dataclass
@@ -190,20 +146,20 @@ def _berlin_times(days: list) -> pd.DataFrame:
     )
 
 
-def _open_source(warehouse: Path, retries: int) -> duckdb.DuckDBPyConnection:
+def _open_source(warehouse: Path, wait_seconds: float) -> duckdb.DuckDBPyConnection:
     try:
-        return connect(warehouse, read_only=True, retries=retries)
+        return connect(warehouse, read_only=True, wait_seconds=wait_seconds)
     except duckdb.ConnectionException:
         # This process already holds the file open read-write (e.g. a resource connection left open):
         # DuckDB refuses a second configuration; share that instance instead (we only read).
-        return connect(warehouse, read_only=False, retries=retries)
+        return connect(warehouse, read_only=False, wait_seconds=wait_seconds)
 
 
 def snapshot_warehouse(
     warehouse: str | Path,
     target: str | Path,
     invoice_docs: dict[str, str] | None = None,
-    retries: int = 30,
+    wait_seconds: float = LOCK_WAIT_SECONDS,
 ) -> SnapshotResult:
     """Copy the report tables of ``warehouse`` into a new DuckDB file ``target`` (atomically replaced).
 
@@ -221,7 +177,7 @@ def snapshot_warehouse(
 
     present, missing_cols, rows = [], {}, {}
     if warehouse.exists():
-        src = _open_source(warehouse, retries)
+        src = _open_source(warehouse, wait_seconds)
         try:
             existing = {
                 f"{s}.{t}"
@@ -246,16 +202,14 @@ def snapshot_warehouse(
                             [schema, name],
                         ).fetchall()
                     }
-                    aliases = COLUMN_ALIASES.get(qualified, {})
                     select, absent = [], []
                     for col, typ in columns.items():
-                        found = col if col in have else next((a for a in aliases.get(col, ()) if a in have), None)
-                        if found is None:
+                        if col not in have:
                             absent.append(col)
                             select.append(f"CAST(NULL AS {typ}) AS {_quote(col)}")
                         else:
-                            select.append(f"TRY_CAST({_quote(found)} AS {typ}) AS {_quote(col)}")
-                    extras = sorted(have - set(columns) - {a for al in aliases.values() for a in al})
+                            select.append(f"TRY_CAST({_quote(col)} AS {typ}) AS {_quote(col)}")
+                    extras = sorted(have - set(columns))
                     select += [_quote(c) for c in extras]
                     src.execute(
                         f"CREATE TABLE report_snapshot.{schema}.{_quote(name)} AS "

@@ -10,8 +10,8 @@ order of those keys, so the browser's parquet reader skips the row groups of oth
 Money and energy follow ../shared/domain.md; the per-asset performance figures come from
 ``marts.asset_performance`` (docs/performance.md). The **margin** is trading revenue − infeed payouts + fees −
 imbalance cost (the portfolio uses the netted cost, an asset its own cost and its allocated revenue). Payouts
-and fees are invoiced monthly, so the daily figures are *estimates*; their one formula is
-:func:`flexpower_dagster.defs.performance.sql.payout_estimate_sql` / ``fee_estimate_sql``. A margin with an
+and fees are invoiced monthly, so the daily figures are *estimates* by the one formula of each model
+(``defs/crm/formulas.py``, which invoices evaluate exactly). A margin with an
 unknown part (e.g. the payout of a contract whose invoice is blocked) is shown over its known parts, flagged
 ``margin_complete = false`` with a ``margin_caveat`` naming what is left out and why; ``margin_eur`` is then
 NULL (never a silent 0).
@@ -21,12 +21,18 @@ from __future__ import annotations
 
 import duckdb
 
-from flexpower_dagster.defs.performance.sql import fee_estimate_sql, payout_estimate_sql
+from flexpower_dagster.defs.crm.formulas import FEE, PAYOUT, case_sql, qh_quantities
+from flexpower_dagster.defs.crm.portfolio import asset_contract_sql
 
-_PAYOUT_QH = payout_estimate_sql("bestof_mwh", "price_model", "price_eur_per_mwh", "market_vwap_eur_per_mwh")
-_FEE_QH = fee_estimate_sql(
-    "bestof_mwh", "fee_model", "fee_rate_eur", "fee_percent", "capacity_mw", "market_vwap_eur_per_mwh", "delivery_day"
+#: Per quarter-hour estimates of the month's payout and fee, by the model formulas written once in
+#: ``defs/crm/formulas.py`` (the same as ``marts.asset_performance``): the QH's best-of-infeed MWh, its market
+#: value at the QH's market VWAP, and 1/96 of a day of the month for a capacity fee.
+_QH_QUANTITIES = qh_quantities(
+    mwh="bestof_mwh", market_vwap="market_vwap_eur_per_mwh", price="price_eur_per_mwh", fee="fee_rate_eur",
+    fee_percent="fee_percent", capacity="capacity_mw", day="delivery_day",
 )
+PAYOUT_PER_QH = case_sql("price_model", PAYOUT, _QH_QUANTITIES)
+FEE_PER_QH = case_sql("fee_model", FEE, _QH_QUANTITIES)
 
 
 def _keys(day: str = "delivery_day") -> str:
@@ -42,9 +48,9 @@ def _de(expr: str) -> str:
     return f"translate(format('{{:,.2f}}', {expr}), ',.', '.,')"
 
 
-def _cum(expr: str, part: str) -> str:
-    """Running sum within the month, through the row's day."""
-    return f"sum({expr}) OVER (PARTITION BY {part} ORDER BY delivery_day ROWS UNBOUNDED PRECEDING)"
+def _dod(*columns: str) -> str:
+    """Day-over-day deltas ``<c>_dod`` of the window ``w`` (NULL without a previous day: never a delta to 0)."""
+    return ",\n            ".join(f"{c} - lag({c}) OVER w AS {c}_dod" for c in columns)
 
 
 #: Link to the one asset page, with the asset and the day as URL parameters.
@@ -59,12 +65,7 @@ VIEWS: dict[str, str] = {
             UNION SELECT delivery_day, asset_id, delivery_start FROM marts.best_of_infeed
             UNION SELECT delivery_day, asset_id, delivery_start FROM marts.imbalance
         ),
-        c AS (
-            SELECT * EXCLUDE (rn) FROM (
-                SELECT *, row_number() OVER (PARTITION BY delivery_day, asset_id ORDER BY contract_id) AS rn
-                FROM marts.contracts_in_force
-            ) WHERE rn = 1
-        ),
+        c AS ({asset_contract_sql("marts.contracts_in_force")}),
         q AS (
             SELECT k.delivery_day, k.asset_id, k.delivery_start,
                    t.delivery_start_local, t.utc_offset_hours,
@@ -92,8 +93,8 @@ VIEWS: dict[str, str] = {
             CASE WHEN source IN ('final', 'live') THEN latest_mwh - bestof_mwh END AS latest_error_mwh,
             CASE WHEN source IN ('final', 'live') THEN tradeable_mwh - bestof_mwh END AS tradeable_error_mwh,
             bestof_mwh * market_vwap_eur_per_mwh AS market_value_eur,
-            {_PAYOUT_QH} AS payout_eur_est,
-            {_FEE_QH} AS fee_eur_est
+            {PAYOUT_PER_QH} AS payout_eur_est,
+            {FEE_PER_QH} AS fee_eur_est
         FROM q
         ORDER BY delivery_day, asset_id, delivery_start
     """,
@@ -144,12 +145,8 @@ VIEWS: dict[str, str] = {
                  ELSE 'incomplete' END AS margin_status,
             {ASSET_LINK} AS asset_link,
             strftime(lag(delivery_day) OVER w, '%d.%m.') AS prev_day_label,
-            bestof_mwh - lag(bestof_mwh) OVER w AS bestof_mwh_dod,
-            imbalance_cost_eur - lag(imbalance_cost_eur) OVER w AS imbalance_cost_eur_dod,
-            market_value_eur - lag(market_value_eur) OVER w AS market_value_eur_dod,
-            trading_revenue_eur - lag(trading_revenue_eur) OVER w AS trading_revenue_eur_dod,
-            margin_known_eur - lag(margin_known_eur) OVER w AS margin_known_eur_dod,
-            tradeable_mae_pct_capacity - lag(tradeable_mae_pct_capacity) OVER w AS tradeable_mae_pct_capacity_dod
+            {_dod("bestof_mwh", "imbalance_cost_eur", "market_value_eur", "trading_revenue_eur", "margin_known_eur",
+                  "tradeable_mae_pct_capacity")}
         FROM d
         WINDOW w AS (PARTITION BY asset_id ORDER BY delivery_day)
         ORDER BY delivery_day, asset_id
@@ -272,14 +269,8 @@ VIEWS: dict[str, str] = {
         SELECT *, {_keys()},
             CASE WHEN margin_complete THEN margin_known_eur END AS margin_eur,
             strftime(lag(delivery_day) OVER w, '%d.%m.') AS prev_day_label,
-            bestof_mwh - lag(bestof_mwh) OVER w AS bestof_mwh_dod,
-            latest_forecast_mwh - lag(latest_forecast_mwh) OVER w AS latest_forecast_mwh_dod,
-            tradeable_forecast_mwh - lag(tradeable_forecast_mwh) OVER w AS tradeable_forecast_mwh_dod,
-            revenue_eur - lag(revenue_eur) OVER w AS revenue_eur_dod,
-            vwap_eur_per_mwh - lag(vwap_eur_per_mwh) OVER w AS vwap_eur_per_mwh_dod,
-            market_vwap_eur_per_mwh - lag(market_vwap_eur_per_mwh) OVER w AS market_vwap_eur_per_mwh_dod,
-            imbalance_cost_eur - lag(imbalance_cost_eur) OVER w AS imbalance_cost_eur_dod,
-            margin_known_eur - lag(margin_known_eur) OVER w AS margin_known_eur_dod
+            {_dod("bestof_mwh", "latest_forecast_mwh", "tradeable_forecast_mwh", "revenue_eur", "vwap_eur_per_mwh",
+                  "market_vwap_eur_per_mwh", "imbalance_cost_eur", "margin_known_eur")}
         FROM d
         WINDOW w AS (ORDER BY delivery_day)
         ORDER BY delivery_day

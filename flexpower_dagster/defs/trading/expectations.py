@@ -1,6 +1,7 @@
 """Data-quality suites of the trading marts, declared as data (run by ``defs/quality``; see docs/quality.md)."""
 
-from flexpower_dagster.defs.quality.suites import (
+from flexpower_dagster.defs.trading.tables import TRADING_DAILY, TRADING_QH
+from flexpower_dagster.lib.quality.suites import (
     BLOCKING,
     PLAUSIBLE_PRICE,
     WARN,
@@ -12,7 +13,6 @@ from flexpower_dagster.defs.quality.suites import (
     row_count,
     structure,
 )
-from flexpower_dagster.defs.trading.tables import TRADING_DAILY, TRADING_QH
 
 _LO, _HI = PLAUSIBLE_PRICE
 
@@ -57,5 +57,3 @@ TRADING_DAILY_SUITE = Suite(
         *_plausible(),
     ),
 )
-
-SUITES = [TRADING_QH_SUITE, TRADING_DAILY_SUITE]

@@ -1,11 +1,12 @@
-"""Trading marts as pure functions (pandas in, pandas out, DuckDB SQL inside; no Dagster).
+"""Trading marts as SQL over the warehouse (pure: no Dagster; tested with :func:`lib.sql.evaluate`).
 
 Every trade is cut into QH slices of the same MW (an hourly product gives four, a quarter-hourly
 one), each slice ``mwh = mw * 0.25``. Per QH and per day (domain.md quantity 5):
 revenue ``sum(sign * mwh * price)`` (SELL +1, BUY -1), distinct trade ids, net/bought/sold MWh and
 VWAP ``sum(mwh * price) / sum(mwh)`` over buys and sells; the same VWAP over public trades is the
-market VWAP. Every QH of the day has a row: without trades revenue and volumes are 0 (truly nothing
-traded) and the VWAPs NULL (no price exists).
+market VWAP. Every QH of the day has a row: in a QH without trades revenue and volumes are 0 (truly nothing
+traded) and the VWAPs NULL (no price exists). A day without private trade data at all (no export, or only
+rejected ones) is *no data*: its private figures are NULL, never 0 (``private_trades_loaded`` = false).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from datetime import date
 import pandas as pd
 
 from flexpower_dagster.defs.exchange.tables import EXCHANGE_PRIVATE_TRADES, EXCHANGE_PUBLIC_TRADES
-from flexpower_dagster.defs.forecast.frames import day_params, run_sql
 from flexpower_dagster.defs.trading.tables import TRADING_DAILY, TRADING_QH
+from flexpower_dagster.lib.sql import QH_GRID_CTE, day_params, evaluate
 
 
 def _slices(table: str) -> str:
@@ -29,6 +30,7 @@ def _slices(table: str) -> str:
                                   coalesce(delivery_end, delivery_start + INTERVAL 15 MINUTE) - INTERVAL 15 MINUTE,
                                   INTERVAL 15 MINUTE)) AS delivery_start
     FROM {table}
+    WHERE delivery_day = CAST($day AS DATE)
     """
 
 
@@ -51,29 +53,30 @@ _MARKET_AGG = """
 
 _SLICES_CTE = f"""
 private_slices AS (
-    SELECT * FROM ({_slices('private_trades')}) WHERE delivery_start >= $day_start AND delivery_start < $day_end
+    SELECT * FROM ({_slices('staging.exchange_private_trades')}) WHERE delivery_start >= $day_start AND delivery_start < $day_end
 ),
 public_slices AS (
-    SELECT * FROM ({_slices('public_trades')}) WHERE delivery_start >= $day_start AND delivery_start < $day_end
+    SELECT * FROM ({_slices('staging.exchange_public_trades')}) WHERE delivery_start >= $day_start AND delivery_start < $day_end
 )"""
 
 TRADING_QH_SQL = f"""
 WITH {_SLICES_CTE},
-qh_grid AS (
-    SELECT g.delivery_start, g.delivery_start + INTERVAL 15 MINUTE AS delivery_end
-    FROM range(CAST($day_start AS TIMESTAMP), CAST($day_end AS TIMESTAMP), INTERVAL 15 MINUTE) AS g(delivery_start)
-),
+{QH_GRID_CTE},
 priv AS (SELECT delivery_start, {_AGG} FROM private_slices GROUP BY delivery_start),
-pub AS (SELECT delivery_start, {_MARKET_AGG} FROM public_slices GROUP BY delivery_start)
+pub AS (SELECT delivery_start, {_MARKET_AGG} FROM public_slices GROUP BY delivery_start),
+loaded AS (SELECT count(*) > 0 AS yes FROM private_slices)
 SELECT CAST($day AS DATE) AS delivery_day, q.delivery_start, q.delivery_end,
-       coalesce(p.revenue_eur, 0) AS revenue_eur, coalesce(p.n_trades, 0) AS n_trades,
-       coalesce(p.net_volume_mwh, 0) AS net_volume_mwh,
-       coalesce(p.bought_mwh, 0) AS bought_mwh, coalesce(p.sold_mwh, 0) AS sold_mwh,
+       CASE WHEN l.yes THEN coalesce(p.revenue_eur, 0) END AS revenue_eur,
+       CASE WHEN l.yes THEN coalesce(p.n_trades, 0) END AS n_trades,
+       CASE WHEN l.yes THEN coalesce(p.net_volume_mwh, 0) END AS net_volume_mwh,
+       CASE WHEN l.yes THEN coalesce(p.bought_mwh, 0) END AS bought_mwh,
+       CASE WHEN l.yes THEN coalesce(p.sold_mwh, 0) END AS sold_mwh,
        p.vwap_eur_per_mwh, p.buy_vwap_eur_per_mwh, p.sell_vwap_eur_per_mwh,
        m.market_vwap_eur_per_mwh,
        p.vwap_eur_per_mwh - m.market_vwap_eur_per_mwh AS vwap_minus_market_eur_per_mwh,
-       coalesce(m.market_volume_mwh, 0) AS market_volume_mwh, coalesce(m.n_market_trades, 0) AS n_market_trades
-FROM qh_grid q LEFT JOIN priv p USING (delivery_start) LEFT JOIN pub m USING (delivery_start)
+       coalesce(m.market_volume_mwh, 0) AS market_volume_mwh, coalesce(m.n_market_trades, 0) AS n_market_trades,
+       l.yes AS private_trades_loaded
+FROM qh_grid q CROSS JOIN loaded l LEFT JOIN priv p USING (delivery_start) LEFT JOIN pub m USING (delivery_start)
 ORDER BY q.delivery_start
 """
 
@@ -88,28 +91,32 @@ priv AS (
 ),
 pub AS (SELECT {_MARKET_AGG} FROM public_slices)
 SELECT CAST($day AS DATE) AS delivery_day,
-       p.revenue_eur, p.n_trades, p.net_volume_mwh, p.bought_mwh, p.sold_mwh,
+       CASE WHEN p.n_trades > 0 THEN p.revenue_eur END AS revenue_eur,
+       CASE WHEN p.n_trades > 0 THEN p.n_trades END AS n_trades,
+       CASE WHEN p.n_trades > 0 THEN p.net_volume_mwh END AS net_volume_mwh,
+       CASE WHEN p.n_trades > 0 THEN p.bought_mwh END AS bought_mwh,
+       CASE WHEN p.n_trades > 0 THEN p.sold_mwh END AS sold_mwh,
        p.vwap_eur_per_mwh, p.buy_vwap_eur_per_mwh, p.sell_vwap_eur_per_mwh,
        m.market_vwap_eur_per_mwh,
        p.vwap_eur_per_mwh - m.market_vwap_eur_per_mwh AS vwap_minus_market_eur_per_mwh,
        m.market_volume_mwh, m.n_market_trades,
-       p.n_hourly_trades, p.n_quarter_hourly_trades, p.n_qhs_traded
+       CASE WHEN p.n_trades > 0 THEN p.n_hourly_trades END AS n_hourly_trades,
+       CASE WHEN p.n_trades > 0 THEN p.n_quarter_hourly_trades END AS n_quarter_hourly_trades,
+       CASE WHEN p.n_trades > 0 THEN p.n_qhs_traded END AS n_qhs_traded,
+       p.n_trades > 0 AS private_trades_loaded
 FROM priv p CROSS JOIN pub m
 """
 
 
 def _inputs(private: pd.DataFrame, public: pd.DataFrame) -> dict:
-    return {
-        "private_trades": (EXCHANGE_PRIVATE_TRADES, private),
-        "public_trades": (EXCHANGE_PUBLIC_TRADES, public),
-    }
+    return {EXCHANGE_PRIVATE_TRADES: private, EXCHANGE_PUBLIC_TRADES: public}
 
 
 def trading_qh(private: pd.DataFrame, public: pd.DataFrame, day: date) -> pd.DataFrame:
-    """``marts.trading_qh`` of ``day`` from the staged private and public trades (96 rows)."""
-    return TRADING_QH.conform(run_sql(TRADING_QH_SQL, _inputs(private, public), day_params(day)))
+    """``marts.trading_qh`` of ``day`` from the day's staged private and public trades (96 rows)."""
+    return TRADING_QH.conform(evaluate(TRADING_QH_SQL, _inputs(private, public), day_params(day), partition_day=day))
 
 
 def trading_daily(private: pd.DataFrame, public: pd.DataFrame, day: date) -> pd.DataFrame:
     """``marts.trading_daily`` of ``day`` (one row; trade ids counted once over the day)."""
-    return TRADING_DAILY.conform(run_sql(TRADING_DAILY_SQL, _inputs(private, public), day_params(day)))
+    return TRADING_DAILY.conform(evaluate(TRADING_DAILY_SQL, _inputs(private, public), day_params(day), partition_day=day))

@@ -1,9 +1,10 @@
 """Tables of the trading marts."""
 
-from flexpower_dagster.core.tables import Column, TableSpec
+from flexpower_dagster.lib.tables import Column, TableSpec
 
 _METRICS = (
-    Column("revenue_eur", "DOUBLE", "sum(sign * mw * hours * price), SELL +1 / BUY -1 (0 without trades)"),
+    Column("revenue_eur", "DOUBLE", "sum(sign * mw * hours * price), SELL +1 / BUY -1 (0 in a QH without trades; "
+           "NULL for every QH of a day without private trade data)"),
     Column("n_trades", "BIGINT", "Distinct private trade ids (an hourly trade counts once)"),
     Column("net_volume_mwh", "DOUBLE", "sum(sign * mwh): positive = net sold"),
     Column("bought_mwh", "DOUBLE", "MWh bought"),
@@ -15,6 +16,9 @@ _METRICS = (
     Column("vwap_minus_market_eur_per_mwh", "DOUBLE", "Private VWAP - market VWAP"),
     Column("market_volume_mwh", "DOUBLE", "Public traded MWh"),
     Column("n_market_trades", "BIGINT", "Distinct public trade ids"),
+    Column("private_trades_loaded", "BOOLEAN",
+           "The day's private trades were loaded; false = no data (no export, or only rejected ones): the private "
+           "figures are NULL, never 0"),
 )
 
 TRADING_QH = TableSpec(

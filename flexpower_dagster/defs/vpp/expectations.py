@@ -5,29 +5,27 @@ Per-asset problems (values beyond 1.1 x capacity, unknown asset ids) are WARN ch
 rest of the portfolio proceeds. Only structural problems (schema, NULL or duplicate keys) block.
 """
 
-from flexpower_dagster.defs.quality.rules import LIVE_NEGATIVE_FACTOR
-from flexpower_dagster.defs.quality.suites import (
+from flexpower_dagster.defs.crm.portfolio import LIVE_NEGATIVE_FACTOR
+from flexpower_dagster.defs.crm.quality import CONTRACTS, capacity_bounds, contract_terms_view, known_to_contracts, portfolio_coverage_view
+from flexpower_dagster.defs.vpp.tables import VPP_FORECASTS, VPP_LIVE_SAMPLES, VPP_TECHNICAL_DATA
+from flexpower_dagster.lib.quality.suites import (
     WARN,
     Suite,
     a_ge_b,
     between,
-    capacity_bounds,
-    contract_terms_view,
-    coverage_view,
     in_set,
-    known_to_contracts,
     qh_complete,
     row_count,
     structure,
 )
-from flexpower_dagster.defs.vpp.tables import VPP_FORECASTS, VPP_LIVE_SAMPLES, VPP_TECHNICAL_DATA
 
 VPP_TECHNICAL_DATA_SUITE = Suite(
     asset=("staging", "vpp_technical_data"),
     table=VPP_TECHNICAL_DATA,
     entity="asset_id",
-    uses_contracts=True,
+    reference_tables=CONTRACTS,
     views={"contracts": contract_terms_view()},
+    refused_files="warn",
     expectations=(
         *structure(VPP_TECHNICAL_DATA, entity="asset_id"),
         in_set("technology", ("solar", "wind"), check="plausibility", severity=WARN, entity="asset_id"),
@@ -44,8 +42,9 @@ VPP_FORECASTS_SUITE = Suite(
     asset=("staging", "vpp_forecasts"),
     table=VPP_FORECASTS,
     entity="asset_id",
-    uses_contracts=True,
-    views={"contracts": contract_terms_view(), "qh_coverage": coverage_view("asset_id")},
+    reference_tables=CONTRACTS,
+    views={"contracts": contract_terms_view(), "qh_coverage": portfolio_coverage_view("asset_id")},
+    refused_files="warn",
     expectations=(
         *structure(VPP_FORECASTS, entity="asset_id"),
         *capacity_bounds("mw", check="quarantine", severity=WARN, source="forecast"),
@@ -58,11 +57,12 @@ VPP_LIVE_SAMPLES_SUITE = Suite(
     asset=("staging", "vpp_live_samples"),
     table=VPP_LIVE_SAMPLES,
     entity="asset_id",
-    uses_contracts=True,
+    reference_tables=CONTRACTS,
     views={
         "contracts": contract_terms_view(lower_factor=LIVE_NEGATIVE_FACTOR),
-        "qh_coverage": coverage_view("asset_id", universe="present", time_column="timestamp"),
+        "qh_coverage": portfolio_coverage_view("asset_id", "timestamp", only_present=True),
     },
+    refused_files="warn",
     expectations=(
         *structure(VPP_LIVE_SAMPLES, entity="asset_id"),
         *capacity_bounds("mw", check="quarantine", severity=WARN, lower="capacity", source="live power"),
@@ -71,5 +71,3 @@ VPP_LIVE_SAMPLES_SUITE = Suite(
                     description="live samples in all 96 QHs for every asset that reports live data"),
     ),
 )
-
-SUITES = [VPP_TECHNICAL_DATA_SUITE, VPP_FORECASTS_SUITE, VPP_LIVE_SAMPLES_SUITE]

@@ -1,8 +1,7 @@
 """Parsers of the virtual power plant (VPP) files (pure, no Dagster).
 
-* :func:`parse_technical_data` — ``vpp/technical_data/technical_data_YYYY-MM-DDTHHMMSSZ.json``:
-  a full snapshot ``{"assets": [{asset_id, name, type, location{...}, technical_attributes{capacity_kw, ...},
-  status, owner{name}}]}``;
+* :func:`~flexpower_dagster.defs.vpp.technical_data.parse_technical_data` — the technical-data snapshots
+  (their own module);
 * :func:`parse_forecast` — ``vpp/forecasts/forecast_<asset_id>_YYYY-MM-DDTHHMMSSZ.json``: one forecast
   version of one asset, columns ``start, end, version, power``;
 * :func:`parse_live` — ``vpp/live_measured_infeed/<SHORT>_YYYYMMDD.json``: live samples, columns
@@ -40,6 +39,7 @@ arrays / the ``assets`` list where known, or the file line for JSON syntax error
 ``missing-asset-id``              forecast key / technical-data asset without an asset id
 ``duplicate-asset-id``            the same asset twice in one technical-data snapshot
 ``date``                          a commissioning date that is not ``YYYY-MM-DD``
+``identifier``                    an asset id that is not an identifier (:mod:`flexpower_dagster.lib.identifiers`)
 ``file-name``                     the time in the file name is not a real instant
 ================================  ================================================================
 
@@ -51,7 +51,6 @@ mislabelled file lands under the asset it actually describes). Forecast ``type_i
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from pathlib import Path
@@ -60,9 +59,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flexpower_dagster.core.errors import SourceFileError
+from flexpower_dagster.lib.bounds import POWER_MW, check_numbers
+from flexpower_dagster.lib.errors import SourceFileError
+from flexpower_dagster.lib.identifiers import require_identifier
+from flexpower_dagster.lib.jsonparse import load_json, numeric
 
-TECHNICAL_DATA_PATTERN = re.compile(r"technical_data_(\d{4}-\d{2}-\d{2}T\d{6})Z\.json")
 FORECAST_PATTERN = re.compile(r"forecast_(.+)_(\d{4}-\d{2}-\d{2}T\d{6})Z\.json")
 LIVE_PATTERN = re.compile(r"([A-Za-z0-9-]+)_(\d{8})\.json")
 
@@ -78,13 +79,6 @@ _PLAUSIBLE_MS = (946684800000.0, 4102444800000.0)  # 2000-01-01, 2100-01-01 in e
 
 # ------------------------------------------------------------------------------------------------
 # file names
-
-
-def technical_data_time(basename: str) -> datetime:
-    m = TECHNICAL_DATA_PATTERN.fullmatch(basename)
-    if not m:
-        raise ValueError(f"{basename} is not named technical_data_YYYY-MM-DDTHHMMSSZ.json")
-    return datetime.strptime(m.group(1), "%Y-%m-%dT%H%M%S")
 
 
 def forecast_file_info(basename: str) -> tuple[str, datetime]:
@@ -105,46 +99,6 @@ def live_file_info(basename: str) -> tuple[str, datetime]:
 
 # ------------------------------------------------------------------------------------------------
 # shared helpers
-
-
-def load_json(path: Path, name: str) -> Any:
-    """The parsed JSON document; rules ``empty-file``, ``encoding``, ``truncated-json``, ``invalid-json``."""
-    data = Path(path).read_bytes()
-    if not data.strip():
-        raise SourceFileError(name, "empty-file", "the file is empty")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SourceFileError(
-            name, "encoding", f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} ({exc.reason})"
-        ) from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        truncated = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
-        if truncated:
-            raise SourceFileError(
-                name, "truncated-json", f"the document ends early ({exc.msg} at line {exc.lineno} column {exc.colno})", exc.lineno
-            ) from exc
-        raise SourceFileError(name, "invalid-json", f"{exc.msg} at line {exc.lineno} column {exc.colno}", exc.lineno) from exc
-
-
-def _numeric(name: str, column: str, values: list) -> pd.Series:
-    """``values`` as float64; ``non-numeric`` names the first bad element (nulls stay NaN)."""
-    try:  # fast path: numpy converts a list of numbers (None -> NaN) in one call
-        return pd.Series(np.asarray(values, dtype="float64"))
-    except (TypeError, ValueError):
-        pass
-    raw = pd.Series(values, dtype="object")
-    try:
-        num = pd.to_numeric(raw, errors="coerce")
-    except (TypeError, ValueError) as exc:
-        raise SourceFileError(name, "non-numeric", f"{column}: {exc}") from exc
-    bad = raw.notna() & num.isna()
-    if bad.any():
-        i = int(bad.to_numpy().nonzero()[0][0])
-        raise SourceFileError(name, "non-numeric", f"{column}[{i}] = {raw.iloc[i]!r} is not a number", i)
-    return num.astype("float64")
 
 
 def instants(name: str, column: str, values: pd.Series) -> pd.Series:
@@ -236,85 +190,6 @@ def _first_duplicate(name: str, column: str, ts: pd.Series) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
-# technical data
-
-TECHNICAL_DATA_COLUMNS = [
-    "asset_id", "asset_name", "technology", "latitude", "longitude", "timezone", "capacity_mw", "status",
-    "owner_name", "commissioning_date", "snapshot_taken_at",
-]
-
-#: flattened JSON field -> staging column
-_TECHNICAL_FIELDS = {
-    "asset_id": "asset_id",
-    "name": "asset_name",
-    "type": "technology",
-    "location.latitude": "latitude",
-    "location.longitude": "longitude",
-    "location.timezone": "timezone",
-    "technical_attributes.capacity_kw": "capacity_mw",
-    "status": "status",
-    "owner.name": "owner_name",
-    "technical_attributes.commissioning_date": "commissioning_date",
-}
-
-
-def parse_technical_data(path: Path, name: str | None = None) -> pd.DataFrame:
-    """One technical-data snapshot: one row per asset (capacity in MW, ``type`` -> ``technology``)."""
-    path = Path(path)
-    name = name or path.name
-    try:
-        taken = technical_data_time(path.name)
-    except ValueError as exc:
-        raise SourceFileError(name, "file-name", str(exc)) from exc
-    doc = load_json(path, name)
-    if not isinstance(doc, dict) or not isinstance(doc.get("assets"), list):
-        raise SourceFileError(name, "structure", "expected an object with an 'assets' list")
-    assets = doc["assets"]
-    if not assets:
-        raise SourceFileError(name, "no-values", "the snapshot lists no asset")
-    kinds = pd.Series(assets, dtype="object").map(type)
-    not_obj = ~kinds.eq(dict)
-    if not_obj.any():
-        i = int(not_obj.to_numpy().nonzero()[0][0])
-        raise SourceFileError(name, "structure", f"assets[{i}] is a {kinds.iloc[i].__name__}, not an object", i)
-    flat = pd.json_normalize(assets)
-    flat = flat.reindex(columns=sorted(set(flat.columns) | set(_TECHNICAL_FIELDS)))
-
-    asset_id = flat["asset_id"].astype("object").where(flat["asset_id"].notna(), None)
-    asset_text = asset_id.astype("string").str.strip()
-    missing = asset_text.isna() | asset_text.eq("")
-    if missing.any():
-        i = int(missing.to_numpy().nonzero()[0][0])
-        raise SourceFileError(name, "missing-asset-id", f"assets[{i}] has no asset_id", i)
-    dup = asset_text.duplicated()
-    if dup.any():
-        i = int(dup.to_numpy().nonzero()[0][0])
-        raise SourceFileError(name, "duplicate-asset-id", f"asset_id {asset_text.iloc[i]!r} listed twice", i)
-
-    out = pd.DataFrame({"asset_id": asset_text.astype("object")})
-    for field, column in _TECHNICAL_FIELDS.items():
-        if column == "asset_id":
-            continue
-        col = flat[field]
-        if column in ("latitude", "longitude", "capacity_mw"):
-            num = _numeric(name, field, col.tolist())
-            out[column] = num / 1000.0 if column == "capacity_mw" else num
-        elif column == "commissioning_date":
-            present = col.notna() & col.astype("string").str.strip().ne("")
-            dates = pd.to_datetime(col.where(present), format="%Y-%m-%d", errors="coerce")
-            bad = present & dates.isna()
-            if bad.any():
-                i = int(bad.to_numpy().nonzero()[0][0])
-                raise SourceFileError(name, "date", f"assets[{i}].{field} {col.iloc[i]!r} is not YYYY-MM-DD", i)
-            out[column] = dates.astype("datetime64[ns]")
-        else:
-            text = col.astype("object").where(col.notna(), None)
-            out[column] = text.str.lower() if column == "technology" else text
-    out["snapshot_taken_at"] = pd.Series(pd.Timestamp(taken), index=out.index).astype("datetime64[ns]")
-    return out.loc[:, TECHNICAL_DATA_COLUMNS]
-
-
-# ------------------------------------------------------------------------------------------------
 # forecasts
 
 FORECAST_COLUMNS = ["asset_id", "version", "delivery_start", "delivery_end", "mw"]
@@ -323,8 +198,8 @@ FORECAST_COLUMNS = ["asset_id", "version", "delivery_start", "delivery_end", "mw
 def _key_asset(name: str, key: dict, field: str) -> str:
     value = key.get(field)
     if not isinstance(value, str) or not value.strip():
-        raise SourceFileError(name, "missing-asset-id", f"key {key!r} has no {field}")
-    return value.strip()
+        raise SourceFileError(name, "missing-asset-id", f"key has no {field}")
+    return require_identifier(value.strip(), name, f"key {field}")
 
 
 def parse_forecast(path: Path, name: str | None = None) -> pd.DataFrame:
@@ -339,11 +214,12 @@ def parse_forecast(path: Path, name: str | None = None) -> pd.DataFrame:
     key, values, units = columns_of(name, doc, ("start", "version", "power"))
     asset_id = _key_asset(name, key, "asset_id")
 
-    start = epoch_ms(name, "start", _numeric(name, "start", values["start"]))
-    version = epoch_ms(name, "version", _numeric(name, "version", values["version"]))
+    start = epoch_ms(name, "start", numeric(name, "start", values["start"]))
+    version = epoch_ms(name, "version", numeric(name, "version", values["version"]))
     qh_ms = 15 * 60 * 1000
-    end = epoch_ms(name, "end", _numeric(name, "end", values["end"])) if "end" in values else start + qh_ms
-    mw = _numeric(name, "power", values["power"]).to_numpy() * power_factor(name, units["power"])
+    end = epoch_ms(name, "end", numeric(name, "end", values["end"])) if "end" in values else start + qh_ms
+    mw = numeric(name, "power", values["power"]).to_numpy() * power_factor(name, units["power"])
+    check_numbers(mw, name, "power", POWER_MW, "MW")
 
     off_grid = ((end - start) != qh_ms) | (start % qh_ms != 0)
     if off_grid.any():
@@ -385,8 +261,8 @@ def live_asset_id(name: str, key: dict) -> str:
     if not ids:
         raise SourceFileError(name, "live-key-asset-or-entity-id", f"key {key!r} has neither asset_id nor entity_id")
     if len(ids) > 1:
-        raise SourceFileError(name, "live-key-asset-or-entity-id", f"key names two different assets {found!r}")
-    return ids.pop()
+        raise SourceFileError(name, "live-key-asset-or-entity-id", f"key names two different assets {sorted(ids)!r}")
+    return require_identifier(ids.pop(), name, "key asset_id/entity_id")
 
 
 def parse_live(path: Path, name: str | None = None) -> pd.DataFrame:
@@ -400,8 +276,9 @@ def parse_live(path: Path, name: str | None = None) -> pd.DataFrame:
     doc = load_json(path, name)
     key, values, units = columns_of(name, doc, ("timestamp", "value"))
     asset_id = live_asset_id(name, key)
-    ts = instants(name, "timestamp", _numeric(name, "timestamp", values["timestamp"]))
-    mw = _numeric(name, "value", values["value"]) * power_factor(name, units["value"])
-    quality = _numeric(name, "quality", values["quality"]) if "quality" in values else pd.Series(np.nan, index=ts.index)
+    ts = instants(name, "timestamp", numeric(name, "timestamp", values["timestamp"]))
+    mw = numeric(name, "value", values["value"]) * power_factor(name, units["value"])
+    check_numbers(mw, name, "value", POWER_MW, "MW")
+    quality = numeric(name, "quality", values["quality"]) if "quality" in values else pd.Series(np.nan, index=ts.index)
     _first_duplicate(name, "timestamp", ts)
     return pd.DataFrame({"asset_id": asset_id, "timestamp": ts, "mw": mw, "quality": quality}).loc[:, LIVE_COLUMNS]

@@ -5,16 +5,10 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
-from flexpower_dagster.core.landing import LandingFile, SourceSpec, days_between
-from flexpower_dagster.defs.vpp.parser import (
-    forecast_file_info,
-    live_file_info,
-    parse_forecast,
-    parse_live,
-    parse_technical_data,
-    technical_data_time,
-)
+from flexpower_dagster.defs.vpp.parser import forecast_file_info, live_file_info, parse_forecast, parse_live
 from flexpower_dagster.defs.vpp.tables import VPP_FORECASTS, VPP_LIVE_SAMPLES, VPP_TECHNICAL_DATA
+from flexpower_dagster.defs.vpp.technical_data import parse_technical_data, technical_data_time
+from flexpower_dagster.lib.landing.source import LandingFile, SourceSpec, days_between
 
 #: A forecast version T covers the quarter-hours starting T .. T+48h: [T, T+48h+15min).
 FORECAST_HORIZON = timedelta(hours=48, minutes=15)
@@ -85,6 +79,7 @@ VPP_FORECASTS_SOURCE = SourceSpec(
     time_column="delivery_start",
     days_covered=forecast_days,
     row_key=("asset_id", "version", "delivery_start"),
+    defines_days=True,
     description=(
         "Every forecast version's power (MW) for every quarter-hour of the delivery day, one row per "
         "(asset, version, QH). A version file covers 48 h ahead, so it feeds up to three delivery days. "
@@ -104,6 +99,7 @@ VPP_LIVE_SAMPLES_SOURCE = SourceSpec(
     time_column="timestamp",
     days_covered=live_days,
     row_key=("asset_id", "timestamp"),
+    defines_days=True,
     description=(
         "Live measured power samples (about one a minute, irregular) per asset in MW, from the VPP files "
         "of the German local days that overlap the UTC delivery day. The asset id comes from the file's key "
@@ -111,5 +107,3 @@ VPP_LIVE_SAMPLES_SOURCE = SourceSpec(
         "the second choice of best-of-infeed when final DSO data is missing."
     ),
 )
-
-SOURCES: list[SourceSpec] = [VPP_TECHNICAL_DATA_SOURCE, VPP_FORECASTS_SOURCE, VPP_LIVE_SAMPLES_SOURCE]

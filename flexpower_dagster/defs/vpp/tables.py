@@ -1,6 +1,6 @@
 """Staging tables of the virtual power plant (VPP): technical data, forecasts, live samples."""
 
-from flexpower_dagster.core.tables import Column, TableSpec
+from flexpower_dagster.lib.tables import Column, TableSpec
 
 VPP_TECHNICAL_DATA = TableSpec(
     schema="staging",

@@ -1,1 +1,0 @@
-"""Shared functional core: plain Python/SQL helpers with no Dagster import."""

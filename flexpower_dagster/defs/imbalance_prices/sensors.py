@@ -1,5 +1,0 @@
-"""The imbalance landing-zone sensor (see flexpower_dagster.platform.automation and docs/automation.md)."""
-
-from flexpower_dagster.platform.automation import build_source_sensor
-
-imbalance_files_sensor = build_source_sensor("imbalance")

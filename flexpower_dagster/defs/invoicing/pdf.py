@@ -1,0 +1,79 @@
+"""The invoice PDF, drawn with fpdf2 from the document model of :mod:`.documents` (pure, no Dagster).
+
+Core font Helvetica (no font files, Latin-1 text), creation date fixed to the invoice's issue date
+(00:00 UTC), so fpdf2's ``/ID`` (an MD5 of the content plus the creation date) is fixed as well: the same
+invoice gives the same bytes. A provisional invoice carries a diagonal ``PROVISIONAL`` watermark.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from fpdf import FPDF
+
+
+def _latin1(text: str) -> str:
+    """fpdf2's core fonts are Latin-1: replace anything else (never expected in our texts)."""
+    return str(text).encode("latin-1", "replace").decode("latin-1")
+
+
+def render_pdf(model: dict, issue_date: date) -> bytes:
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf.set_creation_date(datetime(issue_date.year, issue_date.month, issue_date.day, tzinfo=UTC))
+    pdf.set_title(f"Invoice {model['invoice_id']}")
+    pdf.set_author(model["issuer"][0])
+    pdf.set_subject(f"{model['status']} invoice for {model['contract_id']}")
+    pdf.set_creator("flexpower_dagster invoicing")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_page()
+    if model["watermark"]:
+        with pdf.local_context(text_color=(240, 195, 195)):
+            pdf.set_font("Helvetica", "B", 72)
+            with pdf.rotation(35, x=105, y=200):
+                pdf.text(x=28, y=225, text=model["watermark"])
+    pdf.set_font("Helvetica", size=9)
+    for issuer_line in model["issuer"]:
+        pdf.cell(0, 4.5, _latin1(issuer_line), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.set_font("Helvetica", "B", 16)
+    pdf.cell(0, 9, _latin1(f"Invoice {model['invoice_id']}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=10)
+    for label, value in (
+        ("Invoice number", model["invoice_id"]),
+        ("Issue date", model["issue_date"]),
+        ("Customer", model["email"]),
+        ("Contract", model["contract_id"]),
+        ("Asset", f"{model['asset_id']} (metering point {model['metering_point_id']})"),
+        ("Period", model["period"]),
+        ("Status", model["status"].upper()),
+    ):
+        pdf.cell(35, 5.5, _latin1(label))
+        pdf.cell(0, 5.5, _latin1(value), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.set_font("Helvetica", size=8)
+    widths = (6, 50, 28, 24, 26, 19, 18, 19)
+    with pdf.table(col_widths=widths, text_align=("LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
+                   line_height=4.2, first_row_as_headings=True) as table:
+        table.row(["#", "Description", "Direction", "Quantity", "Unit price", "Net EUR", f"VAT {model['vat_percent']} %",
+                   "Gross EUR"])
+        for line in model["lines"]:
+            table.row([_latin1(str(x)) for x in (line["no"], line["description"], line["direction"], line["quantity"],
+                                                 line["unit_price"], line["net"], line["vat"], line["gross"])])
+    pdf.ln(3)
+    pdf.set_font("Helvetica", "B", 10)
+    for label, value in (("Total net", model["net"]), (f"VAT {model['vat_percent']} %", model["vat"]),
+                         ("Total gross", model["gross"])):
+        pdf.cell(120, 6, "")
+        pdf.cell(35, 6, _latin1(label))
+        pdf.cell(35, 6, _latin1(f"{value} EUR"), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=9)
+    pdf.cell(0, 6, _latin1(f"Balance: {model['balance_text']} {model['gross']} EUR (gross)"), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    pdf.set_font("Helvetica", size=8)
+    pdf.multi_cell(0, 4, _latin1(f"Infeed volume {model['volume']} MWh. VAT {model['vat_percent']} % is computed per line "
+                                 "on the net rounded to cents."), new_x="LMARGIN", new_y="NEXT")
+    for n in model["notes"]:
+        pdf.multi_cell(0, 4, _latin1(n), new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+

@@ -1,0 +1,78 @@
+"""SQL marts: a daily asset whose rows are one SQL statement over the warehouse (:func:`daily_sql_mart`).
+
+The statement (pure, tested through :func:`flexpower_dagster.lib.sql.evaluate`) runs inside DuckDB and
+its result replaces the asset's partition in one transaction: no round trip through pandas. A run over a
+range of days (a single-run backfill) loops over the days on one connection. Metadata is computed from
+the rows written (``summarize``), and ``prepare`` may add parameters computed before the statement (e.g.
+the assets whose final production is quarantined) together with metadata about them.
+"""
+
+
+import warnings
+from collections.abc import Callable, Sequence
+from datetime import date
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from flexpower_dagster.lib.dagster.metadata import partition_days, table_metadata
+from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
+from flexpower_dagster.lib.dagster.resources import Warehouse
+from flexpower_dagster.lib.sql import day_params
+from flexpower_dagster.lib.tables import TableSpec
+from flexpower_dagster.lib.warehouse import read_partitions, replace_partitions
+
+#: ``prepare(conn, day, log) -> (extra parameters, metadata)``
+Prepare = Callable[[duckdb.DuckDBPyConnection, date, dg.DagsterLogManager], tuple[dict, dict]]
+
+#: Single-run backfills: a range of days is one run (one process start-up), the days loop inside it.
+SINGLE_RUN = dg.BackfillPolicy.single_run()
+
+
+def daily_sql_mart(
+    table: TableSpec,
+    sql: str,
+    *,
+    deps: Sequence[dg.AssetKey | Sequence[str]],
+    description: str,
+    group_name: str,
+    summarize: Callable[[pd.DataFrame], dict] | None = None,
+    prepare: Prepare | None = None,
+) -> dg.AssetsDefinition:
+    """A daily-partitioned asset ``<table.schema>/<table.name>`` materialised by ``sql``."""
+
+    with warnings.catch_warnings():  # backfill_policy is "beta" in Dagster 1.13; covered by tests
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        decorator = dg.asset(
+            key=[table.schema, table.name],
+            deps=[dg.AssetKey(list(d)) if not isinstance(d, dg.AssetKey) else d for d in deps],
+            partitions_def=daily_partitions,
+            backfill_policy=SINGLE_RUN,
+            tags=DAILY_TAGS,
+            group_name=group_name,
+            kinds={"duckdb", "sql"},
+            description=description,
+            metadata=table_metadata(table),
+        )
+
+    @decorator
+    def _mart(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        days = partition_days(context)
+        md: dict = {}
+        rows = 0
+        with warehouse.connect(log=context.log.info) as conn:
+            for day in days:
+                params = day_params(day)
+                if prepare is not None:
+                    extra, extra_md = prepare(conn, day, context.log)
+                    params.update(extra)
+                    md.update(extra_md)
+                rows += replace_partitions(conn, table, [day], sql, params)
+            written = read_partitions(conn, table, days) if summarize is not None else None
+        if summarize is not None and written is not None:
+            md.update(summarize(written))
+        key = "dagster/partition_row_count" if len(days) == 1 else "rows"
+        return dg.MaterializeResult(metadata={key: rows, **md})
+
+    return _mart

@@ -1,0 +1,77 @@
+"""Dagster resources built from :class:`~flexpower_dagster.settings.Settings`.
+
+Assets never read the environment: they receive the landing zone and the warehouse as resources,
+so tests pass temporary directories and DuckDB files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+from dagster import ConfigurableResource
+
+from flexpower_dagster.lib import warehouse
+from flexpower_dagster.lib.dagster.io_manager import WarehouseIOManager
+from flexpower_dagster.lib.landing.manifest import Manifest
+from flexpower_dagster.settings import Settings
+
+_MANIFESTS: dict[str, Manifest] = {}
+
+
+class LandingZone(ConfigurableResource):
+    """The landing directory where source systems drop their files (``FLEXPOWER_LANDING_DIR``), and the
+    landing manifest where sensors and staging share what reading a file taught (``manifest_dir``)."""
+
+    root: str
+    manifest_dir: str | None = None
+    #: a file changed less than this many seconds ago may still be being written: it waits
+    settle_seconds: float = 0.0
+
+    @property
+    def path(self) -> Path:
+        return Path(self.root)
+
+    def manifest(self) -> Manifest | None:
+        """This process's handle on the manifest (one SQLite connection per folder and process)."""
+        if not self.manifest_dir:
+            return None
+        if self.manifest_dir not in _MANIFESTS:
+            _MANIFESTS[self.manifest_dir] = Manifest(self.manifest_dir)
+        return _MANIFESTS[self.manifest_dir]
+
+
+class Warehouse(ConfigurableResource):
+    """The DuckDB warehouse file (``FLEXPOWER_WAREHOUSE``) for direct SQL (side tables, reports)."""
+
+    path: str
+    #: how long to wait while another process holds the file, then fail naming it (docs/hardening.md)
+    lock_wait_seconds: float = warehouse.LOCK_WAIT_SECONDS
+
+    def connect(self, read_only: bool = False, log: Callable[[str], None] | None = None) -> duckdb.DuckDBPyConnection:
+        return warehouse.connect(self.path, read_only=read_only, wait_seconds=self.lock_wait_seconds, log=log)
+
+
+class DataDir(ConfigurableResource):
+    """Directory for generated artefacts (invoices, outbox, GX data docs)."""
+
+    root: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.root)
+
+
+def build_resources(settings: Settings) -> dict:
+    """The resource dict for a given set of settings (used by the definitions and by tests)."""
+    return {
+        "landing": LandingZone(
+            root=str(settings.landing_dir),
+            manifest_dir=str(settings.data_dir / "landing_manifest"),
+            settle_seconds=settings.settle_seconds,
+        ),
+        "warehouse": Warehouse(path=str(settings.warehouse), lock_wait_seconds=settings.lock_wait_seconds),
+        "data_dir": DataDir(root=str(settings.data_dir)),
+        "io_manager": WarehouseIOManager(database=str(settings.warehouse), lock_wait_seconds=settings.lock_wait_seconds),
+    }

@@ -1,0 +1,104 @@
+"""Landing-zone sensors: one per source system, a thin wrapper over :func:`flexpower_dagster.lib.landing.plan.plan`.
+
+Each tick requests, per delivery day, exactly the staging assets of its system whose feed changed,
+with a content-based ``run_key``; unrecognised files go to the tick log (``SkipReason`` or a warning).
+Everything downstream of staging follows by automation conditions (:mod:`.automation`).
+The sensors are built by ``definitions.py`` from the :class:`~.landing_source.LandingSource`
+components the domain folders declare (every system's day-defining sources tell each sensor which
+delivery days exist). See docs/automation.md.
+"""
+
+
+from collections.abc import Callable, Sequence
+from datetime import date
+
+import dagster as dg
+
+from flexpower_dagster.lib.dagster.partitions import FIRST_DELIVERY_DAY, daily_partitions
+from flexpower_dagster.lib.dagster.resources import LandingZone
+from flexpower_dagster.lib.landing.manifest import Manifest
+from flexpower_dagster.lib.landing.plan import DayRequest, plan, problem_message
+from flexpower_dagster.lib.landing.source import SourceSpec
+
+SENSOR_INTERVAL_SECONDS = 30
+#: Tag on every run a source sensor requests (which system's files triggered it).
+TRIGGER_TAG = "flexpower/trigger"
+
+
+def partition_day_check() -> Callable[[date], bool]:
+    """``day -> bool``: is the delivery day a partition of ``daily_partitions`` now?"""
+    last = daily_partitions.get_last_partition_key()
+    first_day = date.fromisoformat(FIRST_DELIVERY_DAY)
+    last_day = date.fromisoformat(last) if last else first_day
+    return lambda d: first_day <= d <= last_day
+
+
+def run_request_for(req: DayRequest) -> dg.RunRequest:
+    return dg.RunRequest(
+        run_key=req.run_key,
+        partition_key=req.partition_key,
+        asset_selection=[dg.AssetKey(["staging", s]) for s in req.sources],
+        tags={TRIGGER_TAG: f"{req.system}-files"},
+    )
+
+
+def evaluate_source_sensor(
+    context: dg.SensorEvaluationContext,
+    system: str,
+    root,
+    specs: Sequence[SourceSpec],
+    day_defining: Sequence[SourceSpec],
+    day_ok: Callable[[date], bool],
+    manifest: Manifest | None = None,
+    settle_seconds: float = 0.0,
+) -> dg.SensorResult:
+    """The body of a source sensor (separate for tests and the benchmark)."""
+    result = plan(
+        root, system, specs, context.cursor, day_defining_specs=day_defining, day_ok=day_ok, manifest=manifest,
+        settle_seconds=settle_seconds,
+    )
+    if result.problems:
+        context.log.warning(problem_message(result.problems))
+    if not result.requests:
+        return dg.SensorResult(skip_reason=dg.SkipReason(result.skip_message()), cursor=result.cursor)
+    for req in result.requests:
+        listed = ", ".join(req.new_files[:5]) + (f" (+{req.n_new_files - 5} more)" if req.n_new_files > 5 else "")
+        context.log.info(f"{req.partition_key}: {'; '.join(req.reasons)}" + (f"; new: {listed}" if listed else ""))
+    if result.identical:
+        context.log.info(f"{len(result.identical)} re-delivered identical feed(s) ignored")
+    context.log.info(f"{len(result.requests)} run request(s), {result.files_scanned} files scanned in {result.seconds:.2f}s")
+    return dg.SensorResult(run_requests=[run_request_for(r) for r in result.requests], cursor=result.cursor)
+
+
+def build_source_sensor(
+    system: str,
+    specs: Sequence[SourceSpec],
+    day_defining: Sequence[SourceSpec] = (),
+    *,
+    minimum_interval_seconds: int = SENSOR_INTERVAL_SECONDS,
+) -> dg.SensorDefinition:
+    """The landing-zone sensor of one source system (running by default, cursor-based).
+
+    ``day_defining`` are the sources of every system whose files make a delivery day exist.
+    """
+    specs, day_defining = tuple(specs), tuple(day_defining)
+
+    @dg.sensor(
+        name=f"{system}_files_sensor",
+        description=(
+            f"Watches the {system} folders of the landing zone. Each tick requests, per delivery day, the "
+            f"{system} staging assets whose files are new or changed (run key = day + content digest: an "
+            "identical re-delivery is a no-op, a corrected file a new run). Unrecognised files are listed "
+            "in the tick log. Downstream marts follow by automation conditions."
+        ),
+        target=dg.AssetSelection.groups(f"staging_{system}"),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=minimum_interval_seconds,
+    )
+    def _sensor(context: dg.SensorEvaluationContext, landing: LandingZone) -> dg.SensorResult:
+        return evaluate_source_sensor(
+            context, system, landing.path, specs, day_defining, partition_day_check(), manifest=landing.manifest(),
+            settle_seconds=landing.settle_seconds,
+        )
+
+    return _sensor

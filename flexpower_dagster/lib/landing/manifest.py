@@ -1,0 +1,140 @@
+"""The landing manifest: what reading a file taught us, recorded once per file change, shared by every process.
+
+Sensors (in the daemon) and staging assets (in run workers) see the same files. What one of them learns
+by reading a file — its SHA-256, the delivery days it feeds, how many rows it parsed to, whether it was
+rejected and by which rule — is recorded here per *fingerprint* (path, size, mtime), so the other reads it
+instead of the file. For sources dated by their content (DSO and imbalance files) the sensor must parse a
+file to know its days; the parsed rows are kept too (Parquet, by content hash), so the staging asset does
+not parse that file again. A changed file has a new fingerprint: everything is learnt afresh.
+
+Storage: ``<root>/<code version>/manifest.sqlite`` (SQLite in WAL mode: several processes read and write
+safely, a reader never blocks the warehouse) and ``.../parsed/<source>/<sha256>.parquet``. The *code version*
+is a digest of the code that parses and dates files (:func:`code_version`): after any change of a parser the
+facts are learnt afresh (older versions' folders are removed). It is a cache of facts about files, not data
+of record: deleting the folder costs re-reading, never correctness. Pure: no Dagster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from flexpower_dagster.lib.landing.source import LandingFile
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    name TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    source TEXT, sha256 TEXT, days TEXT, n_rows INTEGER, status TEXT, rule TEXT, reason TEXT,
+    recorded_at TEXT NOT NULL,
+    PRIMARY KEY (name, size, mtime_ns)
+)
+"""
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What is known about one fingerprint (None = not learnt yet)."""
+
+    sha256: str | None = None
+    days: frozenset[date] | None = None
+    n_rows: int | None = None
+    status: str | None = None  # "loaded" or "rejected" by the last staging load that read it
+    rule: str | None = None
+    reason: str | None = None
+
+
+#: The code whose changes invalidate what the manifest knows: parsers, file dating, the landing library.
+_PACKAGE = Path(__file__).resolve().parents[2]
+_CODE_GLOBS = ("lib/landing/*.py", "lib/*parse.py", "lib/textfiles.py", "lib/errors.py",
+               "defs/*/parser.py", "defs/*/sources.py", "defs/*/technical_data.py")
+
+
+def code_version() -> str:
+    """A digest of the code that parses and dates landing files."""
+    h = hashlib.blake2b(digest_size=6)
+    for pattern in _CODE_GLOBS:
+        for path in sorted(_PACKAGE.glob(pattern)):
+            h.update(path.relative_to(_PACKAGE).as_posix().encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+class Manifest:
+    """The manifest under ``root`` for the current code version (created on first use)."""
+
+    def __init__(self, root: str | Path, version: str | None = None):
+        version = version or code_version()
+        self.directory = Path(root) / version
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for other in Path(root).iterdir():  # facts learnt by other code are not to be trusted
+            if other.is_dir() and other.name != version:
+                shutil.rmtree(other, ignore_errors=True)
+        self._conn = sqlite3.connect(self.directory / "manifest.sqlite", timeout=60, isolation_level=None,
+                                     check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute(_SCHEMA)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def get(self, f: LandingFile) -> FileFacts | None:
+        row = self._conn.execute(
+            "SELECT sha256, days, n_rows, status, rule, reason FROM files WHERE name = ? AND size = ? AND mtime_ns = ?",
+            (f.name, f.size, f.mtime_ns),
+        ).fetchone()
+        if row is None:
+            return None
+        days = frozenset(date.fromisoformat(d) for d in json.loads(row[1])) if row[1] is not None else None
+        return FileFacts(sha256=row[0], days=days, n_rows=row[2], status=row[3], rule=row[4], reason=row[5])
+
+    def put(self, f: LandingFile, source: str | None = None, **facts) -> None:
+        """Record facts about ``f`` (``sha256``, ``days``, ``n_rows``, ``status``, ``rule``, ``reason``);
+        facts not given keep what was recorded before."""
+        if "days" in facts and facts["days"] is not None:
+            facts["days"] = json.dumps(sorted(d.isoformat() for d in facts["days"]))
+        cols = ["source", *facts]
+        values = [source, *facts.values()]
+        updates = ", ".join(f"{c} = coalesce(excluded.{c}, files.{c})" for c in cols)
+        self._conn.execute(
+            f"INSERT INTO files (name, size, mtime_ns, {', '.join(cols)}, recorded_at) "
+            f"VALUES (?, ?, ?, {', '.join('?' for _ in cols)}, ?) "
+            f"ON CONFLICT (name, size, mtime_ns) DO UPDATE SET {updates}, recorded_at = excluded.recorded_at",
+            (f.name, f.size, f.mtime_ns, *values, datetime.now(UTC).isoformat(timespec="seconds")),
+        )
+
+    # ---------------------------------------------------------------------------------------- parsed rows
+
+    def _frame_path(self, source: str, sha256: str) -> Path:
+        return self.directory / "parsed" / source / f"{sha256}.parquet"
+
+    def get_frame(self, source: str, sha256: str) -> pd.DataFrame | None:
+        path = self._frame_path(source, sha256)
+        if not path.is_file():
+            return None
+        try:
+            with duckdb.connect() as con:
+                return con.execute("SELECT * FROM read_parquet(?)", [str(path)]).fetchdf()
+        except duckdb.Error:  # a damaged or foreign file is a cache miss, never an error
+            return None
+
+    def put_frame(self, source: str, sha256: str, frame: pd.DataFrame) -> None:
+        path = self._frame_path(source, sha256)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with duckdb.connect() as con:
+            con.register("frame", frame)
+            con.execute(f"COPY frame TO '{tmp.as_posix()}' (FORMAT parquet)")
+        tmp.replace(path)  # readers see the whole file or none
+
+    def rows(self) -> pd.DataFrame:
+        """Every recorded fingerprint (for operators: ``which files fed what``)."""
+        return pd.read_sql_query("SELECT * FROM files ORDER BY name, recorded_at", self._conn)

@@ -1,0 +1,327 @@
+"""What changed in the landing zone since the last sensor tick (pure: no Dagster import).
+
+The source sensors (:mod:`flexpower_dagster.lib.dagster.sensors`) are thin wrappers over :func:`plan`.
+
+Model
+-----
+For every source and every delivery day the platform knows, the *feed* of (source, day) is the set
+of files that :func:`flexpower_dagster.lib.landing.load.load_day` would read for that day:
+
+* ``events`` sources: the files whose ``spec.days_covered`` contains the day;
+* ``snapshot`` sources (CRM contracts, VPP technical data): the newest snapshot taken before the
+  end of the day. A snapshot therefore feeds the days from its creation until the next snapshot,
+  limited to the *landing days* (days for which per-asset or per-day data exists, see
+  the sources declared with ``defines_days``): never hundreds of empty days.
+
+Every source also gets a (possibly empty) feed for every landing day, so that each staging asset has
+a partition for each day with data and the marts' ``~any_deps_missing`` guard does not wait for a
+source that simply has no file that day (e.g. no redispatch flag).
+
+The cursor and its digests: :mod:`flexpower_dagster.lib.landing.cursor`.
+
+Run keys
+--------
+``<system>:<day>:<digest of the selected sources' content digests and generations>``. A
+re-delivered identical file never reaches a run request (same content digest); a corrected file
+changes the content digest and bumps the generation, so it always makes a new run (even when the
+content goes back to an earlier state, whose bare digest was already used by an earlier run).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from flexpower_dagster.lib.landing.cursor import (
+    MAX_REMEMBERED_UNRECOGNISED,
+    CursorState,
+    SourceState,
+    aggregate_digest,
+    content_digest,
+    day_key,
+    digest,
+    parse_day_key,
+    stat_digest,
+)
+from flexpower_dagster.lib.landing.files import Inventory, file_days, landing_days, on_clear, scan
+from flexpower_dagster.lib.landing.manifest import Manifest
+from flexpower_dagster.lib.landing.source import LandingFile, SourceSpec
+
+#: File names listed per run request (tags/logs); the rest is counted.
+MAX_LISTED_FILES = 20
+
+
+# --------------------------------------------------------------------------------------------
+# results
+
+
+@dataclass(frozen=True)
+class DayRequest:
+    """One run to request: the staging assets of ``sources`` for delivery ``day``."""
+
+    system: str
+    day: date
+    sources: tuple[str, ...]  # staging table names, sorted
+    run_key: str
+    new_files: tuple[str, ...]  # files newer than the previous high-water mark feeding the day (truncated)
+    n_new_files: int
+    reasons: tuple[str, ...]  # per source: "new day", "changed feed", ...
+
+    @property
+    def partition_key(self) -> str:
+        return self.day.isoformat()
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """A file the sensor could not place: reported in the tick log, never fatal."""
+
+    file: str
+    reason: str
+
+
+@dataclass
+class Plan:
+    requests: list[DayRequest] = field(default_factory=list)
+    problems: list[FileProblem] = field(default_factory=list)  # newly seen unrecognised/undated/refused files
+    waiting: list[str] = field(default_factory=list)  # files still being written: planned once complete
+    identical: list[tuple[str, date]] = field(default_factory=list)  # re-delivered identical feeds
+    pending: list[tuple[str, date]] = field(default_factory=list)  # changed feeds whose day is not a partition yet
+    cursor: str = ""
+    files_scanned: int = 0
+    seconds: float = 0.0
+
+    def skip_message(self) -> str:
+        """Why this tick requests nothing (and what it saw)."""
+        parts = [f"no new or changed files ({self.files_scanned} files scanned)"]
+        if self.waiting:
+            parts.append(f"{len(self.waiting)} file(s) still being written, e.g. {self.waiting[0]}")
+        if self.identical:
+            parts.append(
+                f"{len(self.identical)} re-delivered identical feed(s) ignored: "
+                + ", ".join(f"{s} {d}" for s, d in self.identical[:10])
+            )
+        if self.pending:
+            parts.append(
+                f"{len(self.pending)} changed feed(s) wait for their day to become a partition: "
+                + ", ".join(f"{s} {d}" for s, d in self.pending[:10])
+            )
+        if self.problems:
+            parts.append(problem_message(self.problems))
+        return "; ".join(parts)
+
+
+def problem_message(problems: Sequence[FileProblem], limit: int = 50) -> str:
+    lines = [f"{len(problems)} file(s) skipped:"] + [f"  {p.file}: {p.reason}" for p in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(f"  ... and {len(problems) - limit} more")
+    return "\n".join(lines)
+
+
+def _days_of(
+    spec: SourceSpec, files: list[LandingFile], problems: list[FileProblem], manifest: Manifest | None
+) -> dict[str, frozenset[date]]:
+    out: dict[str, frozenset[date]] = {}
+    for f in files:
+        try:
+            days = file_days(spec, f, manifest)
+        except Exception as exc:  # days_covered must not raise; if it does, the file is reported
+            problems.append(FileProblem(f.name, f"{spec.name}: cannot tell its delivery days ({type(exc).__name__}: {exc})"))
+            continue
+        if not days:
+            problems.append(FileProblem(f.name, f"{spec.name}: covers no delivery day"))
+            continue
+        out[f.name] = days
+    return out
+
+
+_LANDING_CACHE: dict[tuple[str, str], frozenset[date]] = {}
+on_clear(_LANDING_CACHE.clear)
+
+
+def _folder_signature(root: Path, specs: Sequence[SourceSpec]) -> str:
+    """Digest of the day-defining folders' modification times: unchanged when no file was added,
+    removed or renamed there (the landing days only depend on which files exist)."""
+    parts = []
+    for folder in sorted({s.folder.strip("/") for s in specs}):
+        try:
+            parts.append(f"{folder}={os.stat(root / folder).st_mtime_ns}")
+        except OSError:
+            parts.append(f"{folder}=-")
+    return digest(parts)
+
+
+def _landing_days(
+    root: Path,
+    specs: Sequence[SourceSpec],
+    inventory: Inventory,
+    day_defining_specs: Sequence[SourceSpec],
+    state: CursorState,
+    manifest: Manifest | None = None,
+    settle_seconds: float = 0.0,
+) -> frozenset[date]:
+    """The landing days, recomputed only when a day-defining folder changed (the cursor and a
+    per-process cache hold the last answer: content-dated files are not parsed on every tick)."""
+    own = {s.name for s in specs}
+    defining = [s for s in (*specs, *day_defining_specs) if s.defines_days]
+    defining = list({s.name: s for s in defining}.values())
+    sig = _folder_signature(root, defining)
+    if sig == state.landing_sig:
+        return frozenset(state.landing_days)
+    cached = _LANDING_CACHE.get((str(root), sig))
+    if cached is None:
+        others = [s for s in defining if s.name not in own]
+        files = dict(inventory.files)
+        if others:
+            files.update(scan(root, others, settle_seconds=settle_seconds).files)
+        cached = landing_days(root, defining, Inventory(files, []), manifest)
+        if len(_LANDING_CACHE) > 64:
+            _LANDING_CACHE.clear()
+        _LANDING_CACHE[(str(root), sig)] = cached
+    state.landing_sig, state.landing_days = sig, sorted(cached)
+    return cached
+
+
+# --------------------------------------------------------------------------------------------
+# feeds
+
+
+def feeds(
+    spec: SourceSpec,
+    files: list[LandingFile],
+    landing_days: frozenset[date],
+    problems: list[FileProblem],
+    manifest: Manifest | None = None,
+) -> dict[date, list[LandingFile]]:
+    """(day -> files feeding it) for one source; every landing day is present (maybe empty)."""
+    out: dict[date, list[LandingFile]] = {d: [] for d in landing_days}
+    if spec.kind == "snapshot":
+        timed: list[tuple[datetime, str, LandingFile]] = []
+        for f in files:
+            try:
+                timed.append((spec.file_time(f.basename), f.name, f))
+            except Exception as exc:
+                problems.append(FileProblem(f.name, f"{spec.name}: cannot tell when the snapshot was taken ({type(exc).__name__}: {exc})"))
+        timed.sort(key=lambda t: (t[0], t[1]))
+        i, newest = 0, None
+        for d in sorted(landing_days):
+            day_end = datetime(d.year, d.month, d.day) + timedelta(days=1)
+            while i < len(timed) and timed[i][0] < day_end:
+                newest = timed[i][2]
+                i += 1
+            if newest is not None:
+                out[d].append(newest)
+        return out
+    days_by_file = _days_of(spec, files, problems, manifest)
+    by_name = {f.name: f for f in files}
+    for name, days in days_by_file.items():
+        for d in days:
+            out.setdefault(d, []).append(by_name[name])
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the plan of one tick
+
+
+def plan(
+    root: Path,
+    system: str,
+    specs: Sequence[SourceSpec],
+    cursor: str | None,
+    *,
+    day_defining_specs: Sequence[SourceSpec] = (),
+    day_ok: Callable[[date], bool] = lambda d: True,
+    manifest: Manifest | None = None,
+    settle_seconds: float = 0.0,
+) -> Plan:
+    """Compare the landing zone with ``cursor`` for the sources ``specs`` of one ``system``.
+
+    ``day_defining_specs`` are the sources (of every system) whose files define the landing days
+    (default: none, then only ``specs`` themselves count if they are day-defining); ``day_ok(day)``
+    says whether the day is a partition yet (changed feeds of other days stay pending, i.e. are
+    not written to the cursor, and are planned again on the next tick). ``manifest`` records what
+    reading the files taught (hashes, days, parsed rows of content-dated files) for the staging runs.
+    """
+    t0 = time.perf_counter()
+    state = CursorState.decode(cursor)
+    {s.name for s in specs}
+    top_folders = {s.folder.strip("/").split("/")[0] for s in specs}
+    inventory = scan(root, specs, extra_folders=top_folders, settle_seconds=settle_seconds)
+    landing = _landing_days(root, specs, inventory, day_defining_specs, state, manifest, settle_seconds)
+    landing_stamp = digest(day_key(d) for d in sorted(landing))
+
+    result = Plan(files_scanned=inventory.n_files, waiting=inventory.waiting)
+    problems: list[FileProblem] = [FileProblem(n, "file name matches no known pattern of this folder") for n in inventory.unmatched]
+    problems += [FileProblem(n, reason) for n, reason in inventory.refused]
+    changed: dict[date, list[tuple[str, str, str]]] = {}  # day -> [(source, content, gen)]
+    reasons: dict[date, list[str]] = {}
+    new_files: dict[date, list[str]] = {}
+
+    for spec in specs:
+        files = inventory.files[spec.name]
+        prev = state.sources.get(spec.name, SourceState())
+        agg = aggregate_digest(files, landing_stamp)
+        hwm = max((f.mtime_ns for f in files), default=prev.hwm)
+        if agg == prev.agg:  # fast path: no fingerprint and no landing day changed for this source
+            continue
+        day_feeds = feeds(spec, files, landing, problems, manifest)
+        new_days = dict(prev.days)
+        all_pending = False
+        for key in set(new_days):  # days that disappeared: their feed is now empty
+            d = parse_day_key(key)
+            day_feeds.setdefault(d, [])
+        for d, feed in day_feeds.items():
+            key = day_key(d)
+            stat = stat_digest(feed)
+            old = prev.days.get(key)
+            old_stat, old_content, old_gen = old.split(".") if old else ("", "", "-1")
+            if stat == old_stat:
+                continue
+            content = content_digest(feed, manifest)
+            if old is not None and content == old_content:
+                new_days[key] = f"{stat}.{content}.{old_gen}"
+                result.identical.append((spec.name, d))
+                continue
+            if not day_ok(d):
+                result.pending.append((spec.name, d))
+                all_pending = True
+                continue
+            gen = str(int(old_gen) + 1) if old is not None else "0"
+            new_days[key] = f"{stat}.{content}.{gen}"
+            changed.setdefault(d, []).append((spec.name, content, gen))
+            reasons.setdefault(d, []).append(f"{spec.name}: {'new day' if old is None else 'changed feed'} ({len(feed)} file(s))")
+            new_files.setdefault(d, []).extend(f.name for f in feed if f.mtime_ns > prev.hwm)
+        # a source with pending days keeps its old aggregate, so the next tick looks again
+        state.sources[spec.name] = SourceState(hwm=hwm, agg=prev.agg if all_pending else agg, days=new_days)
+
+    for d in sorted(changed):
+        entries = sorted(changed[d])
+        request_digest = digest(f"{s}={c}.{g}" for s, c, g in entries)
+        names = sorted(set(new_files.get(d, [])))
+        result.requests.append(
+            DayRequest(
+                system=system,
+                day=d,
+                sources=tuple(s for s, _, _ in entries),
+                run_key=f"{system}:{d.isoformat()}:{request_digest}",
+                new_files=tuple(names[:MAX_LISTED_FILES]),
+                n_new_files=len(names),
+                reasons=tuple(reasons[d]),
+            )
+        )
+
+    # report each unrecognised/undated file once (while it stays in the landing zone)
+    seen = set(state.reported)
+    present = {f.name for v in inventory.files.values() for f in v} | set(inventory.unmatched) | {n for n, _ in inventory.refused}
+    current = {p.file for p in problems} | (seen & present)  # fast-pathed sources keep theirs
+    result.problems = sorted((p for p in problems if p.file not in seen), key=lambda p: p.file)
+    state.reported = sorted(current)[:MAX_REMEMBERED_UNRECOGNISED]
+    result.cursor = state.encode()
+    result.seconds = time.perf_counter() - t0
+    return result
+

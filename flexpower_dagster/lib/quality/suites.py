@@ -1,0 +1,314 @@
+"""Suites declared as data, and the small vocabulary the per-domain ``expectations.py`` modules use.
+
+A :class:`Suite` belongs to one warehouse asset (``["staging", table]`` / ``["marts", table]``).
+It lists :class:`~flexpower_dagster.lib.quality.gx_runner.Expectation` specs; each names the
+Dagster check it reports under (all expectations of a check share one severity) and the frame it
+runs on: the asset's partition (``"rows"``) or a derived *view* built by a pure function from the
+partition and the reference tables the suite declares (e.g. the day's contracts: one row per portfolio
+asset with its QH count, or the rows joined with the contract capacity). :func:`run_suite` builds the
+views and runs GX once per view. Domain-specific vocabulary (capacity bounds, portfolio coverage) lives
+in the domain that owns the reference data (``defs/crm/quality.py``).
+
+Pure module: no Dagster, GX only through the runner (lazily).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import pandas as pd
+
+from flexpower_dagster.lib.quality.gx_runner import BLOCKING, WARN, Expectation, ExpectationResult, Severity, validate
+from flexpower_dagster.lib.quality.views import REJECTED_REF, Refs, column_types, files_view, qh_coverage
+from flexpower_dagster.lib.tables import TableSpec
+
+View = Callable[[pd.DataFrame, Refs], pd.DataFrame]
+
+#: Plausible price bounds (EUR/MWh): outside is worth a look, not necessarily wrong.
+PLAUSIBLE_PRICE = (-500.0, 4000.0)
+#: EPEX intraday harmonised price limits (EUR/MWh): outside cannot be a real trade.
+EXCHANGE_PRICE_LIMITS = (-9999.0, 9999.0)
+
+#: What each standard check means (shown as the Dagster check description).
+CHECK_DESCRIPTIONS = {
+    "structure": "Schema and types as declared (TableSpec), keys not null and unique.",
+    "values": "Allowed values and hard ranges whose violation would make downstream numbers wrong.",
+    "contract_consistency": "Commercial terms usable: fixed price has a price, each fee model its parameter, "
+    "begin before end, known models and technology.",
+    "completeness": "Every expected quarter-hour / entity is present.",
+    "quarantine": "Per-asset plausibility and referential integrity; a failing asset is quarantined by the marts "
+    "(excluded and marked), the rest of the portfolio proceeds.",
+    "plausibility": "Values inside plausible business bounds (a human should look).",
+    "freshness": "Freshness / completeness signals: estimates, fallbacks, missing QHs, stale snapshots.",
+}
+
+@dataclass(frozen=True)
+class Suite:
+    """The expectations of one asset, declared as data."""
+
+    asset: tuple[str, str]  # ("staging", "crm_contracts")
+    table: TableSpec
+    expectations: tuple[Expectation, ...]
+    views: Mapping[str, View] = field(default_factory=dict)
+    #: tables whose partition of the same day the views need, by the name views use (``refs.table(name)``)
+    reference_tables: Mapping[str, TableSpec] = field(default_factory=dict)
+    #: a staging table's suite checks its day's landing files too: ``"block"`` when a day whose files were
+    #: all refused must stop the marts (portfolio-wide data), ``"warn"`` when it is one asset's file
+    refused_files: str | None = None
+    entity: str | None = None  # default entity column, for the check metadata
+    detail_column: str | None = None  # a column explaining a failing entity (e.g. contracts_in_force.problems)
+    description: str = ""
+    check_descriptions: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.refused_files is not None:
+            self._add_file_checks()
+        if "schema" not in self.views:
+            object.__setattr__(self, "views", {**self.views, "schema": partial(column_types, table=self.table)})
+        ids = [e.id for e in self.expectations]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise ValueError(f"{self.name}: duplicate expectation ids {sorted(dup)}")
+        sev: dict[str, str] = {}
+        for e in self.expectations:
+            if sev.setdefault(e.check, e.severity) != e.severity:
+                raise ValueError(f"{self.name}: check {e.check!r} mixes severities; one severity per check")
+            if e.view != "rows" and e.view not in self.views:
+                raise ValueError(f"{self.name}: expectation {e.id} uses unknown view {e.view!r}")
+
+    def _add_file_checks(self) -> None:
+        """A ``completeness`` expectation that some file of the day was usable (severity by
+        ``refused_files``) and a ``rejected_files`` warning naming every refused file."""
+        from flexpower_dagster.lib.landing.source import REJECTED_FILES
+
+        if self.refused_files not in ("block", "warn"):
+            raise ValueError(f"{self.name}: refused_files must be 'block' or 'warn'")
+        severity = BLOCKING if self.refused_files == "block" else WARN
+        added = (
+            in_set("usable", [True], view="files", check="completeness", severity=severity, entity="source",
+                   id="file-usable", description="a file of the day was loaded (not only rejected or held ones)"),
+            between("n_rejected", 0, 0, view="files", check="rejected_files", severity=WARN, entity="rejected",
+                    id="no-file-refused", description="no file of the day was rejected or held"),
+        )
+        object.__setattr__(self, "views", {**self.views, "files": partial(files_view, source=self.asset[1])})
+        object.__setattr__(self, "reference_tables", {**self.reference_tables, REJECTED_REF: REJECTED_FILES})
+        object.__setattr__(self, "expectations", (*added, *self.expectations))
+
+    @property
+    def name(self) -> str:
+        return ".".join(self.asset)
+
+    @property
+    def partition_column(self) -> str | None:
+        return self.table.partition_column
+
+    @property
+    def checks(self) -> dict[str, Severity]:
+        """Dagster check name -> severity, in declaration order."""
+        out: dict[str, Severity] = {}
+        for e in self.expectations:
+            out.setdefault(e.check, e.severity)
+        return out
+
+    def check_description(self, check: str) -> str:
+        base = self.check_descriptions.get(check) or CHECK_DESCRIPTIONS.get(check, check)
+        items = "\n".join(f"- {e.description}" for e in self.expectations if e.check == check)
+        return f"{base}\n\n{items}"
+
+    def expectation(self, id: str) -> Expectation:
+        for e in self.expectations:
+            if e.id == id:
+                return e
+        raise KeyError(id)
+
+
+@dataclass
+class CheckOutcome:
+    name: str
+    severity: Severity
+    results: list[ExpectationResult]
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+    @property
+    def failed(self) -> list[ExpectationResult]:
+        return [r for r in self.results if not r.passed]
+
+    @property
+    def failing_rows(self) -> int:
+        return sum(r.failing_rows for r in self.failed)
+
+    def entity_problems(self) -> dict[str, list[str]]:
+        """Failing entity -> descriptions of every expectation it failed."""
+        out: dict[str, list[str]] = {}
+        for r in self.failed:
+            for ent in r.failing_entities:
+                out.setdefault(ent, []).append(r.description)
+        return out
+
+
+@dataclass
+class SuiteResult:
+    suite: Suite
+    results: list[ExpectationResult]
+    row_count: int = 0
+
+    def __getitem__(self, id: str) -> ExpectationResult:
+        for r in self.results:
+            if r.id == id:
+                return r
+        raise KeyError(id)
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+    @property
+    def failed_ids(self) -> list[str]:
+        return [r.id for r in self.results if not r.passed]
+
+    def checks(self) -> dict[str, CheckOutcome]:
+        out: dict[str, CheckOutcome] = {}
+        for name, sev in self.suite.checks.items():
+            out[name] = CheckOutcome(name, sev, [r for r in self.results if r.check == name])
+        return out
+
+
+def run_suite(suite: Suite, frame: pd.DataFrame, refs: Refs | None = None) -> SuiteResult:
+    """Validate ``frame`` (one partition of the suite's asset) with GX; views are built from ``refs``."""
+    refs = refs or Refs()
+    by_view: dict[str, list[Expectation]] = {}
+    for e in suite.expectations:
+        by_view.setdefault(e.view, []).append(e)
+    results: dict[str, ExpectationResult] = {}
+    for view, exps in by_view.items():
+        try:
+            data = frame if view == "rows" else suite.views[view](frame, refs)
+        except Exception as exc:  # a view that cannot be built fails its expectations, never the run
+            for e in exps:
+                results[e.id] = ExpectationResult(
+                    id=e.id, check=e.check, type=e.type, severity=e.severity, description=e.description,
+                    passed=False, error=f"view {view!r} could not be built: {type(exc).__name__}: {exc}",
+                )
+            continue
+        for r in validate(data, exps, name=f"{suite.name}:{view}"):
+            results[r.id] = r
+    return SuiteResult(suite=suite, results=[results[e.id] for e in suite.expectations], row_count=len(frame))
+
+
+# --------------------------------------------------------------------------------------------
+# vocabulary: builders returning Expectation specs
+
+
+def expect(id: str, type: str, description: str, *, check: str, severity: Severity, view: str = "rows",
+           entity: str | None = None, **kwargs: Any) -> Expectation:
+    return Expectation(id=id, type=type, kwargs=kwargs, severity=severity, description=description, check=check,
+                       view=view, entity=entity)
+
+
+def structure(table: TableSpec, *, check: str = "structure", severity: Severity = BLOCKING,
+              not_null: Iterable[str] = (), entity: str | None = None) -> list[Expectation]:
+    """Schema (exact column set), types per column, key and non-nullable columns not null, key unique.
+
+    The types are validated on the ``schema`` view (one row per declared column with its observed
+    pandas dtype, see :func:`~flexpower_dagster.defs.quality.rules.column_types`): one expectation
+    instead of one per column keeps the GX overhead low. Suites using it need ``views=STANDARD_VIEWS``
+    (``Suite`` adds the ``schema`` view automatically).
+    """
+    out = [
+        expect("columns", "ExpectTableColumnsToMatchSet", f"columns are exactly those declared for {table.qualified_name}",
+               check=check, severity=severity, column_set=table.column_names, exact_match=True),
+    ]
+    out.append(in_set("_type_ok", [True], check=check, severity=severity, view="schema", entity="column", id="column-types",
+                      description=f"every declared column has its declared type ({table.qualified_name})"))
+    required = list(dict.fromkeys([*table.key, *(c.name for c in table.columns if not c.nullable), *not_null]))
+    for name in required:
+        out.append(expect(f"not-null-{name}", "ExpectColumnValuesToNotBeNull", f"{name} is never NULL",
+                          check=check, severity=severity, entity=entity, column=name))
+    if len(table.key) == 1:
+        out.append(expect("unique-key", "ExpectColumnValuesToBeUnique", f"key ({table.key[0]}) is unique",
+                          check=check, severity=severity, entity=entity, column=table.key[0]))
+    else:
+        out.append(expect("unique-key", "ExpectCompoundColumnsToBeUnique", f"key ({', '.join(table.key)}) is unique",
+                          check=check, severity=severity, entity=entity, column_list=list(table.key)))
+    return out
+
+
+def in_set(column: str, values: Sequence[Any], *, check: str, severity: Severity, entity: str | None = None,
+           id: str | None = None, description: str | None = None, mostly: float | None = None, view: str = "rows",
+           **kw: Any) -> Expectation:
+    extra = {"mostly": mostly} if mostly is not None else {}
+    return expect(id or f"{column}-in-set", "ExpectColumnValuesToBeInSet",
+                  description or f"{column} in {{{', '.join(map(str, values))}}}",
+                  check=check, severity=severity, entity=entity, view=view, column=column, value_set=list(values), **extra, **kw)
+
+
+def between(column: str, min_value: float | None, max_value: float | None, *, check: str, severity: Severity,
+            entity: str | None = None, id: str | None = None, description: str | None = None, view: str = "rows",
+            strict_min: bool = False, **kw: Any) -> Expectation:
+    if description is None:
+        lo = "" if min_value is None else f"{min_value:g} {'<' if strict_min else '<='} "
+        hi = "" if max_value is None else f" <= {max_value:g}"
+        description = f"{lo}{column}{hi}"
+    extra = {"strict_min": True} if strict_min else {}
+    return expect(id or f"{column}-range", "ExpectColumnValuesToBeBetween", description, check=check, severity=severity,
+                  entity=entity, view=view, column=column, min_value=min_value, max_value=max_value, **extra, **kw)
+
+
+def not_null(column: str, *, check: str, severity: Severity, entity: str | None = None, id: str | None = None,
+             description: str | None = None, view: str = "rows", **kw: Any) -> Expectation:
+    return expect(id or f"not-null-{column}", "ExpectColumnValuesToNotBeNull", description or f"{column} is never NULL",
+                  check=check, severity=severity, entity=entity, view=view, column=column, **kw)
+
+
+def a_ge_b(a: str, b: str, *, check: str, severity: Severity, id: str, description: str, entity: str | None = None,
+           view: str = "rows", strict: bool = False) -> Expectation:
+    """Column a >= b (a > b when strict), rows where either is NULL are ignored."""
+    return expect(id, "ExpectColumnPairValuesAToBeGreaterThanB", description, check=check, severity=severity,
+                  entity=entity, view=view, column_A=a, column_B=b, or_equal=not strict, ignore_row_if="either_value_is_missing")
+
+
+def row_count(min_value: int | None, max_value: int | None = None, *, check: str, severity: Severity, id: str = "row-count",
+              description: str | None = None, view: str = "rows") -> Expectation:
+    return expect(id, "ExpectTableRowCountToBeBetween", description or f"between {min_value} and {max_value} rows",
+                  check=check, severity=severity, view=view, min_value=min_value, max_value=max_value)
+
+
+def qh_complete(*, check: str, severity: Severity, entity: str | None = "asset_id", view: str = "qh_coverage",
+                id: str = "qh-per-asset", description: str | None = None) -> Expectation:
+    """Every entity of the coverage view has all 96 QHs of the day."""
+    who = f"every {entity}" if entity else "the day"
+    return between("n_qh", 96, 96, check=check, severity=severity, entity=entity or "scope", view=view, id=id,
+                   description=description or f"96 quarter-hours for {who}")
+
+
+def coverage_view(entity: str | None = "asset_id", time_column: str = "delivery_start", expected=None,
+                  add_missing: bool = True) -> View:
+    """A ``qh_coverage`` view (see :func:`flexpower_dagster.lib.quality.views.qh_coverage`)."""
+    return partial(qh_coverage, entity=entity, time_column=time_column, expected=expected, add_missing=add_missing)
+
+
+__all__ = [
+    "BLOCKING",
+    "EXCHANGE_PRICE_LIMITS",
+    "PLAUSIBLE_PRICE",
+    "WARN",
+    "CheckOutcome",
+    "Suite",
+    "SuiteResult",
+    "a_ge_b",
+    "between",
+    "coverage_view",
+    "expect",
+    "in_set",
+    "not_null",
+    "qh_complete",
+    "row_count",
+    "run_suite",
+    "structure",
+]

@@ -1,1 +1,0 @@
-"""Shared Dagster glue: partitions, resources, the warehouse IO manager and the staging factory."""
