@@ -12,12 +12,18 @@ from flexpower_dagster.lib.markdown import rounded
 TRADES = [["staging", "exchange_private_trades"], ["staging", "exchange_public_trades"]]
 
 
+def _count(value) -> int | None:
+    """A count, or None when the day's private trades were not loaded (the marts say unknown, not 0)."""
+    return None if pd.isna(value) else int(value)
+
+
 def summarize_trading_qh(out: pd.DataFrame) -> dict:
-    best = out.loc[out["revenue_eur"].idxmax()] if len(out) else None
+    known = out.loc[out["revenue_eur"].notna()]
+    best = known.loc[known["revenue_eur"].idxmax()] if len(known) else None
     return {
-        "revenue_eur": rounded(out["revenue_eur"].sum(), 2),
-        "net_volume_mwh": rounded(out["net_volume_mwh"].sum()),
-        "qhs_with_private_trades": int((out["n_trades"] > 0).sum()),
+        "revenue_eur": rounded(known["revenue_eur"].sum(), 2) if len(known) else None,
+        "net_volume_mwh": rounded(known["net_volume_mwh"].sum()) if len(known) else None,
+        "qhs_with_private_trades": int((out["n_trades"].fillna(0) > 0).sum()),
         "qhs_without_market_trades": int((out["n_market_trades"] == 0).sum()),
         "best_qh": str(best["delivery_start"]) if best is not None else None,
         "best_qh_revenue_eur": rounded(best["revenue_eur"], 2) if best is not None else None,
@@ -29,16 +35,16 @@ def summarize_trading_daily(out: pd.DataFrame) -> dict:
     r = out.sort_values("delivery_day").iloc[-1]
     return {
         "revenue_eur": rounded(r["revenue_eur"], 2),
-        "n_trades": int(r["n_trades"]),
-        "n_hourly_trades": int(r["n_hourly_trades"]),
-        "n_quarter_hourly_trades": int(r["n_quarter_hourly_trades"]),
+        "n_trades": _count(r["n_trades"]),
+        "n_hourly_trades": _count(r["n_hourly_trades"]),
+        "n_quarter_hourly_trades": _count(r["n_quarter_hourly_trades"]),
         "net_volume_mwh": rounded(r["net_volume_mwh"]),
         "bought_mwh": rounded(r["bought_mwh"]),
         "sold_mwh": rounded(r["sold_mwh"]),
         "vwap_eur_per_mwh": rounded(r["vwap_eur_per_mwh"], 3),
         "market_vwap_eur_per_mwh": rounded(r["market_vwap_eur_per_mwh"], 3),
         "vwap_minus_market_eur_per_mwh": rounded(r["vwap_minus_market_eur_per_mwh"], 3),
-        "n_market_trades": int(r["n_market_trades"]),
+        "n_market_trades": _count(r["n_market_trades"]),
     }
 
 
