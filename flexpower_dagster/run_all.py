@@ -249,8 +249,8 @@ def print_summary(settings: Settings, days: list[date], outcomes: list[RunOutcom
         print(f"{name + ':':<11} {path}{'' if path.exists() else ' (not written)'}")
     build = PROJECT_ROOT / "reports" / "build"
     if build.exists():
-        print(f"report:     python3 -m http.server -d {os.path.relpath(build)} 8000 --bind 127.0.0.1  "
-              "-> http://127.0.0.1:8000")
+        # the pages read parquet with HTTP range requests, which python's http.server lacks
+        print("report:     .venv/bin/python -m flexpower_dagster.defs.reporting.serve  -> http://127.0.0.1:8000")
     print("Dagster UI: make dev  -> http://127.0.0.1:3000 (runs above are in its history)")
 
 

@@ -5,8 +5,8 @@ into a temporary warehouse and print (or write) the checksums of every ``marts``
     .venv/bin/python scripts/marts_checksums.py --write tests/golden/sample_day_marts.json
     .venv/bin/python scripts/marts_checksums.py --demo --write tests/golden/demo_day_marts.json
 
-The golden file is the reference of ``tests/test_sample_day_checksums.py``: refactors and speed-ups must
-leave it unchanged (see flexpower_dagster/core/checksums.py for what is compared).
+The golden file is the reference of ``tests/test_marts_checksums.py``: refactors and speed-ups must
+leave it unchanged (see flexpower_dagster/lib/checksums.py for what is compared).
 """
 
 from __future__ import annotations

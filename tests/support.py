@@ -32,7 +32,7 @@ def materialize_day(settings: Settings, day: str, exclude: tuple[str, ...] = ("r
 
     defs = build_definitions(settings)
     graph = defs.resolve_asset_graph()
-    selection = dg.AssetSelection.tag("cadence", "daily") - dg.AssetSelection.keys(*exclude)
+    selection = dg.AssetSelection.tag("cadence", "daily") - dg.AssetSelection.assets(*exclude)
     keys = sorted(selection.resolve(graph), key=lambda k: k.to_user_string())
     job = defs.resolve_implicit_global_asset_job_def()
     with dg.instance_for_test() as instance:

@@ -56,4 +56,5 @@ def test_comparison_detects_a_changed_figure(sample_warehouse, tmp_path):
 @pytest.mark.parametrize("golden", ["sample_day_marts.json", "demo_day_marts.json"])
 def test_golden_files_cover_every_mart(golden):
     tables = set(json.loads((GOLDEN_DIR / golden).read_text()))
-    assert {"asset_forecast", "best_of_infeed", "imbalance", "trading_daily", "invoices", "invoice_lines"} <= tables
+    assert {"asset_forecast", "best_of_infeed", "imbalance", "trading_daily", "asset_performance", "invoices",
+            "invoice_lines"} <= tables

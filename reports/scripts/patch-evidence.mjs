@@ -45,11 +45,29 @@ const applyFormattingPatch = [
 	}
 ];
 
+// 3. No "-0,000": a small negative value (solar night samples, float noise in a difference) rounds to zero
+//    but SSF keeps its sign. Both public formatting entry points (values/tables and chart axes) strip the sign
+//    of a formatted zero ("-0", "-0,00", "-0,000 MWh" -> "0...").
+const negativeZeroPatch = [
+	{
+		from: 'export function fmt(value, format) {',
+		to:
+			`${MARK} // "-0,00" -> "0,00": a value that rounds to zero has no sign\n` +
+			'function flexpowerNoNegativeZero(text) {\n' +
+			"	return typeof text === 'string' && /^-0(?:,0+)?(?![,\\d])/.test(text) ? text.slice(1) : text;\n" +
+			'}\n\nexport function fmt(value, format) {'
+	},
+	...['VALUE_FORMATTING_CONTEXT', 'AXIS_FORMATTING_CONTEXT'].map((context) => ({
+		from: `		return applyFormatting(value, columnFormat, columnUnitSummary, ${context});`,
+		to: `		return flexpowerNoNegativeZero(applyFormatting(value, columnFormat, columnUnitSummary, ${context})); ${MARK}`
+	}))
+];
+
 const files = [
 	['@evidence-dev/universal-sql/src/client-duckdb/node.js', setPatches],
 	['@evidence-dev/universal-sql/src/client-duckdb/browser.js', setPatches],
 	['@evidence-dev/component-utilities/src/autoFormatting.js', formatPatches],
-	['@evidence-dev/component-utilities/src/formatting.js', applyFormattingPatch]
+	['@evidence-dev/component-utilities/src/formatting.js', [...applyFormattingPatch, ...negativeZeroPatch]]
 ];
 
 let failed = false;

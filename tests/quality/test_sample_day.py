@@ -22,7 +22,7 @@ PROBE = dg.AssetKey(["test", "contracts_dependant_probe"])
 def _run_day(settings: Settings, extra_assets=()):
     defs = dg.Definitions.merge(build_definitions(settings), dg.Definitions(assets=list(extra_assets)))
     graph = defs.resolve_asset_graph()
-    selection = dg.AssetSelection.tag("cadence", "daily") - dg.AssetSelection.keys("report_site")
+    selection = dg.AssetSelection.tag("cadence", "daily") - dg.AssetSelection.assets("report_site")
     keys = sorted(selection.resolve(graph), key=lambda k: k.to_user_string())
     job = defs.resolve_implicit_global_asset_job_def()
     with dg.instance_for_test() as instance:
@@ -46,6 +46,14 @@ def _evaluations(result):
     return {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
 
 
+def test_the_blocked_invoice_leaves_a_margin_warning_naming_the_asset(sample_run):
+    _, result = sample_run
+    ev = _evaluations(result)[("marts/asset_performance", "margin")]
+    assert not ev.passed and ev.severity == dg.AssetCheckSeverity.WARN
+    assert ev.metadata["failing_asset_ids"].value == ["WND-DE-003"]
+    assert "invoice blocked" in ev.description
+
+
 def test_contract_problem_is_a_warning_naming_the_contract_and_both_problems(sample_run):
     _, result = sample_run
     ev = _evaluations(result)[("marts/contracts_in_force", "contract_consistency")]
@@ -65,7 +73,8 @@ def test_the_sample_day_is_green_and_every_dependant_runs(sample_run):
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert PROBE.to_user_string() in materialized  # a dependant of contracts_in_force is not held back
     for mart in ("asset_forecast", "portfolio_forecast", "live_infeed", "best_of_infeed", "portfolio_best_of_infeed",
-                 "trading_qh", "trading_daily", "imbalance", "portfolio_imbalance", "contracts_in_force"):
+                 "trading_qh", "trading_daily", "imbalance", "portfolio_imbalance", "contracts_in_force",
+                 "asset_performance"):
         assert f"marts/{mart}" in materialized, mart
     with connect(settings.warehouse, read_only=True) as conn:
         valid = conn.execute("SELECT contract_id, valid FROM marts.contracts_in_force ORDER BY 1").fetchall()

@@ -12,6 +12,7 @@ from flexpower_dagster.defs.imbalance.expectations import IMBALANCE_SUITE
 from flexpower_dagster.defs.imbalance_prices.expectations import IMBALANCE_PRICE_FINAL_SUITE
 from flexpower_dagster.defs.infeed.expectations import BEST_OF_INFEED_SUITE
 from flexpower_dagster.defs.invoicing.expectations import INVOICES_SUITE
+from flexpower_dagster.defs.performance.expectations import ASSET_PERFORMANCE_SUITE
 from flexpower_dagster.defs.vpp.expectations import VPP_FORECASTS_SUITE, VPP_LIVE_SAMPLES_SUITE
 from flexpower_dagster.lib.quality.suites import run_suite
 from flexpower_dagster.lib.quality.views import Refs
@@ -262,6 +263,31 @@ def test_imbalance_suite_estimate_share_is_a_warning():
     r = run_suite(IMBALANCE_SUITE, est, REFS)
     assert r.failed_ids == ["final-price-share"] and r.checks()["freshness"].severity == "warn"
     assert failed(IMBALANCE_SUITE, with_row(f, 0, direction="sideways")) == {"direction-in-set"}
+
+
+def asset_performance() -> pd.DataFrame:
+    """Both portfolio assets of REFS, 96 QHs each, margins complete (the columns the suite reads; the rest NULL)."""
+    blank = pd.DataFrame({c: [None, None] for c in ASSET_PERFORMANCE_SUITE.table.column_names})
+    return ASSET_PERFORMANCE_SUITE.table.conform(blank.assign(
+        delivery_day=D, asset_id=["SOL-1", "WND-1"], contract_id=["C-SOL", "C-WND"], capacity_mw=[2.0, 4.0],
+        contract_valid=True, n_qh=96, n_qh_measured=[90, 96], n_qh_missing=0, bestof_mwh=[5.0, 20.0],
+        tradeable_mae_pct_capacity=[8.0, 12.5], long_mwh=[0.5, 1.0], short_mwh=[0.25, 2.0],
+        margin_known_eur=[10.0, 20.0], margin_complete=True, margin_eur=[10.0, 20.0]))
+
+
+def test_asset_performance_suite_incomplete_margin_is_a_named_warning():
+    f = asset_performance()
+    assert failed(ASSET_PERFORMANCE_SUITE, f) == set()
+    blocked = with_row(with_row(f, 1, margin_complete=False), 1, margin_caveat="contract terms invalid, invoice blocked")
+    r = run_suite(ASSET_PERFORMANCE_SUITE, blocked, REFS)
+    assert r.failed_ids == ["margin-complete"] and r.checks()["margin"].severity == "warn"
+    assert r["margin-complete"].failing_entities == ["WND-1"]
+    assert failed(ASSET_PERFORMANCE_SUITE, f.iloc[:1]) == {"row-per-asset"}
+    assert failed(ASSET_PERFORMANCE_SUITE, f.assign(asset_id=["SOL-1", "WND-9"])) == {"row-per-asset", "only-portfolio-assets"}
+    assert failed(ASSET_PERFORMANCE_SUITE, with_row(f, 0, n_qh=192, n_qh_measured=180)) == {"qh-per-asset"}
+    assert failed(ASSET_PERFORMANCE_SUITE, with_row(f, 0, n_qh_measured=97)) == {"measured-le-qhs"}
+    assert failed(ASSET_PERFORMANCE_SUITE, with_row(f, 0, short_mwh=-0.1)) == {"short_mwh-range"}
+    assert failed(ASSET_PERFORMANCE_SUITE, with_row(f, 0, tradeable_mae_pct_capacity=140.0)) == {"tradeable-mae-plausible"}
 
 
 # ---------------------------------------------------------------------------------------------

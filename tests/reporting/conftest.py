@@ -1,30 +1,44 @@
-"""Fixtures for the report site: the sample day materialised, one site build shared by every test.
+"""Fixtures for the report site: the sample day materialised (with its month's invoices), one site build shared
+by every test, served with range requests on 127.0.0.1.
 
-The site is built once per session (about 2-3 minutes: Evidence's vite build) into a temporary copy of
-``reports/`` (node_modules shared by symlink), so ``reports/build`` of the working tree is never touched.
-The copy carries one extra page with a broken query: the build check must name it, and only it.
+The site is built once per session (about 1-3 minutes: Evidence's vite build) into a temporary copy of
+``reports/`` (node_modules shared by symlink), so ``reports/build`` of the working tree is never touched. The
+page with a broken query that proves the build check is built in a second, separate temporary project holding
+only that page and a trivial home page: the site the browser tests open (and screenshot) is exactly the site
+``report_site`` ships.
 """
 
 from __future__ import annotations
 
+import shutil
 import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
+from flexpower_dagster.defs.reporting.serve import make_server
 from flexpower_dagster.defs.reporting.site import (
     SNAPSHOT_DIR,
     SNAPSHOT_FILE,
     check_build,
+    collect_invoice_docs,
     copy_project,
     run_evidence,
     snapshot_warehouse,
 )
 from flexpower_dagster.lib.warehouse import connect
+from flexpower_dagster.settings import Settings
 
-from report_support import BROKEN_PAGE, BROKEN_PAGE_MD, CHROMIUM, REPORTS, SAMPLE_DAY, BuiltSite
+from report_support import (
+    BROKEN_PAGE,
+    BROKEN_PAGE_MD,
+    CHROMIUM,
+    MINIMAL_INDEX_MD,
+    REPORTS,
+    SAMPLE_DAY,
+    SAMPLE_MONTH,
+    BuiltSite,
+)
+from support import materialize_month
 
 REQUIRED_MARTS = (
     "marts.portfolio_forecast",
@@ -32,6 +46,8 @@ REQUIRED_MARTS = (
     "marts.best_of_infeed",
     "marts.trading_daily",
     "marts.portfolio_imbalance",
+    "marts.asset_performance",
+    "marts.invoices",
 )
 
 
@@ -41,39 +57,57 @@ def _require_evidence() -> None:
 
 
 @pytest.fixture(scope="session")
-def report_warehouse(sample_warehouse) -> Path:
-    """The session's sample-day warehouse (tests/conftest.py), checked to hold every mart the pages read."""
-    with connect(sample_warehouse.warehouse, read_only=True) as conn:
+def report_warehouse(sample_warehouse, tmp_path_factory):
+    """A copy of the session's sample-day warehouse (tests/conftest.py) plus the June invoices of that day, checked
+    to hold every mart the pages read."""
+    root = tmp_path_factory.mktemp("report_warehouse")
+    wh = root / "warehouse.duckdb"
+    shutil.copy(sample_warehouse.warehouse, wh)
+    settings = Settings(landing_dir=sample_warehouse.landing_dir, warehouse=wh, data_dir=root / "data")
+    materialize_month(settings, SAMPLE_MONTH, raise_on_error=False)
+    with connect(wh, read_only=True) as conn:
         have = {
             f"{s}.{t}"
             for s, t in conn.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
         }
     missing = [t for t in REQUIRED_MARTS if t not in have]
     if missing:
-        pytest.fail(f"materialising {SAMPLE_DAY} did not write {missing}")
-    return sample_warehouse.warehouse
+        pytest.fail(f"materialising {SAMPLE_DAY} and its month did not write {missing}")
+    return wh
 
 
 @pytest.fixture(scope="session")
 def built_site(report_warehouse, tmp_path_factory) -> BuiltSite:
     _require_evidence()
     project = copy_project(REPORTS, tmp_path_factory.mktemp("report_site") / "reports")
-    (project / "pages" / f"{BROKEN_PAGE}.md").write_text(BROKEN_PAGE_MD)
     snapshot = project / SNAPSHOT_DIR / SNAPSHOT_FILE
-    snapshot_warehouse(report_warehouse, snapshot)
+    # the invoice PDFs of the month, linked from the invoice and asset pages as report_site does
+    docs = collect_invoice_docs(report_warehouse.parent / "data" / "invoices", project / "static" / "invoices")
+    snapshot_warehouse(report_warehouse, snapshot, invoice_docs=docs)
     result = run_evidence(project)
     (project / "build.log").write_text(result.log)
     return BuiltSite(project, project / "build", report_warehouse, snapshot, result, check_build(result, project / "build"))
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:  # keep pytest output clean
-        pass
+@pytest.fixture(scope="session")
+def broken_site(built_site, tmp_path_factory) -> BuiltSite:
+    """A separate project with only a trivial home page and a page whose query is broken (same snapshot)."""
+    project = copy_project(REPORTS, tmp_path_factory.mktemp("broken_site") / "reports")
+    shutil.rmtree(project / "pages")
+    (project / "pages").mkdir()
+    (project / "pages" / "index.md").write_text(MINIMAL_INDEX_MD)
+    (project / "pages" / f"{BROKEN_PAGE}.md").write_text(BROKEN_PAGE_MD)
+    snapshot = project / SNAPSHOT_DIR / SNAPSHOT_FILE
+    snapshot.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(built_site.snapshot, snapshot)
+    result = run_evidence(project)
+    return BuiltSite(project, project / "build", built_site.warehouse, snapshot, result, check_build(result, project / "build"))
 
 
 @pytest.fixture(scope="session")
 def site_url(built_site):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(built_site.build)))
+    """The built site on 127.0.0.1 with HTTP range requests (as any static host serves it)."""
+    server = make_server(built_site.build)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -42,7 +42,8 @@ SELECT delivery_day, delivery_start, tradeable_mw*0.25*(90+10*sin(epoch(delivery
 FROM marts.portfolio_forecast;
 CREATE OR REPLACE TABLE marts.trading_daily AS
 SELECT delivery_day, sum(revenue_eur) revenue_eur, sum(n_trades)::BIGINT n_trades, sum(net_volume_mwh) net_volume_mwh,
- sum(vwap_eur_per_mwh*sold_mwh)/sum(sold_mwh) vwap_eur_per_mwh, avg(market_vwap_eur_per_mwh) market_vwap_eur_per_mwh FROM marts.trading_qh GROUP BY ALL;
+ sum(vwap_eur_per_mwh*sold_mwh)/sum(sold_mwh) vwap_eur_per_mwh, avg(market_vwap_eur_per_mwh) market_vwap_eur_per_mwh,
+ sum(bought_mwh) bought_mwh, sum(sold_mwh) sold_mwh, 1000.0 market_volume_mwh FROM marts.trading_qh GROUP BY ALL;
 CREATE OR REPLACE TABLE marts.imbalance AS
 SELECT b.delivery_day, b.asset_id, b.delivery_start, b.mwh best_of_infeed_mwh, f.tradeable_mw*0.25 tradeable_forecast_mwh,
   b.mwh - f.tradeable_mw*0.25 imbalance_mwh, 100.0 + hour(b.delivery_start) price_eur_per_mwh,

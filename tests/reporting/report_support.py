@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pandas as pd
 
 from flexpower_dagster.defs.reporting.site import BuildError, BuildResult
 from flexpower_dagster.settings import PROJECT_ROOT
 
 SAMPLE_DAY = "2025-06-08"  # the sample landing zone (tests/conftest.py: SAMPLE_DAY)
+SAMPLE_MONTH = "2025-06-01"
 REPORTS = PROJECT_ROOT / "reports"
 CHROMIUM = Path("/usr/bin/chromium")
+#: The pages of the site: one asset page whatever the number of assets (the asset is a URL parameter).
+SITE_PAGES = {"/", "/asset/", "/trading/", "/imbalance/", "/invoices/", "/data-quality/"}
+#: A test-only page with a broken query. It is built in a separate temporary project (never in the site the
+#: browser tests open and screenshot): test pages must never reach a built site.
 BROKEN_PAGE = "zz-broken-query-check"
 BROKEN_PAGE_MD = """---
 title: Broken on purpose (test)
@@ -22,6 +32,12 @@ select no_such_column from warehouse.portfolio_day
 ```
 
 <DataTable data={broken_query}/>
+"""
+MINIMAL_INDEX_MD = """---
+title: Build check
+---
+
+A page without queries (the broken-query build needs a home page).
 """
 
 
@@ -35,9 +51,262 @@ class BuiltSite:
     errors: list[BuildError]
 
 
-def copy_built_site(site: BuiltSite, dst: Path, drop_broken: bool) -> Path:
+def copy_built_site(site: BuiltSite, dst: Path) -> Path:
     """A copy of the shared build (for the asset tests, which must not rebuild)."""
     shutil.copytree(site.build, dst)
-    if drop_broken:
-        shutil.rmtree(dst / BROKEN_PAGE, ignore_errors=True)
     return dst
+
+
+# ------------------------------------------------------------------------------------------------ expected figures
+# What the pages must show, computed independently of the report code: plain SQL over the warehouse marts (never
+# the snapshot's report tables), Berlin time with zoneinfo in Python.
+#
+# Charts are compared as ``{(x, series): y}``: ``x`` is the day label (``08.06.``), the invoice month (``06/2025``),
+# a category, or the quarter-hour's Berlin wall-clock time in epoch milliseconds (how the chart holds it); ``series``
+# is the series name (None for a single-series chart). One value per (x, series) is exactly what a stacked or grouped
+# chart must hold: several rows for one bar segment are drawn on top of each other, not added.
+
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+SOURCE_LABELS = {"final": "Final (DSO)", "live": "Live (VPP)", "forecast": "Forecast", "forecast_redispatched": "Redispatched (0)"}
+PRICE_LABELS = {"final": "final reBAP", "estimate": "estimate"}
+PRODUCT_LABELS = {"hourly": "Hourly", "quarter_hourly": "Quarter-hourly"}
+
+
+def berlin_ms(ts) -> int:
+    """A UTC quarter-hour start as the chart holds it: Berlin wall-clock time as epoch milliseconds."""
+    local = pd.Timestamp(ts).tz_localize("UTC").tz_convert(BERLIN).tz_localize(None)
+    return int((local - pd.Timestamp(0)) // pd.Timedelta(milliseconds=1))
+
+
+def day_label(d) -> str:
+    return pd.Timestamp(d).strftime("%d.%m.")
+
+
+class Expected:
+    """Independent figures for one delivery day (and its month) of a warehouse."""
+
+    def __init__(self, path: Path, day: str):
+        self.path, self.day = path, date.fromisoformat(day)
+        self.month_start = self.day.replace(day=1)
+
+    def q(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        with duckdb.connect(str(self.path), read_only=True) as conn:
+            return conn.execute(sql, params if params is not None else [self.day]).fetchdf()
+
+    def one(self, sql: str, params: list | None = None):
+        with duckdb.connect(str(self.path), read_only=True) as conn:
+            return conn.execute(sql, params if params is not None else [self.day]).fetchone()[0]
+
+    def month_days(self) -> list[date]:
+        df = self.q(
+            "SELECT DISTINCT delivery_day FROM marts.portfolio_best_of_infeed WHERE delivery_day >= ? AND delivery_day <= ? "
+            "ORDER BY 1", [self.month_start, self.day])
+        return [d.date() for d in pd.to_datetime(df.delivery_day)]
+
+    # ------------------------------------------------------------------------------------------ portfolio
+    def portfolio_days(self) -> pd.DataFrame:
+        """Per day of the month through the day: revenue, VWAPs (with volumes), energy, netted imbalance, payout
+        and fee estimates (the performance mart), margin over the known parts."""
+        return self.q("""
+            WITH d AS (SELECT DISTINCT delivery_day FROM marts.portfolio_best_of_infeed WHERE delivery_day >= ? AND delivery_day <= ?)
+            SELECT d.delivery_day,
+                (SELECT sum(mwh) FROM marts.portfolio_best_of_infeed b WHERE b.delivery_day = d.delivery_day) AS bestof_mwh,
+                (SELECT sum(latest_mw) * 0.25 FROM marts.portfolio_forecast f WHERE f.delivery_day = d.delivery_day) AS latest_mwh,
+                (SELECT sum(tradeable_mw) * 0.25 FROM marts.portfolio_forecast f WHERE f.delivery_day = d.delivery_day) AS tradeable_mwh,
+                t.revenue_eur, t.vwap_eur_per_mwh, t.market_vwap_eur_per_mwh, t.bought_mwh + t.sold_mwh AS volume_mwh,
+                t.market_volume_mwh, t.n_trades, t.net_volume_mwh,
+                (SELECT sum(cost_eur) FROM marts.portfolio_imbalance p WHERE p.delivery_day = d.delivery_day) AS cost_eur,
+                (SELECT sum(imbalance_mwh) FROM marts.portfolio_imbalance p WHERE p.delivery_day = d.delivery_day) AS imbalance_mwh,
+                (SELECT sum(sum_of_asset_costs_eur) FROM marts.portfolio_imbalance p WHERE p.delivery_day = d.delivery_day) AS asset_costs_eur,
+                (SELECT sum(payout_eur_est) FROM marts.asset_performance a WHERE a.delivery_day = d.delivery_day) AS payout_eur,
+                (SELECT sum(fee_eur_est) FROM marts.asset_performance a WHERE a.delivery_day = d.delivery_day) AS fee_eur
+            FROM d LEFT JOIN marts.trading_daily t USING (delivery_day) ORDER BY 1""", [self.month_start, self.day]).assign(
+            margin_eur=lambda f: f.revenue_eur.fillna(0) - f.payout_eur.fillna(0) + f.fee_eur.fillna(0) - f.cost_eur.fillna(0)
+        )
+
+    def month_to_date(self) -> dict[str, float]:
+        d = self.portfolio_days()
+        return {
+            "bestof_mwh": d.bestof_mwh.sum(),
+            "revenue_eur": d.revenue_eur.sum(),
+            "vwap_eur_per_mwh": (d.vwap_eur_per_mwh * d.volume_mwh).sum() / d.volume_mwh.sum(),
+            "market_vwap_eur_per_mwh": (d.market_vwap_eur_per_mwh * d.market_volume_mwh).sum() / d.market_volume_mwh.sum(),
+            "imbalance_cost_eur": d.cost_eur.sum(),
+            "margin_known_eur": d.margin_eur.sum(),
+        }
+
+    def the_day(self) -> dict[str, float]:
+        d = self.portfolio_days()
+        r = d[pd.to_datetime(d.delivery_day).dt.date == self.day].iloc[0]
+        return {
+            "bestof_mwh": r.bestof_mwh, "latest_forecast_mwh": r.latest_mwh, "tradeable_forecast_mwh": r.tradeable_mwh,
+            "revenue_eur": r.revenue_eur, "vwap_eur_per_mwh": r.vwap_eur_per_mwh,
+            "market_vwap_eur_per_mwh": r.market_vwap_eur_per_mwh, "imbalance_cost_eur": r.cost_eur,
+            "margin_known_eur": r.margin_eur, "n_trades": r.n_trades, "net_volume_mwh": r.net_volume_mwh,
+            "imbalance_mwh": r.imbalance_mwh, "sum_of_asset_costs_eur": r.asset_costs_eur,
+            "netting_benefit_eur": r.asset_costs_eur - r.cost_eur,
+        }
+
+    def invoices(self) -> dict[str, float]:
+        df = self.q("SELECT status, count(*) AS n, sum(gross_eur) AS gross FROM marts.invoices WHERE invoice_month = ? GROUP BY 1",
+                    [self.month_start])
+        by = {r.status: r for r in df.itertuples()}
+        return {f"n_{s}": (int(by[s].n) if s in by else 0) for s in ("final", "provisional", "blocked")} | {
+            f"gross_{s}": (float(by[s].gross) if s in by and pd.notna(by[s].gross) else None) for s in ("final", "provisional")}
+
+    # ------------------------------------------------------------------------------------------ per asset
+    def asset_figures(self, through_month: bool) -> pd.DataFrame:
+        """Per asset, for the day or the month through the day: money recomputed from the base marts (revenue
+        allocated by tradeable share, market value, imbalance cost), payout and fee from the performance mart."""
+        first = self.month_start if through_month else self.day
+        return self.q("""
+            WITH b AS (SELECT * FROM marts.best_of_infeed WHERE delivery_day BETWEEN ? AND ?),
+            f AS (SELECT * FROM marts.asset_forecast WHERE delivery_day BETWEEN ? AND ?),
+            pt AS (SELECT delivery_day, delivery_start, sum(tradeable_mwh) AS pt FROM f GROUP BY ALL),
+            t AS (SELECT * FROM marts.trading_qh WHERE delivery_day BETWEEN ? AND ?),
+            i AS (SELECT delivery_day, asset_id, delivery_start, imbalance_mwh, cost_eur FROM marts.imbalance WHERE delivery_day BETWEEN ? AND ?),
+            qh AS (
+                SELECT b.asset_id, b.mwh, t.market_vwap_eur_per_mwh AS vwap, t.revenue_eur, f.tradeable_mwh, pt.pt,
+                       i.imbalance_mwh, i.cost_eur
+                FROM b LEFT JOIN f USING (delivery_day, asset_id, delivery_start) LEFT JOIN pt USING (delivery_day, delivery_start)
+                LEFT JOIN t USING (delivery_day, delivery_start) LEFT JOIN i USING (delivery_day, asset_id, delivery_start)
+            ),
+            p AS (SELECT asset_id, sum(payout_eur_est) AS payout_eur, sum(fee_eur_est) AS fee_eur
+                  FROM marts.asset_performance WHERE delivery_day BETWEEN ? AND ? GROUP BY 1)
+            SELECT asset_id, sum(mwh) AS bestof_mwh, sum(mwh * vwap) AS market_value_eur,
+                sum(revenue_eur * tradeable_mwh / pt) FILTER (WHERE pt > 0) AS revenue_eur,
+                sum(cost_eur) AS cost_eur, sum(imbalance_mwh) AS imbalance_mwh,
+                coalesce(sum(imbalance_mwh) FILTER (WHERE imbalance_mwh > 0), 0) AS long_mwh,
+                -coalesce(sum(imbalance_mwh) FILTER (WHERE imbalance_mwh < 0), 0) AS short_mwh,
+                coalesce(sum(cost_eur) FILTER (WHERE imbalance_mwh > 0), 0) AS long_cost_eur,
+                coalesce(sum(cost_eur) FILTER (WHERE imbalance_mwh < 0), 0) AS short_cost_eur,
+                any_value(p.payout_eur) AS payout_eur, any_value(p.fee_eur) AS fee_eur
+            FROM qh LEFT JOIN p USING (asset_id) GROUP BY asset_id ORDER BY asset_id""",
+            [first, self.day] * 5).assign(
+            margin_eur=lambda d: d.revenue_eur.fillna(0) - d.payout_eur.fillna(0) + d.fee_eur.fillna(0) - d.cost_eur.fillna(0)
+        ).set_index("asset_id")
+
+    def asset_accuracy(self, asset: str) -> dict[str, float]:
+        return self.q("""
+            SELECT avg(abs(f.tradeable_mwh - b.mwh)) AS tradeable_mae_mwh, avg(f.tradeable_mwh - b.mwh) AS tradeable_bias_mwh,
+                   avg(abs(f.latest_mwh - b.mwh)) AS latest_mae_mwh, avg(f.latest_mwh - b.mwh) AS latest_bias_mwh
+            FROM marts.best_of_infeed b JOIN marts.asset_forecast f USING (delivery_day, asset_id, delivery_start)
+            WHERE b.delivery_day = ? AND b.asset_id = ? AND b.source IN ('final', 'live')""", [self.day, asset]).iloc[0].to_dict()
+
+    # ------------------------------------------------------------------------------------------ charts
+    def charts(self, page: str, asset: str | None = None) -> dict[str, dict]:
+        d = self.day
+        days = self.portfolio_days()
+        lbl = [day_label(x) for x in days.delivery_day]
+        out: dict[str, dict] = {}
+        if page == "overview":
+            out["month_money"] = {
+                **{(x, "Trading revenue"): v for x, v in zip(lbl, days.revenue_eur)},
+                **{(x, "Imbalance cost (netted)"): v for x, v in zip(lbl, days.cost_eur)},
+                **{(x, "Margin (est., known parts)"): v for x, v in zip(lbl, days.margin_eur)},
+            }
+            out["month_energy"] = {
+                **{(x, "Best-of-infeed"): v for x, v in zip(lbl, days.bestof_mwh)},
+                **{(x, "Forecast latest"): v for x, v in zip(lbl, days.latest_mwh)},
+                **{(x, "Forecast tradeable"): v for x, v in zip(lbl, days.tradeable_mwh)},
+            }
+            qh = self.q("""SELECT k.delivery_start, b.mw AS bestof, f.latest_mw, f.tradeable_mw
+                FROM (SELECT delivery_start FROM marts.portfolio_best_of_infeed WHERE delivery_day = ?
+                      UNION SELECT delivery_start FROM marts.portfolio_forecast WHERE delivery_day = ?) k
+                LEFT JOIN (SELECT * FROM marts.portfolio_best_of_infeed WHERE delivery_day = ?) b USING (delivery_start)
+                LEFT JOIN (SELECT * FROM marts.portfolio_forecast WHERE delivery_day = ?) f USING (delivery_start)""", [d] * 4)
+            out["day_lines"] = _qh_series(qh, {"bestof": "Best-of-infeed", "latest_mw": "Forecast latest",
+                                               "tradeable_mw": "Forecast tradeable"})
+            src = self.q("SELECT delivery_start, source, sum(mwh) AS mwh FROM marts.best_of_infeed "
+                         "WHERE delivery_day = ? AND source <> 'missing' GROUP BY ALL")
+            out["day_by_source"] = {(berlin_ms(r.delivery_start), SOURCE_LABELS[r.source]): r.mwh for r in src.itertuples()}
+        elif page == "asset":
+            qh = self.q("""SELECT b.delivery_start, b.mw AS bestof, b.mwh, b.source, f.latest_mw, f.tradeable_mw,
+                    i.imbalance_mwh, i.cost_eur, i.price_source
+                FROM marts.best_of_infeed b LEFT JOIN marts.asset_forecast f USING (delivery_day, asset_id, delivery_start)
+                LEFT JOIN marts.imbalance i USING (delivery_day, asset_id, delivery_start)
+                WHERE b.delivery_day = ? AND b.asset_id = ?""", [d, asset])
+            out["asset_lines"] = _qh_series(qh, {"bestof": "Best-of-infeed", "latest_mw": "Forecast latest",
+                                                 "tradeable_mw": "Forecast tradeable"})
+            out["asset_source"] = {(berlin_ms(r.delivery_start), SOURCE_LABELS[r.source]): r.mwh
+                                   for r in qh.itertuples() if r.source != "missing"}
+            out["asset_imbalance"] = {
+                (berlin_ms(r.delivery_start),
+                 "Long (produced more than sold)" if r.imbalance_mwh >= 0 else "Short (produced less)"): r.imbalance_mwh
+                for r in qh.itertuples() if pd.notna(r.imbalance_mwh)}
+            out["asset_imbalance_cost"] = {
+                (berlin_ms(r.delivery_start), PRICE_LABELS.get(r.price_source, "no price")): r.cost_eur
+                for r in qh.itertuples() if pd.notna(r.cost_eur)}
+            money = {}
+            for day in self.month_days():
+                one = Expected(self.path, day.isoformat()).asset_figures(through_month=False).loc[asset]
+                x = day_label(day)
+                money |= {(x, "Revenue allocated"): one.revenue_eur, (x, "Payout est."): one.payout_eur,
+                          (x, "Imbalance cost"): one.cost_eur, (x, "Margin est. (known parts)"): one.margin_eur}
+            out["asset_month_money"] = money
+        elif page == "trading":
+            out["range_revenue"] = {(x, None): v for x, v in zip(lbl, days.revenue_eur)}
+            out["range_vwap"] = {
+                **{(x, "Private VWAP"): v for x, v in zip(lbl, days.vwap_eur_per_mwh)},
+                **{(x, "Market VWAP"): v for x, v in zip(lbl, days.market_vwap_eur_per_mwh)},
+            }
+            t = self.q("SELECT * FROM marts.trading_qh WHERE delivery_day = ?")
+            out["qh_revenue"] = {(berlin_ms(r.delivery_start), None): r.revenue_eur for r in t.itertuples()}
+            out["qh_volume"] = {
+                **{(berlin_ms(r.delivery_start), "Sold"): r.sold_mwh for r in t.itertuples()},
+                **{(berlin_ms(r.delivery_start), "Bought"): -r.bought_mwh for r in t.itertuples()},
+            }
+            out["qh_vwap"] = _qh_series(t, {"vwap_eur_per_mwh": "Private VWAP", "market_vwap_eur_per_mwh": "Market VWAP"})
+            out["qh_spread"] = {(berlin_ms(r.delivery_start), None): r.vwap_eur_per_mwh - r.market_vwap_eur_per_mwh
+                                for r in t.itertuples() if pd.notna(r.vwap_eur_per_mwh) and pd.notna(r.market_vwap_eur_per_mwh)}
+            p = self.q("SELECT product, side, count(DISTINCT trade_id) AS n FROM staging.exchange_private_trades "
+                       "WHERE delivery_day = ? GROUP BY ALL")
+            out["products"] = {(PRODUCT_LABELS.get(r.product, r.product), r.side): r.n for r in p.itertuples()}
+            if asset:
+                money = {}
+                for day in self.month_days():
+                    one = Expected(self.path, day.isoformat()).asset_figures(through_month=False).loc[asset]
+                    money |= {(day_label(day), "Revenue allocated"): one.revenue_eur,
+                              (day_label(day), "Market value of production"): one.market_value_eur}
+                out["asset_days"] = money
+        elif page == "imbalance":
+            p = self.q("""SELECT p.delivery_start, p.cost_eur, p.imbalance_mwh,
+                    (SELECT count(*) FROM marts.imbalance i WHERE i.delivery_day = p.delivery_day AND i.delivery_start = p.delivery_start
+                        AND i.price_source IS NOT NULL AND i.price_source <> 'final') > 0 AS estimated
+                FROM marts.portfolio_imbalance p WHERE p.delivery_day = ?""")
+            if asset:
+                days_cost = {}
+                for day in self.month_days():
+                    one = Expected(self.path, day.isoformat()).asset_figures(through_month=False).loc[asset]
+                    days_cost |= {(day_label(day), "Long QHs"): one.long_cost_eur, (day_label(day), "Short QHs"): one.short_cost_eur}
+                out["asset_range_cost"] = days_cost
+                qh = self.q("SELECT delivery_start, cost_eur, price_source FROM marts.imbalance WHERE delivery_day = ? AND asset_id = ?",
+                            [d, asset])
+                out["asset_qh_cost"] = {(berlin_ms(r.delivery_start), PRICE_LABELS.get(r.price_source, "no price")): r.cost_eur
+                                        for r in qh.itertuples() if pd.notna(r.cost_eur)}
+            else:
+                out["range_cost"] = {(x, None): v for x, v in zip(lbl, days.cost_eur)}
+                out["qh_cost"] = {
+                    (berlin_ms(r.delivery_start),
+                     "estimate (final reBAP not published)" if r.estimated else "final reBAP"): r.cost_eur
+                    for r in p.itertuples() if pd.notna(r.cost_eur)}
+                out["qh_volume"] = {(berlin_ms(r.delivery_start), None): r.imbalance_mwh for r in p.itertuples()
+                                    if pd.notna(r.imbalance_mwh)}
+        elif page == "invoices":
+            inv = self.q("SELECT strftime(invoice_month, '%m/%Y') AS m, status, sum(gross_eur) AS gross FROM marts.invoices "
+                         "WHERE gross_eur IS NOT NULL GROUP BY ALL", [])
+            out["gross_by_status"] = {(r.m, r.status): r.gross for r in inv.itertuples()}
+        elif page == "data-quality":
+            dq = self.q("""WITH r AS (SELECT * FROM marts.data_quality_results QUALIFY row_number() OVER (
+                    PARTITION BY delivery_day, asset_key, check_name, expectation ORDER BY checked_at DESC NULLS LAST) = 1)
+                SELECT delivery_day, CASE WHEN passed THEN 'passed' ELSE 'failed' END AS outcome, count(*) AS n
+                FROM r GROUP BY ALL""", [])
+            out["per_day"] = {(day_label(r.delivery_day), r.outcome): r.n for r in dq.itertuples()}
+        return {name: {k: float(v) for k, v in series.items() if v is not None and pd.notna(v)} for name, series in out.items()}
+
+
+def _qh_series(frame: pd.DataFrame, columns: dict[str, str]) -> dict:
+    return {(berlin_ms(r["delivery_start"]), name): r[col] for _, r in frame.iterrows() for col, name in columns.items()
+            if pd.notna(r[col])}

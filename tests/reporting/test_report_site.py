@@ -1,9 +1,16 @@
-"""The report site, built once from the sample day and opened in Debian's headless Chromium.
+"""The report site, built once from the sample day (and its month's invoices), opened in Debian's headless Chromium
+at a laptop (1440x900) and a phone (390x844) width.
 
-* every page renders without a console error and without a request leaving 127.0.0.1;
-* the overview's KPI tiles and the asset page's tiles show the warehouse's numbers for 2025-06-08;
-* a page with a broken query fails the build check, naming the page (Evidence itself exits 0);
-* the Dagster asset records build time and page count, and fails naming the page.
+On every page at both widths:
+* no console error, no request leaving 127.0.0.1, no data file read in full (range requests);
+* the page is never wider than the screen (``document.documentElement.scrollWidth <= innerWidth``);
+* every chart's data equals an independent SQL over the warehouse (tests/reporting/report_support.py: Expected), one value per
+  bar segment / point, and every multi-series chart has a legend naming its series in the chart's colours;
+* every KPI tile equals the warehouse (to the shown rounding), the per-asset tables and their totals too;
+* no "-0,00" and no query error in the text.
+Plus: the selection is in the URL and carries across pages; the one asset page follows its asset parameter;
+page queries read per-QH tables one day at a time; a page with a broken query fails the build check, naming the
+page (built in a separate project: test pages never reach the site).
 
 Screenshots of every page go to build/screenshots/ (ignored by git); `make screenshots` writes them to
 docs/screenshots/ instead (shown in the README and docs/reports.md).
@@ -14,7 +21,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 import dagster as dg
 import pytest
@@ -22,43 +29,105 @@ import pytest
 from flexpower_dagster.defs.reporting import assets as report_assets
 from flexpower_dagster.defs.reporting.site import BuildResult, check_build, list_pages
 from flexpower_dagster.lib.dagster.resources import DataDir, Warehouse
-from flexpower_dagster.lib.warehouse import connect
 from flexpower_dagster.settings import PROJECT_ROOT
 
-from report_support import BROKEN_PAGE, SAMPLE_DAY
+from report_support import BROKEN_PAGE, SAMPLE_DAY, SITE_PAGES, Expected
 
 SCREENSHOTS = Path(os.environ.get("FLEXPOWER_SCREENSHOTS_DIR") or PROJECT_ROOT / "build" / "screenshots")
-DE_NUMBER = re.compile(r"-?\d{1,3}(?:\.\d{3})*,\d{2}")
-PAGES = {
-    "overview": ("/", 4),
-    "trading": ("/trading/", 4),
-    "imbalance": ("/imbalance/", 3),
-    "invoices": ("/invoices/", 0),
-    "data-quality": ("/data-quality/", 0),
+#: The screenshots the README and docs/reports.md show: `make screenshots` refreshes only these in docs/screenshots/
+#: (build/screenshots/ gets every page at both widths).
+DOCUMENTED = {"overview", "asset", "trading", "imbalance", "invoices", "data-quality", "overview-phone"}
+NUMBER = re.compile(r"-?\d{1,3}(?:\.\d{3})*(?:,(\d+))?")
+NEGATIVE_ZERO = re.compile(r"(?<![\d.,])-0,0+(?![0-9])")
+WIDTHS = {"desktop": (1440, 900), "phone": (390, 844)}
+BLOCKED_ASSET = "WND-DE-003"  # the sample's contract with inconsistent terms (invoice blocked)
+OTHER_ASSET = "WND-DE-002"
+D = SAMPLE_DAY
+
+#: Every page the reader can reach, with the parameters that show its asset views too.
+VISITS = {
+    "overview": ("/?day=" + D, "overview", None),
+    "asset": (f"/asset/?asset={BLOCKED_ASSET}&day={D}", "asset", BLOCKED_ASSET),
+    "trading": (f"/trading/?day={D}", "trading", None),
+    "trading-asset": (f"/trading/?day={D}&asset={OTHER_ASSET}", "trading", OTHER_ASSET),
+    "imbalance": (f"/imbalance/?day={D}", "imbalance", None),
+    "imbalance-asset": (f"/imbalance/?day={D}&asset={BLOCKED_ASSET}", "imbalance", BLOCKED_ASSET),
+    "invoices": ("/invoices/", "invoices", None),
+    "data-quality": ("/data-quality/", "data-quality", None),
 }
 
 
-def de_number(text: str) -> float:
-    """The first de-DE formatted number with two decimals in ``text`` ("1.234,56 MWh" -> 1234.56)."""
-    match = DE_NUMBER.search(text)
-    assert match, f"no de-DE number with two decimals in {text!r}"
-    return float(match.group(0).replace(".", "").replace(",", "."))
+def de_number(text: str) -> tuple[float, int]:
+    """The first de-DE number in ``text`` and its number of decimals ("1.234,56 MWh" -> (1234.56, 2))."""
+    match = NUMBER.search(text)
+    assert match, f"no number in {text!r}"
+    decimals = len(match.group(1) or "")
+    return float(match.group(0).replace(".", "").replace(",", ".")), decimals
+
+
+def assert_shown(text: str, expected, what: str) -> None:
+    """``text`` shows ``expected`` rounded to the decimals it shows; None must show as no number ("-")."""
+    if expected is None or (isinstance(expected, float) and expected != expected):
+        assert not re.search(r"\d", text), f"{what}: expected no data, shown {text!r}"
+        return
+    shown, decimals = de_number(text)
+    assert abs(shown - float(expected)) <= 0.5 * 10 ** (-decimals) + 1e-9, f"{what}: shown {text!r}, warehouse {expected}"
+
+
+# ------------------------------------------------------------------------------------------------ browser
+CHARTS_JS = r"""() => {
+  const reg = window[Symbol.for('__evidence-chart-window-debug__')] || {};
+  const out = {};
+  for (const c of Object.values(reg)) {
+    if (c.isDisposed() || !document.body.contains(c.getDom())) continue;
+    const box = c.getDom().closest('[data-chart]');
+    const name = box ? box.dataset.chart : '(chart without data-chart)';
+    const o = c.getOption();
+    const swap = ((o.yAxis || [])[0] || {}).type === 'category';
+    out[name] = {
+      legend: box ? [...box.querySelectorAll('[data-legend] [data-series]')].map(e => [e.dataset.series,
+               getComputedStyle(e.querySelector('.fp-swatch')).backgroundColor]) : [],
+      series: (o.series || []).map(s => ({name: s.name, color: (s.itemStyle || {}).color || null,
+        points: (s.data || []).map(d => { let p = Array.isArray(d) ? d : (d && Array.isArray(d.value) ? d.value : [null, d]);
+          let [x, y] = swap ? [p[1], p[0]] : [p[0], p[1]]; if (x instanceof Date) x = x.getTime(); return [x, y]; })}))
+    };
+  }
+  return out;
+}"""
+
+TABLE_JS = r"""(name) => { const box = document.querySelector(`[data-table="${name}"]`); if (!box) return null;
+  const t = box.querySelector('.scrollbox table');
+  const heads = [...t.querySelectorAll('thead tr')].at(-1);
+  return {heads: [...heads.querySelectorAll('th')].map(th => th.innerText.replace(/\s+/g, ' ').trim()),
+          rows: [...t.querySelectorAll('tr')].filter(tr => !tr.closest('thead'))
+                   .map(tr => [...tr.children].map(td => td.innerText.replace(/\s+/g, ' ').trim()))}; }"""
 
 
 class PageVisit:
-    """Open one page; record console errors, page errors and every request that is not to the site."""
+    """Open one page; record console errors and warnings, page errors and every request not to the site."""
 
-    def __init__(self, browser, site_url: str):
+    def __init__(self, browser, site_url: str, width: str = "desktop"):
         self.site = urlparse(site_url)
-        self.context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="de-DE")
+        w, h = WIDTHS[width]
+        self.context = browser.new_context(viewport={"width": w, "height": h}, locale="de-DE")
         self.page = self.context.new_page()
         self.console_errors: list[str] = []
+        self.full_reads: list[str] = []
         self.foreign_requests: list[str] = []
-        self.page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
+        self.data_responses: list[tuple[str, int]] = []
+        self.page.on("console", self._on_console)
         self.page.on("pageerror", lambda e: self.console_errors.append(f"pageerror: {e}"))
         self.page.on("request", self._on_request)
+        self.page.on("response", lambda r: "/data/" in r.url and r.url.endswith(".parquet")
+                     and self.data_responses.append((r.url, r.status)))
         # Nothing may leave the machine: abort (and record) anything not served by our server.
         self.context.route(re.compile(rf"^(?!http://127\.0\.0\.1:{self.site.port}/).*"), self._abort)
+
+    def _on_console(self, message) -> None:
+        if message.type == "error":
+            self.console_errors.append(message.text)
+        elif "full HTTP read" in message.text:
+            self.full_reads.append(message.text)
 
     def _on_request(self, request) -> None:
         url = urlparse(request.url)
@@ -68,37 +137,53 @@ class PageVisit:
             self.foreign_requests.append(request.url)
 
     def _abort(self, route) -> None:
-        url = urlparse(route.request.url)
-        if url.scheme in ("data", "blob"):
+        if urlparse(route.request.url).scheme in ("data", "blob"):
             route.continue_()
         else:
             route.abort()
 
-    def open(self, path: str, charts: int) -> None:
-        self.page.goto(self.site.geturl().rstrip("/") + path, wait_until="networkidle", timeout=60_000)
-        if charts:
-            self.page.wait_for_function(
-                f"document.querySelectorAll('[_echarts_instance_] canvas').length >= {charts}", timeout=60_000
-            )
-        # Queries run in DuckDB-wasm after hydration: wait until no "loading" skeleton is left.
-        self.page.wait_for_load_state("networkidle")
-        self.page.wait_for_timeout(1500)
+    def open(self, path: str) -> None:
+        self.page.goto(self.site.geturl().rstrip("/") + path, wait_until="networkidle", timeout=90_000)
+        self.settle()
 
-    def kpi(self, name: str) -> float:
-        tile = self.page.locator(f'[data-kpi="{name}"]').first
-        tile.wait_for(timeout=30_000)
+    def settle(self) -> None:
+        """Wait until every query of the page has answered: no loading skeleton, every chart drawn."""
+        self.page.wait_for_load_state("networkidle")
         self.page.wait_for_function(
-            "el => /\\d,\\d\\d/.test(el.innerText)", arg=tile.element_handle(), timeout=30_000
+            """() => !/Loading/.test(document.querySelector('main')?.innerText ?? 'Loading')
+                 && [...document.querySelectorAll('[data-chart]')].every(b => b.querySelector('canvas, svg') || /no data/.test(b.innerText))""",
+            timeout=90_000,
         )
-        return de_number(tile.inner_text())
+        self.page.wait_for_timeout(1200)  # chart animations and the last reactive updates
+
+    def charts(self) -> dict:
+        return self.page.evaluate(CHARTS_JS)
+
+    def table(self, name: str) -> dict | None:
+        return self.page.evaluate(TABLE_JS, name)
+
+    def tile(self, name: str) -> str:
+        tile = self.page.locator(f'[data-kpi="{name}"]').first
+        value = tile.locator(".text-xl").first
+        return value.inner_text().strip()
+
+    def kpi_names(self) -> list[str]:
+        return self.page.eval_on_selector_all("[data-kpi]", "els => els.map(e => e.dataset.kpi)")
+
+    def body(self) -> str:
+        return self.page.inner_text("body")
 
     def screenshot(self, name: str) -> None:
+        if os.environ.get("FLEXPOWER_SCREENSHOTS_DIR") and name not in DOCUMENTED:
+            return
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
     def assert_clean(self) -> None:
         assert self.console_errors == [], f"console errors: {self.console_errors}"
         assert self.foreign_requests == [], f"requests left 127.0.0.1: {self.foreign_requests}"
+        assert self.full_reads == [], f"data files read in full (no range request): {self.full_reads}"
+        assert all(status in (200, 206) for _, status in self.data_responses), self.data_responses
 
     def close(self) -> None:
         self.context.close()
@@ -108,8 +193,8 @@ class PageVisit:
 def visit(browser, site_url):
     visits = []
 
-    def _visit() -> PageVisit:
-        v = PageVisit(browser, site_url)
+    def _visit(width: str = "desktop") -> PageVisit:
+        v = PageVisit(browser, site_url, width)
         visits.append(v)
         return v
 
@@ -118,115 +203,343 @@ def visit(browser, site_url):
         v.close()
 
 
-def _warehouse_day(warehouse: Path) -> dict[str, float]:
-    with connect(warehouse, read_only=True) as conn:
-        one = lambda sql: conn.execute(sql, [SAMPLE_DAY]).fetchone()[0]  # noqa: E731
+@pytest.fixture(scope="module")
+def expected(built_site) -> Expected:
+    return Expected(built_site.warehouse, SAMPLE_DAY)
+
+
+# ------------------------------------------------------------------------------------------------ KPI registry
+def expected_tiles(e: Expected, visit_name: str, asset: str | None) -> dict:
+    if visit_name == "overview":
+        mtd, day, inv = e.month_to_date(), e.the_day(), e.invoices()
+        return {f"mtd_{k}": v for k, v in mtd.items()} | {
+            k: day[k] for k in ("bestof_mwh", "latest_forecast_mwh", "tradeable_forecast_mwh", "revenue_eur",
+                                "vwap_eur_per_mwh", "market_vwap_eur_per_mwh", "imbalance_cost_eur", "margin_known_eur")
+        } | {"inv_final": inv["n_final"], "inv_provisional": inv["n_provisional"], "inv_blocked": inv["n_blocked"]}
+    if visit_name == "asset":
+        day = e.asset_figures(through_month=False).loc[asset]
+        month = e.asset_figures(through_month=True).loc[asset]
+        acc = e.asset_accuracy(asset)
+        perf = e.q("SELECT * FROM marts.asset_performance WHERE delivery_day = ? AND asset_id = ?", [e.day, asset]).iloc[0]
+        forecasts = e.q("SELECT sum(latest_mwh) AS l, sum(tradeable_mwh) AS t FROM marts.asset_forecast "
+                        "WHERE delivery_day = ? AND asset_id = ?", [e.day, asset]).iloc[0]
+        priced = e.one("SELECT sum(b.mwh) FROM marts.best_of_infeed b JOIN marts.trading_qh t USING (delivery_day, delivery_start) "
+                       "WHERE b.delivery_day = ? AND b.asset_id = ? AND t.market_vwap_eur_per_mwh IS NOT NULL", [e.day, asset])
+        baseload = e.one("SELECT avg(market_vwap_eur_per_mwh) FROM marts.trading_qh WHERE delivery_day = ?")
+        capacity = e.one("SELECT min(capacity_mw) FROM marts.contracts_in_force WHERE delivery_day = ? AND asset_id = ?",
+                         [e.day, asset])
+        n_measured = e.one("SELECT count(*) FROM marts.best_of_infeed WHERE delivery_day = ? AND asset_id = ? "
+                           "AND source IN ('final', 'live')", [e.day, asset])
+        invoice = e.one("SELECT status FROM marts.invoices WHERE invoice_month = ? AND asset_id = ?", [e.month_start, asset])
         return {
-            "bestof_mwh": one("SELECT sum(mwh) FROM marts.portfolio_best_of_infeed WHERE delivery_day = ?"),
-            "latest_forecast_mwh": one("SELECT sum(latest_mw) * 0.25 FROM marts.portfolio_forecast WHERE delivery_day = ?"),
-            "tradeable_forecast_mwh": one(
-                "SELECT sum(tradeable_mw) * 0.25 FROM marts.portfolio_forecast WHERE delivery_day = ?"
-            ),
-            "revenue_eur": one("SELECT revenue_eur FROM marts.trading_daily WHERE delivery_day = ?"),
-            "vwap_eur_per_mwh": one("SELECT vwap_eur_per_mwh FROM marts.trading_daily WHERE delivery_day = ?"),
-            "market_vwap_eur_per_mwh": one(
-                "SELECT market_vwap_eur_per_mwh FROM marts.trading_daily WHERE delivery_day = ?"
-            ),
-            "imbalance_cost_eur": one("SELECT sum(cost_eur) FROM marts.portfolio_imbalance WHERE delivery_day = ?"),
+            "margin_known_eur": day.margin_eur, "trading_revenue_eur": day.revenue_eur, "payout_eur_est": day.payout_eur,
+            "fee_eur_est": day.fee_eur, "imbalance_cost_eur": day.cost_eur, "market_value_eur": day.market_value_eur,
+            "bestof_mwh": day.bestof_mwh, "latest_forecast_mwh": forecasts.l, "tradeable_forecast_mwh": forecasts.t,
+            "capture_price_eur_per_mwh": day.market_value_eur / priced,
+            "capture_rate": day.market_value_eur / priced / baseload,
+            **acc,
+            "imbalance_mwh": day.imbalance_mwh, "long_mwh": day.long_mwh, "short_mwh": day.short_mwh,
+            "imbalance_cost_eur_per_mwh": day.cost_eur / day.bestof_mwh,
+            "mtd_margin_known_eur": month.margin_eur, "mtd_trading_revenue_eur": month.revenue_eur,
+            "mtd_payout_eur_est": month.payout_eur, "mtd_imbalance_cost_eur": month.cost_eur,
+            "mtd_market_value_eur": month.market_value_eur,
+            "mtd_tradeable_mae_pct_capacity": 100 * acc["tradeable_mae_mwh"] / (capacity * 0.25) if n_measured else None,
+            "mtd_invoice_status": invoice or "not invoiced yet",
+            "_perf_consistency": (perf.margin_known_eur, day.margin_eur),
         }
+    if visit_name in ("trading", "trading-asset"):
+        mtd, day = e.month_to_date(), e.the_day()
+        days = e.portfolio_days()
+        out = {
+            "range_revenue_eur": mtd["revenue_eur"], "range_n_trades": days.n_trades.sum(),
+            "range_net_volume_mwh": days.net_volume_mwh.sum(), "range_vwap_eur_per_mwh": mtd["vwap_eur_per_mwh"],
+            "range_market_vwap_eur_per_mwh": mtd["market_vwap_eur_per_mwh"],
+            "range_vwap_spread_eur_per_mwh": mtd["vwap_eur_per_mwh"] - mtd["market_vwap_eur_per_mwh"],
+            "revenue_eur": day["revenue_eur"], "n_trades": day["n_trades"], "net_volume_mwh": day["net_volume_mwh"],
+            "vwap_eur_per_mwh": day["vwap_eur_per_mwh"], "market_vwap_eur_per_mwh": day["market_vwap_eur_per_mwh"],
+            "vwap_spread_eur_per_mwh": day["vwap_eur_per_mwh"] - day["market_vwap_eur_per_mwh"],
+        }
+        if asset:
+            a = e.asset_figures(through_month=True).loc[asset]
+            tradeable = e.one("SELECT sum(tradeable_mwh) FROM marts.asset_forecast WHERE delivery_day BETWEEN ? AND ? "
+                              "AND asset_id = ?", [e.month_start, e.day, asset])
+            priced = e.one("SELECT sum(b.mwh) FROM marts.best_of_infeed b JOIN marts.trading_qh t USING (delivery_day, delivery_start) "
+                           "WHERE b.delivery_day BETWEEN ? AND ? AND b.asset_id = ? AND t.market_vwap_eur_per_mwh IS NOT NULL",
+                           [e.month_start, e.day, asset])
+            out |= {"asset_trading_revenue_eur": a.revenue_eur, "asset_tradeable_forecast_mwh": tradeable,
+                    "asset_revenue_per_tradeable_mwh": a.revenue_eur / tradeable, "asset_market_value_eur": a.market_value_eur,
+                    "asset_capture_price_eur_per_mwh": a.market_value_eur / priced}
+        return out
+    if visit_name == "imbalance":
+        days, day = e.portfolio_days(), e.the_day()
+        return {
+            "range_imbalance_mwh": days.imbalance_mwh.sum(), "range_imbalance_cost_eur": days.cost_eur.sum(),
+            "range_sum_of_asset_costs_eur": days.asset_costs_eur.sum(),
+            "range_netting_benefit_eur": days.asset_costs_eur.sum() - days.cost_eur.sum(),
+            "range_imbalance_cost_eur_per_mwh": days.cost_eur.sum() / days.bestof_mwh.sum(),
+            **{k: day[k] for k in ("imbalance_mwh", "imbalance_cost_eur", "sum_of_asset_costs_eur", "netting_benefit_eur")},
+        }
+    if visit_name == "imbalance-asset":
+        a, m = e.asset_figures(through_month=False).loc[asset], e.asset_figures(through_month=True).loc[asset]
+        return {
+            "asset_range_imbalance_cost_eur": m.cost_eur, "asset_range_imbalance_mwh": m.imbalance_mwh,
+            "asset_range_long_mwh": m.long_mwh, "asset_range_short_mwh": m.short_mwh,
+            "asset_range_cost_per_mwh": m.cost_eur / m.bestof_mwh,
+            "asset_imbalance_cost_eur": a.cost_eur, "asset_imbalance_mwh": a.imbalance_mwh,
+            "asset_long_mwh": a.long_mwh, "asset_short_mwh": a.short_mwh,
+        }
+    return {}
 
 
-def test_build_check_names_only_the_broken_page(built_site):
-    # Evidence's build succeeded (exit 0) although one page query is broken ...
+# ------------------------------------------------------------------------------------------------ tables registry
+def expected_tables(e: Expected, visit_name: str) -> dict[str, tuple[dict, dict]]:
+    """table name -> ({row label: {column title: value}}, {column title: total})."""
+    money = {"Margin est. (EUR)": "margin_eur", "Revenue alloc. (EUR)": "revenue_eur", "Payout est. (EUR)": "payout_eur",
+             "Fee est. (EUR)": "fee_eur", "Imbalance cost (EUR)": "cost_eur", "Market value (EUR)": "market_value_eur",
+             "Best-of-infeed (MWh)": "bestof_mwh"}
+    out = {}
+    if visit_name == "overview":
+        for name, month in (("asset_mtd", True), ("asset_day", False)):
+            f = e.asset_figures(through_month=month)
+            rows = {a: {title: r[col] for title, col in money.items()} for a, r in f.iterrows()}
+            totals = {title: f[col].sum() for title, col in money.items()}  # a missing value adds nothing
+            out[name] = (rows, totals)
+    if visit_name == "imbalance":
+        f = e.asset_figures(through_month=False)
+        cols = {"Cost (EUR)": "cost_eur", "Cost of long QHs (EUR)": "long_cost_eur", "Cost of short QHs (EUR)": "short_cost_eur",
+                "Net (MWh)": "imbalance_mwh", "Long (MWh)": "long_mwh", "Short (MWh)": "short_mwh"}
+        out["per_asset"] = ({a: {t: r[c] for t, c in cols.items()} for a, r in f.iterrows()},
+                            {t: f[c].sum() for t, c in cols.items()})
+    if visit_name == "invoices":
+        inv = e.q("SELECT asset_id, gross_eur, net_eur, vat_eur FROM marts.invoices", [])  # one month: one per asset
+        cols = {"Gross (EUR)": "gross_eur", "Net (EUR)": "net_eur", "VAT (EUR)": "vat_eur"}
+        out["invoices"] = ({r.asset_id: {t: getattr(r, c) for t, c in cols.items()} for r in inv.itertuples()},
+                           {t: inv[c].sum() for t, c in cols.items()})
+    return out
+
+
+def check_table(v: PageVisit, name: str, rows: dict, totals: dict) -> None:
+    table = v.table(name)
+    assert table is not None, f"table {name} not on the page"
+    heads = table["heads"]
+    by_label = {r[0]: r for r in table["rows"]}
+    assert set(rows) <= set(by_label), f"{name}: rows {sorted(by_label)} lack {sorted(set(rows) - set(by_label))}"
+    for label, cells in rows.items():
+        for title, value in cells.items():
+            assert_shown(by_label[label][heads.index(title)], value, f"{name}/{label}/{title}")
+    total = table["rows"][-1]
+    assert total[0] in ("Σ assets", "Total", "Day"), f"{name}: no total row (last row {total})"
+    for title, value in totals.items():
+        assert_shown(total[heads.index(title)], value, f"{name}/total/{title}")
+
+
+# ------------------------------------------------------------------------------------------------ tests
+def test_build_is_clean_with_one_asset_page(built_site):
+    """The shipped site: no query error, exactly the six pages (one asset page however many assets), no test page."""
     assert built_site.result.returncode == 0, built_site.result.log[-3000:]
+    assert built_site.errors == [], [str(e) for e in built_site.errors]
+    assert set(list_pages(built_site.build)) == SITE_PAGES
+    assert not (built_site.build / BROKEN_PAGE).exists()
+    assert "Broken on purpose" not in (built_site.build / "index.html").read_text()
+
+
+def test_build_check_names_only_the_broken_page(broken_site):
+    # Evidence's build succeeded (exit 0) although one page query is broken ...
+    assert broken_site.result.returncode == 0, broken_site.result.log[-3000:]
     # ... the check finds exactly that page and the error.
-    pages = {e.page.strip("/") for e in built_site.errors}
-    assert pages == {BROKEN_PAGE}, [str(e) for e in built_site.errors]
-    assert any("no_such_column" in e.error for e in built_site.errors), [str(e) for e in built_site.errors]
-    # every expected page was prerendered, one per asset of the day
-    with connect(built_site.warehouse, read_only=True) as conn:
-        asset_ids = [r[0] for r in conn.execute(
-            "SELECT DISTINCT asset_id FROM marts.best_of_infeed WHERE delivery_day = ?", [SAMPLE_DAY]).fetchall()]
-    pages = set(list_pages(built_site.build))
-    assert {"/", "/trading/", "/imbalance/", "/invoices/", "/data-quality/"} <= pages
-    assert {f"/assets/{a}/" for a in asset_ids} <= pages
+    assert {e.page.strip("/") for e in broken_site.errors} == {BROKEN_PAGE}, [str(e) for e in broken_site.errors]
+    assert any("no_such_column" in e.error for e in broken_site.errors), [str(e) for e in broken_site.errors]
 
 
-def test_overview_kpis_equal_the_warehouse(built_site, visit):
-    expected = _warehouse_day(built_site.warehouse)
-    with connect(built_site.snapshot, read_only=True) as conn:
-        expected["margin_eur"] = conn.execute(
-            "SELECT margin_eur FROM report.portfolio_day WHERE delivery_day = ?", [SAMPLE_DAY]).fetchone()[0]
-        margin_parts = conn.execute(
-            "SELECT revenue_eur - payout_eur_est + fee_eur_est - imbalance_cost_eur FROM report.portfolio_day "
-            "WHERE delivery_day = ?", [SAMPLE_DAY]).fetchone()[0]
-    assert expected["margin_eur"] == pytest.approx(margin_parts, abs=1e-6)
+@pytest.mark.parametrize("width", list(WIDTHS))
+@pytest.mark.parametrize("name", list(VISITS))
+def test_page_shows_the_warehouse(built_site, expected, visit, name, width):
+    path, page, asset = VISITS[name]
+    v = visit(width)
+    v.open(path)
+    body = v.body()
+    assert "Error in Query" not in body and "Binder Error" not in body and "Dataset is empty" not in body
+    assert not NEGATIVE_ZERO.search(body), f"negative zero shown: {NEGATIVE_ZERO.search(body).group(0)!r}"
+    width_px = v.page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+    assert width_px[0] <= width_px[1], f"{name} is {width_px[0]} px wide at {width_px[1]} px"
 
-    v = visit()
-    v.open("/", charts=PAGES["overview"][1])
-    shown = {name: v.kpi(name) for name in expected}
-    v.screenshot("overview")
-    for name, value in expected.items():
-        assert value is not None, f"warehouse has no {name} for {SAMPLE_DAY}"
-        assert shown[name] == pytest.approx(round(value, 2), abs=0.006), name
-    assert "08.06.2025" in v.page.inner_text("body")
+    # every chart on the page, against independent SQL
+    shown = v.charts()
+    want = expected.charts(page, asset)
+    assert set(shown) == set(want), f"charts on {name}: {sorted(shown)}, with an expectation: {sorted(want)}"
+    for chart, data in want.items():
+        series = shown[chart]["series"]
+        points: dict = {}
+        for s in series:
+            key_name = s["name"] if len(series) > 1 or any(k[1] is not None for k in data) else None
+            for x, y in s["points"]:
+                if y is None or (y == 0 and (x, key_name) not in data):
+                    continue  # no value, or the 0 a stacked chart fills in for a series absent at x
+                assert (x, key_name) not in points, f"{chart}: two values for {x} / {key_name} (drawn on top of each other)"
+                points[(x, key_name)] = y
+        assert set(points) == set(data), (
+            f"{chart}: points only in the chart {sorted(set(points) - set(data))[:5]}, "
+            f"only in the warehouse {sorted(set(data) - set(points))[:5]}")
+        for key, value in data.items():
+            assert points[key] == pytest.approx(value, rel=1e-9, abs=1e-6), f"{chart} {key}"
+        # a legend on every multi-series chart, naming its series in the chart's colours
+        names = {s["name"] for s in series}
+        if len(names) > 1 or any(k[1] is not None for k in data):
+            legend = dict(shown[chart]["legend"])
+            assert names <= set(legend), f"{chart}: series {names} not all in the legend {sorted(legend)}"
+            for s in series:
+                assert s["color"] and _rgb(s["color"]) == legend[s["name"]], f"{chart}: colour of {s['name']}"
+        if len(names) > 1:
+            colors = [s["color"] for s in series]
+            assert len(set(colors)) == len(colors), f"{chart}: two series share a colour {colors}"
+
+    # every KPI tile
+    tiles = expected_tiles(expected, name, asset)
+    tiles.pop("_perf_consistency", None)
+    assert set(v.kpi_names()) == set(tiles), f"tiles on {name}: {sorted(v.kpi_names())} vs {sorted(tiles)}"
+    for tile, value in tiles.items():
+        text = v.tile(tile)
+        if isinstance(value, str):
+            assert text == value, f"{tile}: {text!r} != {value!r}"
+        else:
+            assert_shown(text, value, f"{name}/{tile}")
+
+    for table, (rows, totals) in expected_tables(expected, name).items():
+        check_table(v, table, rows, totals)
+    v.screenshot(f"{name}" if width == "desktop" else f"{name}-phone")
     v.assert_clean()
 
 
-def test_asset_page_shows_the_assets_numbers(built_site, visit):
-    with connect(built_site.warehouse, read_only=True) as conn:
-        asset_id, mwh = conn.execute(
-            "SELECT asset_id, sum(mwh) FROM marts.best_of_infeed WHERE delivery_day = ? GROUP BY 1 "
-            "ORDER BY sum(mwh) DESC LIMIT 1", [SAMPLE_DAY]).fetchone()
-        cost = conn.execute(
-            "SELECT sum(cost_eur) FROM marts.imbalance WHERE delivery_day = ? AND asset_id = ?",
-            [SAMPLE_DAY, asset_id]).fetchone()[0]
+def test_invoice_chart_adds_up_the_invoices_of_a_status(expected, visit):
+    """The reported bug: four provisional invoices drawn on top of each other (bar = the largest invoice)."""
     v = visit()
-    v.open(f"/assets/{asset_id}/", charts=4)
-    assert v.kpi("bestof_mwh") == pytest.approx(round(mwh, 2), abs=0.006)
-    if cost is not None:
-        assert v.kpi("imbalance_cost_eur") == pytest.approx(round(cost, 2), abs=0.006)
-    assert v.page.locator("h1", has_text=asset_id).count() >= 1
-    v.screenshot("asset")
+    v.open("/invoices/")
+    series = {s["name"]: s["points"] for s in v.charts()["gross_by_status"]["series"]}
+    provisional = expected.one("SELECT sum(gross_eur) FROM marts.invoices WHERE status = 'provisional'", [])
+    largest = expected.one("SELECT max(gross_eur) FROM marts.invoices WHERE status = 'provisional'", [])
+    n = expected.one("SELECT count(*) FROM marts.invoices WHERE status = 'provisional'", [])
+    assert n >= 2 and provisional > largest
+    assert [y for _, y in series["provisional"] if y is not None] == [pytest.approx(provisional, abs=1e-6)]
     v.assert_clean()
 
 
-@pytest.mark.parametrize("name", ["trading", "imbalance", "invoices", "data-quality"])
-def test_every_page_renders_cleanly(built_site, visit, name):
-    path, charts = PAGES[name]
+def test_invoice_pdf_links_only_where_a_pdf_exists(built_site, visit):
+    """A blocked invoice has no document: its row says "-", the others link their PDF (copied into the site)."""
     v = visit()
-    v.open(path, charts=charts)
-    body = v.page.inner_text("body")
-    assert "Error in Query" not in body and "Binder Error" not in body
-    if name == "invoices":
-        with connect(built_site.snapshot, read_only=True) as conn:
-            n = conn.execute("SELECT count(*) FROM report.invoices WHERE NOT is_placeholder").fetchone()[0]
-        if n == 0:
-            assert "No invoices yet" in body
-    v.screenshot(name)
+    v.open("/invoices/")
+    table = v.table("invoices")
+    pdf = table["heads"].index("PDF")
+    cells = {r[0]: r[pdf] for r in table["rows"][:-1]}
+    assert cells.pop(BLOCKED_ASSET) == "-"
+    assert set(cells.values()) == {"PDF"} and len(cells) == 4
+    href = v.page.locator('[data-table="invoices"] .scrollbox a:visible', has_text="PDF").first.get_attribute("href")
+    assert href.endswith(".pdf") and (built_site.build / href.lstrip("/")).exists()
     v.assert_clean()
 
 
-def _fake_run(build_src: Path, drop_broken: bool):
+def test_blocked_invoice_margin_has_a_visible_caveat(visit):
+    v = visit()
+    v.open(f"/asset/?asset={BLOCKED_ASSET}&day={D}")
+    caveat = v.page.locator('[data-caveat="asset-margin"]').inner_text()
+    assert "invoice blocked" in caveat and "payout not estimable" in caveat
+    assert "invoice is blocked" in v.page.locator('[data-caveat="contract"]').inner_text()
+    assert "Why a small net imbalance can cost a lot" in v.page.locator('[data-explain="imbalance-sign"]').inner_text()
+    v.open(f"/?day={D}")
+    assert BLOCKED_ASSET in v.page.locator('[data-caveat="day-margin"]').inner_text()
+    v.assert_clean()
+
+
+def test_selection_is_in_the_url_and_carries_across_pages(built_site, visit):
+    v = visit()
+    v.open("/")
+    params = parse_qs(urlparse(v.page.url).query)
+    assert params["month"] == [D[:7]] and params["day"] == [D]  # the default selection is written to the URL
+    # a sidebar link takes the selection along
+    v.page.get_by_role("link", name="Trading", exact=True).first.click()
+    v.page.wait_for_url(re.compile(r"/trading/"))
+    v.settle()
+    assert parse_qs(urlparse(v.page.url).query)["day"] == [D]
+    assert v.page.locator('[data-picker="day"]').input_value() == D
+    # the overview's asset table links to the asset page with the asset and the day
+    v.open(f"/?day={D}")
+    v.page.locator('[data-table="asset_day"] .scrollbox tr:visible').filter(has_text=OTHER_ASSET).first.click()
+    v.page.wait_for_url(re.compile(r"/asset/"))
+    v.settle()
+    params = parse_qs(urlparse(v.page.url).query)
+    assert params["asset"] == [OTHER_ASSET] and params["day"] == [D]
+    assert v.page.locator("[data-asset-title]").inner_text().strip() == OTHER_ASSET
+    v.assert_clean()
+
+
+def test_asset_page_follows_its_asset_picker(expected, visit):
+    v = visit()
+    v.open(f"/asset/?asset={BLOCKED_ASSET}&day={D}")
+    v.page.select_option('[data-picker="asset"]', OTHER_ASSET)
+    v.settle()
+    assert parse_qs(urlparse(v.page.url).query)["asset"] == [OTHER_ASSET]
+    assert v.page.locator("[data-asset-title]").inner_text().strip() == OTHER_ASSET
+    day = expected.asset_figures(through_month=False).loc[OTHER_ASSET]
+    assert_shown(v.tile("bestof_mwh"), day.bestof_mwh, "bestof_mwh after switching asset")
+    assert_shown(v.tile("margin_known_eur"), day.margin_eur, "margin after switching asset")
+    assert v.page.locator('[data-caveat="contract"]').count() == 0  # WND-DE-002's terms are valid
+    v.assert_clean()
+
+
+def test_asset_sidebar_link_and_the_asset_page_without_parameters(built_site, visit):
+    v = visit()
+    v.open("/")
+    v.page.get_by_role("link", name="Asset", exact=True).first.click()
+    v.page.wait_for_url(re.compile(r"/asset/"))
+    v.settle()
+    assert v.page.locator("[data-asset-title]").inner_text().strip() == "SOL-DE-001"  # the first asset
+    assert parse_qs(urlparse(v.page.url).query)["asset"] == ["SOL-DE-001"]
+    v.assert_clean()
+
+
+def test_page_queries_read_per_qh_tables_one_day_at_a_time():
+    """Scale: no page ships per-QH data of every day (and the asset page not of every asset) to the browser."""
+    from flexpower_dagster.defs.reporting.site import query_pages
+
+    pages = PROJECT_ROOT / "reports" / "pages"
+    blocks = re.findall(r"```sql (\w+)\n(.*?)```", "".join(p.read_text() for p in sorted(pages.glob("*.md"))), re.S)
+    where = query_pages(pages)
+    checked = 0
+    for name, sql in blocks:
+        for table in re.findall(r"warehouse\.(asset_qh|portfolio_qh|source_qh)\b", sql):
+            checked += 1
+            assert "day_key = '${sel(day)}'" in sql, f"{name} reads {table} without a day filter"
+            if table == "asset_qh" and where[name] == ["/asset/"]:
+                assert "asset_id = '${sel(asset)}'" in sql, f"{name} reads asset_qh without an asset filter"
+    assert checked >= 10
+
+
+def _rgb(hex_color: str) -> str:
+    h = hex_color.lstrip("#")
+    return "rgb({}, {}, {})".format(*(int(h[i : i + 2], 16) for i in (0, 2, 4)))
+
+
+# ------------------------------------------------------------------------------------------------ Dagster asset
+def _fake_run(build_src: Path):
     def run(reports_dir, **_kwargs) -> BuildResult:
         import shutil
 
         shutil.rmtree(Path(reports_dir) / "build", ignore_errors=True)
         shutil.copytree(build_src, Path(reports_dir) / "build")
-        if drop_broken:
-            shutil.rmtree(Path(reports_dir) / "build" / BROKEN_PAGE, ignore_errors=True)
         return BuildResult(returncode=0, seconds=1.5, log="ok", max_rss_mb=1.0, steps={"sources": 0.5, "build": 1.0})
 
     return run
 
 
 @pytest.mark.parametrize("broken", [False, True], ids=["clean", "broken-page"])
-def test_report_site_asset(built_site, tmp_path, monkeypatch, broken):
-    """The Dagster asset around the shared build (Evidence itself is replaced by a copy of that build)."""
+def test_report_site_asset(built_site, broken_site, tmp_path, monkeypatch, broken):
+    """The Dagster asset around the shared builds (Evidence itself is replaced by a copy of a build)."""
     project = tmp_path / "reports"
     (project / "node_modules" / ".bin").mkdir(parents=True)
     (project / "node_modules" / ".bin" / "evidence").write_text("")
-    monkeypatch.setattr(report_assets, "run_evidence", _fake_run(built_site.build, drop_broken=not broken))
+    (project / "pages").mkdir()
+    for page in (broken_site if broken else built_site).project.joinpath("pages").glob("*.md"):
+        (project / "pages" / page.name).write_text(page.read_text())
+    monkeypatch.setattr(report_assets, "run_evidence", _fake_run((broken_site if broken else built_site).build))
     result = dg.materialize(
         [report_assets.report_site],
         resources={"warehouse": Warehouse(path=str(built_site.warehouse)), "data_dir": DataDir(root=str(tmp_path))},
@@ -240,7 +553,7 @@ def test_report_site_asset(built_site, tmp_path, monkeypatch, broken):
     else:
         assert result.success
         md = result.asset_materializations_for_node("report_site")[0].metadata
-        assert md["page_count"].value == len(list_pages(project / "build")) >= 6
+        assert md["page_count"].value == len(list_pages(project / "build")) == len(SITE_PAGES)
         assert md["build_seconds"].value == 1.5
         assert md["last_day"].value == SAMPLE_DAY
         assert (project / ".snapshot" / "flexpower_report.duckdb").exists()

@@ -13,6 +13,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from flexpower_dagster.defs.trading.assets import summarize_trading_daily, summarize_trading_qh
 from flexpower_dagster.defs.trading.sql import trading_daily, trading_qh
 
 DAY = date(2025, 6, 8)
@@ -94,3 +95,12 @@ def test_a_day_without_private_trade_data_is_null_not_zero():
     assert not d.private_trades_loaded
     qh = trading_qh(pd.DataFrame(), pd.DataFrame(), DAY)
     assert len(qh) == 96 and qh["revenue_eur"].isna().all() and not qh["private_trades_loaded"].any()
+
+
+def test_the_metadata_of_a_day_without_private_trade_data_says_no_data():
+    """The assets' metadata of such a day is None ("no data"), never 0 EUR, and never a crash (an automated run
+    of a day that has public but no private trades materialises it)."""
+    daily = summarize_trading_daily(trading_daily(pd.DataFrame(), pd.DataFrame(), DAY))
+    assert daily["revenue_eur"] is None and daily["n_trades"] is None and daily["n_market_trades"] == 0
+    per_qh = summarize_trading_qh(trading_qh(pd.DataFrame(), pd.DataFrame(), DAY))
+    assert per_qh["revenue_eur"] is None and per_qh["best_qh"] is None

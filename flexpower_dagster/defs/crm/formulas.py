@@ -4,8 +4,9 @@ A :class:`Formula` is an arithmetic expression over named quantities. The same t
 
 * evaluated exactly in Python ``Decimal`` for a month's invoice (``mwh`` = the month's volume rounded to
   kWh, ``market_value`` = Σ MWh × market VWAP of each QH, ``days`` = days in force), and
-* rendered as SQL for the daily estimates of the report (per quarter-hour: ``mwh`` = best-of-infeed,
-  ``market_value`` = MWh × market VWAP of the QH, ``days`` = 1/96).
+* rendered as SQL for the daily estimates (per quarter-hour: ``mwh`` = best-of-infeed, ``market_value`` =
+  MWh × market VWAP of the QH, ``days`` = 1/96; :func:`qh_quantities`), used by ``marts.asset_performance``
+  and the report site.
 
 Quantities: ``mwh``, ``market_value`` (EUR), ``price`` (EUR/MWh), ``fee`` (EUR/MWh or EUR/MW per month),
 ``fee_percent``, ``capacity`` (MW), ``days`` and ``days_in_month``. Pure module: no Dagster.
@@ -18,6 +19,8 @@ import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+
+from flexpower_dagster.lib.sql import QHS_PER_DAY
 
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
 
@@ -79,3 +82,22 @@ def case_sql(model_column: str, formulas: Mapping[str, Formula], columns: Mappin
     """``CASE <model_column> WHEN '<model>' THEN <formula> ... END`` (NULL for an unknown model)."""
     whens = " ".join(f"WHEN '{model}' THEN {f.sql(columns)}" for model, f in formulas.items())
     return f"CASE {model_column} {whens} END"
+
+
+def qh_quantities(*, mwh: str, market_vwap: str, price: str, fee: str, fee_percent: str, capacity: str, day: str) -> dict[str, str]:
+    """The formulas' quantities for the estimate of one quarter-hour, as SQL over the given column expressions.
+
+    ``mwh`` is the QH's best-of-infeed MWh, ``market_value`` that MWh at the QH's market VWAP (NULL without a
+    market VWAP: never a silent 0), ``days`` one QH of a day (1/96) and ``days_in_month`` the days of the month
+    of ``day`` (a DATE expression), so a capacity fee is spread evenly over the QHs of its month.
+    """
+    return {
+        "mwh": mwh,
+        "market_value": f"{mwh} * {market_vwap}",
+        "price": price,
+        "fee": fee,
+        "fee_percent": fee_percent,
+        "capacity": capacity,
+        "days": f"1.0 / {QHS_PER_DAY}",
+        "days_in_month": f"day(last_day({day}))",
+    }

@@ -104,6 +104,16 @@ asset_terms AS (
 )"""
 
 
+def asset_contract_sql(contracts: str) -> str:
+    """The contract of each asset and day among the contract rows ``contracts`` (a table or a subquery of
+    ``marts.contracts_in_force``): the smallest contract id, as :data:`PORTFOLIO_CTE` picks it when the CRM
+    names two contracts in force for one asset."""
+    return (
+        f"SELECT * FROM {contracts} WHERE asset_id IS NOT NULL "
+        "QUALIFY row_number() OVER (PARTITION BY delivery_day, asset_id ORDER BY contract_id) = 1"
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # contract terms of a day's assets, for data-quality views and quarantine rules
 

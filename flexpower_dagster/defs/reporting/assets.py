@@ -40,13 +40,17 @@ DAILY_MARTS = (
     "trading_daily",
     "imbalance",
     "portfolio_imbalance",
+    "asset_performance",
 )
 
 #: The invoice pages read these: under automation the site is rebuilt after an invoice month is updated
 #: (they are not part of a ``tag:cadence=daily`` run, so a daily run does not wait for them).
 MONTHLY_MARTS = ("invoices", "invoice_documents")
 
-OPEN_COMMAND = "python3 -m http.server -d reports/build 8000 --bind 127.0.0.1  # then open http://127.0.0.1:8000/"
+OPEN_COMMAND = (
+    ".venv/bin/python -m flexpower_dagster.defs.reporting.serve  # reports/build with range requests; then open "
+    "http://127.0.0.1:8000/"
+)
 
 
 class ReportSiteConfig(dg.Config):
@@ -62,8 +66,8 @@ class ReportSiteConfig(dg.Config):
     group_name="reporting",
     kinds={"evidence", "duckdb"},
     description=(
-        "Stakeholder report site (Evidence.dev, reports/ -> reports/build/): portfolio overview, one page per "
-        "asset, trading, imbalance, invoices and data quality. Rebuilt in full from a read-only snapshot of the "
+        "Stakeholder report site (Evidence.dev, reports/ -> reports/build/): portfolio overview with month to date, "
+        "one asset page (asset, month and day are URL parameters), trading, imbalance, invoices and data quality. Rebuilt in full from a read-only snapshot of the "
         "warehouse; fails naming the page when a page query errors. Open: " + OPEN_COMMAND
     ),
 )

@@ -39,6 +39,7 @@ from flexpower_dagster.defs.forecast.tables import ASSET_FORECAST, PORTFOLIO_FOR
 from flexpower_dagster.defs.imbalance.tables import IMBALANCE, PORTFOLIO_IMBALANCE
 from flexpower_dagster.defs.infeed.tables import BEST_OF_INFEED, PORTFOLIO_BEST_OF_INFEED
 from flexpower_dagster.defs.invoicing.tables import INVOICE_LINES, INVOICES
+from flexpower_dagster.defs.performance.tables import ASSET_PERFORMANCE
 from flexpower_dagster.defs.reporting.sql import create_report_views
 from flexpower_dagster.defs.trading.tables import TRADING_DAILY, TRADING_QH
 from flexpower_dagster.lib.quality.results import DATA_QUALITY_RESULTS
@@ -65,6 +66,7 @@ REPORT_SPECS: tuple[TableSpec, ...] = (
     TRADING_DAILY,
     IMBALANCE,
     PORTFOLIO_IMBALANCE,
+    ASSET_PERFORMANCE,
     INVOICES,
     INVOICE_LINES,
     DATA_QUALITY_RESULTS,
@@ -72,8 +74,14 @@ REPORT_SPECS: tuple[TableSpec, ...] = (
 )
 REPORT_TABLES: dict[str, dict[str, str]] = {t.qualified_name: {c.name: c.type for c in t.columns} for t in REPORT_SPECS}
 
-#: Tables whose absence is expected for a while (monthly runs, checks): pages say "not yet".
-OPTIONAL_TABLES = (INVOICES.qualified_name, INVOICE_LINES.qualified_name, DATA_QUALITY_RESULTS.qualified_name)
+#: Tables whose absence is expected for a while (monthly runs, checks, a warehouse built before the
+#: performance mart existed): pages say "not yet".
+OPTIONAL_TABLES = (
+    INVOICES.qualified_name,
+    INVOICE_LINES.qualified_name,
+    DATA_QUALITY_RESULTS.qualified_name,
+    ASSET_PERFORMANCE.qualified_name,
+)
 
 
 @dataclass
@@ -120,21 +128,6 @@ def _attach_invoice_docs(out: duckdb.DuckDBPyConnection, docs: dict[str, str]) -
     out.unregister("docs")
 
 
-def _typed_select(frame: pd.DataFrame, columns: dict[str, str]) -> str:
-    """Declared columns cast to their declared type; other datetimes to TIMESTAMP (never TIMESTAMP_NS,
-    which the browser's DuckDB 0.9.1 reads badly); everything else as is."""
-    out = []
-    for name, dtype in frame.dtypes.items():
-        q = _quote(str(name))
-        if name in columns:
-            out.append(f"CAST({q} AS {columns[name]}) AS {q}")
-        elif pd.api.types.is_datetime64_any_dtype(dtype):
-            out.append(f"CAST({q} AS TIMESTAMP) AS {q}")
-        else:
-            out.append(q)
-    return ", ".join(out)
-
-
 def _berlin_times(days: list) -> pd.DataFrame:
     """One row per UTC quarter-hour of ``days``: the instant, its Berlin wall-clock time and offset."""
     if not days:
@@ -170,7 +163,10 @@ def snapshot_warehouse(
 ) -> SnapshotResult:
     """Copy the report tables of ``warehouse`` into a new DuckDB file ``target`` (atomically replaced).
 
-    ``invoice_docs`` maps invoice ids to a site-relative URL of their PDF (``pdf_url`` column).
+    The tables are copied inside DuckDB (the snapshot file is attached to the read-only warehouse connection and
+    filled with ``CREATE TABLE ... AS SELECT``), never through pandas: the copy streams, so its memory does not
+    grow with the number of assets or days. ``invoice_docs`` maps invoice ids to a site-relative URL of their PDF
+    (``pdf_url`` column).
     """
     started = time.monotonic()
     warehouse, target = Path(warehouse), Path(target)
@@ -179,42 +175,54 @@ def snapshot_warehouse(
     for p in (tmp, tmp.with_name(tmp.name + ".wal")):
         p.unlink(missing_ok=True)
 
-    present, missing, missing_cols, rows = [], [], {}, {}
-    frames: dict[str, pd.DataFrame] = {}
+    present, missing_cols, rows = [], {}, {}
     if warehouse.exists():
         src = _open_source(warehouse, wait_seconds)
         try:
             existing = {
-                f"{s}.{t}": None
+                f"{s}.{t}"
                 for s, t in src.execute(
                     "SELECT table_schema, table_name FROM information_schema.tables "
-                    "WHERE table_schema IN ('marts', 'staging')"
+                    "WHERE table_catalog = current_database() AND table_schema IN ('marts', 'staging')"
                 ).fetchall()
             }
-            for qualified, columns in REPORT_TABLES.items():
-                if qualified not in existing:
-                    continue
-                schema, name = qualified.split(".")
-                have = {
-                    r[0]
-                    for r in src.execute(
-                        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
-                        [schema, name],
-                    ).fetchall()
-                }
-                select, absent = [], []
-                for col, typ in columns.items():
-                    if col not in have:
-                        absent.append(col)
-                        select.append(f"CAST(NULL AS {typ}) AS {_quote(col)}")
-                    else:
-                        select.append(f"TRY_CAST({_quote(col)} AS {typ}) AS {_quote(col)}")
-                extras = sorted(have - set(columns))
-                select += [_quote(c) for c in extras]
-                frames[qualified] = src.execute(f"SELECT {', '.join(select)} FROM {schema}.{_quote(name)}").fetchdf()
-                present.append(qualified)
-                if absent:
-                    missing_cols[qualified] = absent
+            src.execute(f"ATTACH {_literal(tmp)} AS report_snapshot (READ_WRITE)")
+            try:
+                for schema in ("marts", "staging", "report"):
+                    src.execute(f"CREATE SCHEMA IF NOT EXISTS report_snapshot.{schema}")
+                for qualified, columns in REPORT_TABLES.items():
+                    if qualified not in existing:
+                        continue
+                    schema, name = qualified.split(".")
+                    have = {
+                        r[0]
+                        for r in src.execute(
+                            "SELECT column_name FROM information_schema.columns "
+                            "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
+                            [schema, name],
+                        ).fetchall()
+                    }
+                    select, absent = [], []
+                    for col, typ in columns.items():
+                        if col not in have:
+                            absent.append(col)
+                            select.append(f"CAST(NULL AS {typ}) AS {_quote(col)}")
+                        else:
+                            select.append(f"TRY_CAST({_quote(col)} AS {typ}) AS {_quote(col)}")
+                    extras = sorted(have - set(columns))
+                    select += [_quote(c) for c in extras]
+                    src.execute(
+                        f"CREATE TABLE report_snapshot.{schema}.{_quote(name)} AS "
+                        f"SELECT {', '.join(select)} FROM {schema}.{_quote(name)}"
+                    )
+                    rows[qualified] = src.execute(
+                        f"SELECT count(*) FROM report_snapshot.{schema}.{_quote(name)}"
+                    ).fetchone()[0]
+                    present.append(qualified)
+                    if absent:
+                        missing_cols[qualified] = absent
+            finally:
+                src.execute("DETACH report_snapshot")
         finally:
             src.close()
     missing = [t for t in REPORT_TABLES if t not in present]
@@ -224,25 +232,20 @@ def snapshot_warehouse(
         for schema in ("marts", "staging", "report"):
             out.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         for qualified, columns in REPORT_TABLES.items():
-            if qualified in frames:
-                frame = frames[qualified]
-                out.register("frame", frame)
-                out.execute(f"CREATE TABLE {qualified} AS SELECT {_typed_select(frame, columns)} FROM frame")
-                out.unregister("frame")
-                rows[qualified] = len(frame)
-            else:
+            if qualified not in present:
                 cols = ", ".join(f"{_quote(c)} {t}" for c, t in columns.items())
                 out.execute(f"CREATE TABLE {qualified} ({cols})")
                 rows[qualified] = 0
         _attach_invoice_docs(out, invoice_docs or {})
-        days = sorted(
-            {
-                d
-                for qualified in ("marts.portfolio_best_of_infeed", "marts.portfolio_forecast", "marts.trading_daily")
-                if qualified in frames
-                for d in pd.to_datetime(frames[qualified]["delivery_day"]).dt.date.dropna().unique()
-            }
-        )
+        day_sources = ("marts.portfolio_best_of_infeed", "marts.portfolio_forecast", "marts.trading_daily")
+        days = [
+            r[0]
+            for r in out.execute(
+                "SELECT DISTINCT delivery_day FROM ("
+                + " UNION ALL ".join(f"SELECT delivery_day FROM {t}" for t in day_sources)
+                + ") WHERE delivery_day IS NOT NULL ORDER BY 1"
+            ).fetchall()
+        ]
         out.register("qh", _berlin_times(days))
         out.execute(
             "CREATE TABLE report.qh_time AS SELECT CAST(delivery_start AS TIMESTAMP) AS delivery_start, "
@@ -285,6 +288,10 @@ def snapshot_warehouse(
         views=views,
         seconds=time.monotonic() - started,
     )
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 # --------------------------------------------------------------------------------------------- build
@@ -380,9 +387,43 @@ def evidence_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+#: Parquet row groups of the per-QH source tables the browser reads one asset-day at a time. Evidence writes its
+#: parquet files with DuckDB's default of 122,880 rows per group, and the browser's DuckDB reads a whole row group
+#: (of the columns a query needs) to find one asset-day: 256 asset-days (96 QHs each) per group keep that read to
+#: about 1/4 of a day of 1,000 assets, while the file footer (read on every page load) stays small. The rows are
+#: already ordered by day and asset (report tables are written in that order), so the min/max statistics of
+#: ``day_key`` and ``asset_id`` let the reader skip every other group.
+ROW_GROUP_ROWS: dict[str, int] = {"asset_qh": 96 * 256}
+
+
+def rewrite_row_groups(reports_dir: str | Path, row_groups: dict[str, int] | None = None) -> list[str]:
+    """Rewrite the source parquet files named in ``row_groups`` (after ``npm run sources``, before ``npm run
+    build``) with that many rows per row group, same rows in the same order. Returns what was done (for the log)."""
+    row_groups = ROW_GROUP_ROWS if row_groups is None else row_groups
+    data = Path(reports_dir) / ".evidence" / "template" / "static" / "data"
+    notes = []
+    for table, rows in row_groups.items():
+        files = sorted(data.glob(f"{SOURCE_NAME}/{table}/{table}.parquet"))
+        if not files:
+            notes.append(f"row groups: no {table}.parquet under {data} (Evidence layout changed?): left as written")
+            continue
+        for file in files:
+            tmp = file.with_name(file.name + ".rg.tmp")
+            with duckdb.connect() as conn:
+                conn.execute(
+                    f"COPY (SELECT * FROM read_parquet({_literal(file)})) TO {_literal(tmp)} "
+                    f"(FORMAT PARQUET, CODEC 'ZSTD', ROW_GROUP_SIZE {int(rows)})"
+                )
+                groups = conn.execute(f"SELECT num_row_groups FROM parquet_file_metadata({_literal(tmp)})").fetchone()[0]
+            os.replace(tmp, file)
+            notes.append(f"row groups: {file.relative_to(data)} rewritten, {groups} group(s) of <= {rows} rows")
+    return notes
+
+
 def run_evidence(reports_dir: str | Path, timeout: int = 1200, scripts: tuple[str, ...] = ("sources", "build")) -> BuildResult:
     """Run ``npm run sources`` then ``npm run build`` in ``reports_dir``; ``build/`` is emptied first
-    (Evidence copies over the previous build and would keep pages that no longer exist)."""
+    (Evidence copies over the previous build and would keep pages that no longer exist). Between the two, the
+    per-QH source files are rewritten in small row groups (:func:`rewrite_row_groups`)."""
     reports_dir = Path(reports_dir)
     shutil.rmtree(reports_dir / "build", ignore_errors=True)
     # A source run that died leaves an empty query-cache hashes.json ("Unexpected end of JSON input" on
@@ -407,6 +448,8 @@ def run_evidence(reports_dir: str | Path, timeout: int = 1200, scripts: tuple[st
         rc = proc.returncode
         if rc != 0:
             break
+        if script == "sources":
+            log.append("\n".join(rewrite_row_groups(reports_dir)))
     max_rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return BuildResult(
         returncode=rc,

@@ -9,7 +9,7 @@ from flexpower_dagster.lib.dagster.resources import Warehouse
 _UPSTREAM = [
     "contracts_in_force", "asset_forecast", "portfolio_forecast", "live_infeed", "best_of_infeed",
     "portfolio_best_of_infeed", "trading_qh", "trading_daily", "imbalance", "portfolio_imbalance",
-    "invoices", "invoice_lines",
+    "asset_performance", "invoices", "invoice_lines",
 ]
 
 

@@ -11,7 +11,7 @@ of files that :func:`flexpower_dagster.lib.landing.load.load_day` would read for
 * ``snapshot`` sources (CRM contracts, VPP technical data): the newest snapshot taken before the
   end of the day. A snapshot therefore feeds the days from its creation until the next snapshot,
   limited to the *landing days* (days for which per-asset or per-day data exists, see
-  :data:`flexpower_dagster.platform.sources.DAY_DEFINING_SOURCES`): never hundreds of empty days.
+  the sources declared with ``defines_days``): never hundreds of empty days.
 
 Every source also gets a (possibly empty) feed for every landing day, so that each staging asset has
 a partition for each day with data and the marts' ``~any_deps_missing`` guard does not wait for a

@@ -1,0 +1,1 @@
+"""Per-asset performance: forecast accuracy, market value and capture rate, imbalance cost per MWh, margin."""

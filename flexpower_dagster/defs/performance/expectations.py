@@ -1,0 +1,47 @@
+"""Data-quality suite of the performance mart, declared as data (run by its check; see docs/quality.md).
+
+Blocking: the declared structure, one row per portfolio asset and the asset's 96 quarter-hours in it (a QH lost
+or doubled by a join would make every sum of the row wrong). A margin with an unknown part (the payout of a
+contract whose invoice is blocked, a QH without imbalance cost) is a WARN naming the asset and its caveat: the
+figures are right over what is known and the report shows the caveat.
+"""
+
+from flexpower_dagster.defs.crm.quality import CONTRACTS, portfolio_coverage_view
+from flexpower_dagster.defs.performance.tables import ASSET_PERFORMANCE
+from flexpower_dagster.lib.quality.suites import BLOCKING, WARN, Suite, a_ge_b, between, in_set, structure
+
+#: Forecast error per QH above this share of the capacity's QH energy is worth a look.
+MAX_MAE_PCT_CAPACITY = 100.0
+
+ASSET_PERFORMANCE_SUITE = Suite(
+    asset=("marts", "asset_performance"),
+    table=ASSET_PERFORMANCE,
+    entity="asset_id",
+    detail_column="margin_caveat",
+    reference_tables=CONTRACTS,
+    # one "quarter-hour" per asset: the day (a row per asset and day)
+    views={"asset_rows": portfolio_coverage_view("asset_id", time_column="delivery_day")},
+    description="Per-asset performance of the day: accuracy, market value, imbalance and margin per portfolio asset.",
+    expectations=(
+        *structure(ASSET_PERFORMANCE, entity="asset_id"),
+        between("n_qh", 1, 1, view="asset_rows", check="completeness", severity=BLOCKING, entity="asset_id",
+                id="row-per-asset", description="one row for every portfolio asset"),
+        in_set("in_expected", [True], view="asset_rows", check="completeness", severity=BLOCKING, entity="asset_id",
+               id="only-portfolio-assets", description="only assets of contracts in force"),
+        between("n_qh", 96, 96, check="completeness", severity=BLOCKING, entity="asset_id", id="qh-per-asset",
+                description="the asset's 96 QHs of best-of-infeed, none lost or doubled by a join"),
+        a_ge_b("n_qh", "n_qh_measured", check="values", severity=BLOCKING, entity="asset_id", id="measured-le-qhs",
+               description="measured QHs <= QHs"),
+        between("long_mwh", 0, None, check="values", severity=BLOCKING, entity="asset_id", description="long_mwh >= 0"),
+        between("short_mwh", 0, None, check="values", severity=BLOCKING, entity="asset_id", description="short_mwh >= 0"),
+        between("tradeable_mae_pct_capacity", 0, MAX_MAE_PCT_CAPACITY, check="plausibility", severity=WARN,
+                entity="asset_id", id="tradeable-mae-plausible",
+                description=f"tradeable forecast MAE within {MAX_MAE_PCT_CAPACITY:g} % of the capacity's QH energy"),
+        in_set("margin_complete", [True], check="margin", severity=WARN, entity="asset_id", id="margin-complete",
+               description="every part of the margin is known (e.g. not a blocked invoice's payout)"),
+    ),
+    check_descriptions={
+        "margin": "The margin (trading revenue - payout + fee - imbalance cost) is known in full; otherwise "
+        "margin_eur is NULL and margin_caveat names what is left out.",
+    },
+)

@@ -1,2 +1,0 @@
--- built by flexpower_dagster/defs/reporting/sql.py (VIEWS["asset_month"]) in the warehouse snapshot
-select * from report.asset_month
