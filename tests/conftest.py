@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
+# Every test sees the same partitions, whatever data/landing holds: 2025-01-01 (before any day the tests use)
+# to tomorrow, growing with the clock as in live operation (flexpower_dagster/partition_range.py). Set before
+# any definition is imported; tests/ui starts its own processes with the range the landing zone gives.
+os.environ["FLEXPOWER_FIRST_DAY"] = "2025-01-01"
+os.environ["FLEXPOWER_LAST_DAY"] = "tomorrow"
+
 from pathlib import Path
 
 import pytest
