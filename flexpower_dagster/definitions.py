@@ -8,7 +8,8 @@ per ``LandingSource`` is built here, because every sensor must know every system
 (which delivery days exist). There is no list of domains or sources to keep in sync.
 
 Runs execute in-process (one step after the other): DuckDB has a single writer, and the run queue
-(``dagster.yaml``) admits one run at a time, so no two writers ever race for the warehouse file.
+(``dagster.yaml``) admits one run at a time, so no two writers ever race for the warehouse file. The jobs
+``make run`` launches are defined here too (``lib/dagster/jobs.py``), so every run is re-executable.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import dagster as dg
 
 from flexpower_dagster.lib.dagster.automation import with_automation
+from flexpower_dagster.lib.dagster.jobs import platform_jobs
 from flexpower_dagster.lib.dagster.landing_source import LandingSource
 from flexpower_dagster.lib.dagster.resources import build_resources
 from flexpower_dagster.lib.dagster.sensors import build_source_sensor
@@ -60,7 +62,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     defs = dg.Definitions.merge(
         _folder_defs(),
-        dg.Definitions(resources=build_resources(settings), executor=dg.in_process_executor, sensors=source_sensors()),
+        dg.Definitions(
+            resources=build_resources(settings), executor=dg.in_process_executor, sensors=source_sensors(), jobs=platform_jobs()
+        ),
     )
     # automation conditions on everything downstream of staging + the automation sensor (docs/automation.md)
     return with_automation(defs)
