@@ -21,12 +21,26 @@ from pathlib import Path
 import dagster as dg
 
 from flexpower_dagster.lib.dagster.automation import with_automation
+from flexpower_dagster.lib.dagster.catalog import function_reference, with_catalog
 from flexpower_dagster.lib.dagster.jobs import platform_jobs
 from flexpower_dagster.lib.dagster.landing_source import LandingSource
 from flexpower_dagster.lib.dagster.resources import build_resources
 from flexpower_dagster.lib.dagster.sensors import build_source_sensor
 from flexpower_dagster.lib.landing.source import SourceSpec
 from flexpower_dagster.settings import Settings
+
+#: Who answers for each group of assets, the one table of owners (docs/ui.md, "Owners and groups"). Groups
+#: follow the scheme staging_<system> (a source system's files → staging tables), marts_<domain>, reporting.
+OWNERS = {
+    "staging_*": "team:operations",  # landing files, staging tables and their quality checks
+    "marts_contracts": "team:finance",  # contracts in force: the commercial terms invoicing uses
+    "marts_forecast": "team:trading",
+    "marts_infeed": "team:trading",
+    "marts_trading": "team:trading",
+    "marts_imbalance": "team:trading",
+    "marts_invoicing": "team:finance",
+    "reporting": "team:data",  # the report site and the warehouse snapshot people query
+}
 
 
 @lru_cache(maxsize=1)
@@ -51,6 +65,18 @@ def source_sensors() -> list[dg.SensorDefinition]:
     return [build_source_sensor(c.system, c.specs, day_defining) for c in components]
 
 
+def staging_references() -> dict[dg.AssetKey, list]:
+    """Code references of the staging assets: their source's parser and metadata summary (not the factory)."""
+    return {
+        source.key: [
+            function_reference(source.spec.parse, label="parser"),
+            function_reference(source.summarize, label="metadata summary") if source.summarize else None,
+        ]
+        for component in landing_components()
+        for source in component.sources
+    }
+
+
 def _folder_defs() -> dg.Definitions:
     # Dagster's own defs-folder loader calls functions it marks "preview" (load_definitions_from_module)
     with warnings.catch_warnings():
@@ -66,8 +92,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             resources=build_resources(settings), executor=dg.in_process_executor, sensors=source_sensors(), jobs=platform_jobs()
         ),
     )
-    # automation conditions on everything downstream of staging + the automation sensor (docs/automation.md)
-    return with_automation(defs)
+    # owners, groups and code references (docs/ui.md); automation conditions on everything downstream of
+    # staging + the automation sensor (docs/automation.md)
+    return with_automation(with_catalog(defs, OWNERS, staging_references()))
 
 
 defs = build_definitions()

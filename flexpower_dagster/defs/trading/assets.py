@@ -46,7 +46,7 @@ marts_trading_qh = daily_sql_mart(
     TRADING_QH,
     TRADING_QH_SQL,
     deps=TRADES,
-    group_name="trading",
+    group_name="marts_trading",
     description=(
         "Private trading per QH (hourly trades = four QH slices of the same MW): revenue = sum(sign*mw*0.25*price) "
         "(SELL +1, BUY -1), VWAP = sum(mwh*price)/sum(mwh), market VWAP over public trades; all 96 QHs."
@@ -58,7 +58,7 @@ marts_trading_daily = daily_sql_mart(
     TRADING_DAILY,
     TRADING_DAILY_SQL,
     deps=TRADES,
-    group_name="trading",
+    group_name="marts_trading",
     description=(
         "Private trading of the delivery day: revenue = sum(sign*mwh*price), distinct trades, net/bought/sold MWh, "
         "VWAP = sum(mwh*price)/sum(mwh) and market VWAP over the public trades."
