@@ -7,7 +7,7 @@ from flexpower_dagster.defs.crm.expectations import CONTRACTS_IN_FORCE_SUITE
 from flexpower_dagster.defs.crm.tables import CONTRACTS_IN_FORCE
 from flexpower_dagster.defs.crm.terms import contracts_in_force as build_contracts_in_force
 from flexpower_dagster.lib.dagster.checks import build_suite_checks
-from flexpower_dagster.lib.dagster.metadata import partition_day, table_metadata
+from flexpower_dagster.lib.dagster.metadata import partition_day, quantities, table_metadata
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
 
 
@@ -45,7 +45,7 @@ def contracts_in_force(context: dg.AssetExecutionContext, crm_contracts: pd.Data
         context.log.warning(f"{len(invalid)} contract(s) in force on {day} are invalid: {', '.join(invalid['contract_id'])}")
     if len(crm_contracts) == 0:
         context.log.warning(f"no CRM snapshot covers {day}: no contracts in force")
-    return dg.Output(frame, metadata=md)
+    return dg.Output(frame, metadata=quantities(md))
 
 
 contracts_in_force_checks = build_suite_checks(CONTRACTS_IN_FORCE_SUITE)

@@ -21,7 +21,7 @@ def summarize_trading_qh(out: pd.DataFrame) -> dict:
         "qhs_without_market_trades": int((out["n_market_trades"] == 0).sum()),
         "best_qh": str(best["delivery_start"]) if best is not None else None,
         "best_qh_revenue_eur": rounded(best["revenue_eur"], 2) if best is not None else None,
-        "mean_vwap_minus_market": rounded(out["vwap_minus_market_eur_per_mwh"].mean(), 3),
+        "mean_vwap_minus_market_eur_per_mwh": rounded(out["vwap_minus_market_eur_per_mwh"].mean(), 3),
     }
 
 

@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 
 from flexpower_dagster.lib.dagster.catalog import code_references_metadata, constant_reference, declared_here
-from flexpower_dagster.lib.dagster.metadata import partition_days, table_metadata
+from flexpower_dagster.lib.dagster.metadata import TABLE_NAME_KEY, partition_days, quantities, table_metadata
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
 from flexpower_dagster.lib.dagster.resources import Warehouse
 from flexpower_dagster.lib.sql import day_params
@@ -81,6 +81,6 @@ def daily_sql_mart(
         if summarize is not None and written is not None:
             md.update(summarize(written))
         key = "dagster/partition_row_count" if len(days) == 1 else "rows"
-        return dg.MaterializeResult(metadata={key: rows, **md})
+        return dg.MaterializeResult(metadata={TABLE_NAME_KEY: table.qualified_name, **quantities({key: rows, **md})})
 
     return _mart

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 import dagster as dg
 import pandas as pd
 
-from flexpower_dagster.lib.dagster.metadata import partition_day, table_metadata
+from flexpower_dagster.lib.dagster.metadata import partition_day, quantities, table_metadata
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
 from flexpower_dagster.lib.dagster.resources import LandingZone, Warehouse
 from flexpower_dagster.lib.landing.files import scan
@@ -124,6 +124,6 @@ def build_staging_asset(source: StagingSource) -> dg.AssetsDefinition:
             context.log.warning(f"not read: {name}: {reason}")
         if source.summarize is not None and len(load.frame):
             md.update(source.summarize(load.frame))
-        return dg.Output(load.frame, metadata=md)
+        return dg.Output(load.frame, metadata=quantities(md))
 
     return _staging
