@@ -24,7 +24,7 @@ from flexpower_dagster.defs.reporting.site import (
 )
 from flexpower_dagster.lib.warehouse import connect
 
-from report_support import BROKEN_PAGE, BROKEN_PAGE_MD, CHROMIUM, REPORTS, SAMPLE_DAY, BuiltSite
+from report_support import BROKEN_PAGE, BROKEN_PAGE_MD, REPORTS, SAMPLE_DAY, BuiltSite
 
 REQUIRED_MARTS = (
     "marts.portfolio_forecast",
@@ -79,29 +79,3 @@ def site_url(built_site):
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
-
-
-# module scope: the sync Playwright API runs an event loop in this thread until it is stopped; a session-wide
-# browser would leave it running and break later tests that call asyncio.run() (Dagster's automation tests)
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's Chromium is missing: run `make setup-browser`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()

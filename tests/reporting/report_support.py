@@ -11,7 +11,6 @@ from flexpower_dagster.settings import PROJECT_ROOT
 
 SAMPLE_DAY = "2025-06-08"  # the sample landing zone (tests/conftest.py: SAMPLE_DAY)
 REPORTS = PROJECT_ROOT / "reports"
-CHROMIUM = Path("/usr/bin/chromium")
 BROKEN_PAGE = "zz-broken-query-check"
 BROKEN_PAGE_MD = """---
 title: Broken on purpose (test)

@@ -11,7 +11,6 @@ docs/screenshots/ instead (shown in the README and docs/reports.md).
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from urllib.parse import urlparse
@@ -23,11 +22,10 @@ from flexpower_dagster.defs.reporting import assets as report_assets
 from flexpower_dagster.defs.reporting.site import BuildResult, check_build, list_pages
 from flexpower_dagster.lib.dagster.resources import DataDir, Warehouse
 from flexpower_dagster.lib.warehouse import connect
-from flexpower_dagster.settings import PROJECT_ROOT
 
 from report_support import BROKEN_PAGE, SAMPLE_DAY
+from support import SCREENSHOTS
 
-SCREENSHOTS = Path(os.environ.get("FLEXPOWER_SCREENSHOTS_DIR") or PROJECT_ROOT / "build" / "screenshots")
 DE_NUMBER = re.compile(r"-?\d{1,3}(?:\.\d{3})*,\d{2}")
 PAGES = {
     "overview": ("/", 4),
@@ -240,8 +238,8 @@ def test_report_site_asset(built_site, tmp_path, monkeypatch, broken):
     else:
         assert result.success
         md = result.asset_materializations_for_node("report_site")[0].metadata
-        assert md["page_count"].value == len(list_pages(project / "build")) >= 6
-        assert md["build_seconds"].value == 1.5
+        assert md["page (count)"].value == len(list_pages(project / "build")) >= 6
+        assert md["build (s)"].value == 1.5
         assert md["last_day"].value == SAMPLE_DAY
         assert (project / ".snapshot" / "flexpower_report.duckdb").exists()
 
