@@ -9,7 +9,8 @@ per ``LandingSource`` is built here, because every sensor must know every system
 
 Runs execute in-process (one step after the other): DuckDB has a single writer, and the run queue
 (``dagster.yaml``) admits one run at a time, so no two writers ever race for the warehouse file. The jobs
-``make run`` launches are defined here too (``lib/dagster/jobs.py``), so every run is re-executable.
+``make run`` launches are defined here too (``lib/dagster/jobs.py``), so every run is re-executable, and
+so is the one table of who owns each group of assets (``OWNERS``; docs/ui.md).
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ def _folder_defs() -> dg.Definitions:
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    """The code location for ``settings`` (default: the environment). The partition range is the process's,
+    fixed when the definitions module is first imported (``partition_range.py``: from the environment)."""
     settings = settings or Settings.from_env()
     defs = dg.Definitions.merge(
         _folder_defs(),

@@ -12,9 +12,10 @@ A thin driver: the jobs are the code location's own (``lib/dagster/jobs.py``), a
 a run of the code location and executed in this process (``lib/dagster/launch.py``), one after the other,
 against ``DagsterInstance.get()``: the UI (``make dev``, same ``DAGSTER_HOME``) shows them, tagged
 ``flexpower/origin=make_run``, and can re-execute them. A failed step or asset check is reported and the
-driver goes on with the next run. The exit code is 1 when a step failed for a platform reason. Data-quality findings are printed with what was observed: warnings (per-entity
-findings such as the sample's inconsistent WND-DE-003 contract, isolated where they matter) and
-blocking gates (a broken source: the run is red in Dagster, the data is stored, its dependants wait).
+driver goes on with the next run. The exit code is 1 when a step failed for a platform reason.
+Data-quality findings are printed with what was observed: warnings (per-entity findings such as the
+sample's inconsistent WND-DE-003 contract, isolated where they matter) and blocking gates (a broken
+source: the run is red in Dagster, the data is stored, its dependants wait).
 """
 
 import argparse
