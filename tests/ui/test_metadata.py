@@ -25,6 +25,7 @@ def test_numbers_get_their_unit_and_rounding():
     assert quantity("valid", True) is None and quantity("snapshot_file", "crm/x.csv") is None
     # a label is the same whatever the value: a partition without a peak plots as a gap, not as another series
     assert quantity("peak_latest_mw", None)[0] == quantity("peak_latest_mw", 3.0)[0]
+    assert quantity("n_trades", None) == ("trades (count)", None) and quantity("best_qh", None) is None
 
 
 def test_table_name_is_schema_dot_table_and_key_columns_are_not_null():

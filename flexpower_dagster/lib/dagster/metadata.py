@@ -83,7 +83,8 @@ def _label(words: list[str], unit: str) -> str:
 def quantity(key: str, value) -> tuple[str, int | float | None] | None:
     """``(label, value)`` of a numeric metadata entry: the unit of the key in the label (``cost_eur`` ->
     ``cost (EUR)``, ``share_final`` -> ``share final (%)`` with the fraction as a percentage, an integer
-    without a unit -> ``... (count)``), rounded to what the unit needs. None: not a number to plot
+    without a unit -> ``... (count)``), rounded to what the unit needs. The label depends on the key only
+    where the value may be unknown (None): a unit suffix, or ``n_`` for a count. None: not a number to plot
     (text, tables, Dagster's own ``dagster/...`` entries)."""
     if "/" in key or isinstance(value, bool):
         return None
@@ -92,7 +93,8 @@ def quantity(key: str, value) -> tuple[str, int | float | None] | None:
     if value is not None and not isinstance(value, numbers.Real):
         return None
     words = key.lower().split("_")
-    if words[0] == "n" and len(words) > 1:
+    counted = words[0] == "n" and len(words) > 1  # n_<things>: a count, even when unknown (None)
+    if counted:
         words = words[1:]
     if words[-1] == "count" and len(words) > 1:
         words = words[:-1]
@@ -109,7 +111,7 @@ def quantity(key: str, value) -> tuple[str, int | float | None] | None:
                     return _label(rest, unit), None
                 return _label(rest, unit), round(float(value), decimals)
     if value is None:
-        return None
+        return (_label(words, "count"), None) if counted else None
     if is_float:
         return _label(words, "value"), round(float(value), 3)
     return _label(words, "count"), int(value)
