@@ -66,9 +66,10 @@ test: setup setup-browser
 lint: setup-python
 	$(BIN)/ruff check flexpower_dagster tests scripts
 
-## screenshots: refresh docs/screenshots/ (README) from the browser tests (they write build/screenshots/ otherwise)
+## screenshots: refresh docs/screenshots/ (README) from the browser tests of the report site and the Dagster UI
+## (they write build/screenshots/ otherwise)
 screenshots: setup setup-browser
-	FLEXPOWER_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/reporting
+	FLEXPOWER_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/reporting tests/ui/test_dagster_ui.py
 
 ## benchmark: the project's benchmarks (not part of `make test`)
 benchmark: setup

@@ -8,7 +8,9 @@ per ``LandingSource`` is built here, because every sensor must know every system
 (which delivery days exist). There is no list of domains or sources to keep in sync.
 
 Runs execute in-process (one step after the other): DuckDB has a single writer, and the run queue
-(``dagster.yaml``) admits one run at a time, so no two writers ever race for the warehouse file.
+(``dagster.yaml``) admits one run at a time, so no two writers ever race for the warehouse file. The jobs
+``make run`` launches are defined here too (``lib/dagster/jobs.py``), so every run is re-executable, and
+so is the one table of who owns each group of assets (``OWNERS``; docs/ui.md).
 """
 
 from __future__ import annotations
@@ -20,11 +22,27 @@ from pathlib import Path
 import dagster as dg
 
 from flexpower_dagster.lib.dagster.automation import with_automation
+from flexpower_dagster.lib.dagster.catalog import function_reference, with_catalog
+from flexpower_dagster.lib.dagster.jobs import platform_jobs
 from flexpower_dagster.lib.dagster.landing_source import LandingSource
 from flexpower_dagster.lib.dagster.resources import build_resources
 from flexpower_dagster.lib.dagster.sensors import build_source_sensor
 from flexpower_dagster.lib.landing.source import SourceSpec
 from flexpower_dagster.settings import Settings
+
+#: Who answers for each group of assets, the one table of owners (docs/ui.md, "Owners and groups"). Groups
+#: follow the scheme staging_<system> (a source system's files → staging tables), marts_<domain>, reporting.
+OWNERS = {
+    "staging_*": "team:operations",  # landing files, staging tables and their quality checks
+    "marts_contracts": "team:finance",  # contracts in force: the commercial terms invoicing uses
+    "marts_forecast": "team:trading",
+    "marts_infeed": "team:trading",
+    "marts_trading": "team:trading",
+    "marts_imbalance": "team:trading",
+    "marts_performance": "team:trading",  # per-asset performance: trading and portfolio management read it
+    "marts_invoicing": "team:finance",
+    "reporting": "team:data",  # the report site and the warehouse snapshot people query
+}
 
 
 @lru_cache(maxsize=1)
@@ -49,6 +67,18 @@ def source_sensors() -> list[dg.SensorDefinition]:
     return [build_source_sensor(c.system, c.specs, day_defining) for c in components]
 
 
+def staging_references() -> dict[dg.AssetKey, list]:
+    """Code references of the staging assets: their source's parser and metadata summary (not the factory)."""
+    return {
+        source.key: [
+            function_reference(source.spec.parse, label="parser"),
+            function_reference(source.summarize, label="metadata summary") if source.summarize else None,
+        ]
+        for component in landing_components()
+        for source in component.sources
+    }
+
+
 def _folder_defs() -> dg.Definitions:
     # Dagster's own defs-folder loader calls functions it marks "preview" (load_definitions_from_module)
     with warnings.catch_warnings():
@@ -57,13 +87,18 @@ def _folder_defs() -> dg.Definitions:
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    """The code location for ``settings`` (default: the environment). The partition range is the process's,
+    fixed when the definitions module is first imported (``partition_range.py``: from the environment)."""
     settings = settings or Settings.from_env()
     defs = dg.Definitions.merge(
         _folder_defs(),
-        dg.Definitions(resources=build_resources(settings), executor=dg.in_process_executor, sensors=source_sensors()),
+        dg.Definitions(
+            resources=build_resources(settings), executor=dg.in_process_executor, sensors=source_sensors(), jobs=platform_jobs()
+        ),
     )
-    # automation conditions on everything downstream of staging + the automation sensor (docs/automation.md)
-    return with_automation(defs)
+    # owners, groups and code references (docs/ui.md); automation conditions on everything downstream of
+    # staging + the automation sensor (docs/automation.md)
+    return with_automation(with_catalog(defs, OWNERS, staging_references()))
 
 
 defs = build_definitions()

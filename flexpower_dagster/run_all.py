@@ -1,31 +1,37 @@
 """``python -m flexpower_dagster.run_all`` (``make run``): build everything the landing zone holds.
 
 1. settings from the environment; an empty or missing landing dir gets the demo landing zone;
-2. every delivery day present in the landing zone: all ``cadence=daily`` assets (except the report site);
-3. every invoice month covering those days: all ``cadence=monthly`` assets (if any);
-4. the report site and the warehouse snapshot for people (``make sql``) once;
+2. every delivery day present in the landing zone: one run of ``delivery_day_job`` per day;
+3. every invoice month covering those days: one run of ``invoice_month_job`` per month;
+4. the report site and the warehouse snapshot for people (``make sql``): one run of ``report_job``;
 5. a short summary: days, row counts per ``marts`` table, where files are, how to look at them.
 
-A thin driver: runs execute in-process, one after the other, against ``DagsterInstance.get()`` so
-that the UI (``make dev``, same ``DAGSTER_HOME``) shows their history. A failed step or asset check
-is reported and the driver goes on with the next run. The exit code is 1 when a step failed for a
-platform reason. Data-quality findings are printed with what was observed: warnings (per-entity
-findings such as the sample's inconsistent WND-DE-003 contract, isolated where they matter) and
-blocking gates (a broken source: the run is red in Dagster, the data is stored, its dependants wait).
+``--days 2025-06-07..2025-06-08`` builds only those days (and their months), ``--no-report`` skips step 4.
+
+A thin driver: the jobs are the code location's own (``lib/dagster/jobs.py``), and each run is created as
+a run of the code location and executed in this process (``lib/dagster/launch.py``), one after the other,
+against ``DagsterInstance.get()``: the UI (``make dev``, same ``DAGSTER_HOME``) shows them, tagged
+``flexpower/origin=make_run``, and can re-execute them. A failed step or asset check is reported and the
+driver goes on with the next run. The exit code is 1 when a step failed for a platform reason.
+Data-quality findings are printed with what was observed: warnings (per-entity findings such as the
+sample's inconsistent WND-DE-003 contract, isolated where they matter) and blocking gates (a broken
+source: the run is red in Dagster, the data is stored, its dependants wait).
 """
 
+import argparse
 import os
 import shutil
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 
 from flexpower_dagster.settings import PROJECT_ROOT, Settings
 
-REPORT_ASSET_NAME = "report_site"
+#: The value of the ``flexpower/origin`` tag on the runs of this driver.
+ORIGIN = "make_run"
 #: Dagster's own console log is silenced: this driver prints one line per run (failed steps with their
 #: error, failed checks) and the full logs are in the UI.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -58,17 +64,6 @@ def ensure_landing(settings: Settings) -> None:
         print(f"landing zone: {settings.landing_dir}", flush=True)
 
 
-def _keys_with_tag(defs: dg.Definitions, cadence: str) -> list[dg.AssetKey]:
-    return [s.key for s in defs.resolve_all_asset_specs() if s.tags.get("cadence") == cadence]
-
-
-def _report_key(defs: dg.Definitions) -> dg.AssetKey | None:
-    for spec in defs.resolve_all_asset_specs():
-        if spec.key.path[-1] == REPORT_ASSET_NAME:
-            return spec.key
-    return None
-
-
 def _failure_text(event) -> str:
     error = getattr(getattr(event, "event_specific_data", None), "error", None)
     message = (error.message.strip().splitlines() or [""])[-1] if error is not None and error.message else ""
@@ -80,27 +75,30 @@ def _is_blocking_check_failure(event) -> bool:
     return error is not None and error.cls_name == "DagsterAssetCheckFailedError"
 
 
-def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, label: str, partition_key: str | None) -> RunOutcome:
+def _execute(instance: dg.DagsterInstance, job_name: str, label: str, partition_key: str | None) -> RunOutcome:
+    from flexpower_dagster.lib.dagster.jobs import ORIGIN_TAG
+    from flexpower_dagster.lib.dagster.launch import execute_job
+
     outcome = RunOutcome(label)
     started = time.perf_counter()
     try:
-        result = job.execute_in_process(
-            instance=instance, partition_key=partition_key, raise_on_error=False, run_config=QUIET_RUN_CONFIG,
-            tags={"flexpower/driver": "run_all"},
+        record = execute_job(
+            instance, job_name, partition_key=partition_key, tags={ORIGIN_TAG: ORIGIN}, run_config=QUIET_RUN_CONFIG
         )
         # a step failing only because a blocking check failed is a data-quality finding, reported below
         # as a failed check; any other step failure is a platform failure and makes the exit code 1
-        outcome.failed_steps = [
-            _failure_text(e) for e in result.get_step_failure_events() if not _is_blocking_check_failure(e)
-        ]
-        outcome.skipped_steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_SKIPPED"]
-        for ev in result.get_asset_check_evaluations():
+        outcome.failed_steps = [_failure_text(e) for e in record.step_failures if not _is_blocking_check_failure(e)]
+        outcome.skipped_steps = record.skipped_steps
+        for ev in record.check_evaluations:
             if not ev.passed:
                 name = f"{'/'.join(ev.asset_key.path)}:{ev.check_name}"
                 warn = ev.severity == dg.AssetCheckSeverity.WARN
                 (outcome.warned_checks if warn else outcome.failed_checks).append(name)
                 outcome.findings[name] = (ev.description or "").strip()
         outcome.ok = not outcome.failed_steps
+        if outcome.ok and not record.success and not outcome.failed_checks:
+            outcome.ok = False
+            outcome.failed_steps = [f"run {record.run.run_id} ended {record.run.status.value}"]
     except Exception as exc:  # a broken definition must not hide the other runs' results
         outcome.ok = False
         outcome.failed_steps = [f"{type(exc).__name__}: {exc}"]
@@ -108,8 +106,8 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, label: str, pa
     status = "FAILED" if not outcome.ok else "ok, a blocking data-quality check failed" if outcome.failed_checks else "ok"
     warned = f", {len(outcome.warned_checks)} warning check(s)" if outcome.warned_checks else ""
     print(f"  {label:<28} {status} ({outcome.seconds:.1f} s{warned})", flush=True)
-    for s in outcome.failed_steps:
-        print(f"      failed step: {s}", flush=True)
+    for f in outcome.failed_steps:
+        print(f"      failed step: {f}", flush=True)
     for c in outcome.failed_checks:
         print(f"      failed blocking check: {c}", flush=True)
     if outcome.skipped_steps:
@@ -119,27 +117,23 @@ def _execute(job: dg.JobDefinition, instance: dg.DagsterInstance, label: str, pa
     return outcome
 
 
-def build_jobs(defs: dg.Definitions) -> tuple[dg.Definitions, dict[str, str]]:
-    """The driver's jobs (daily, monthly, report) added to the code location's definitions."""
-    report = _report_key(defs)
-    jobs, names = [], {}
-    daily = dg.AssetSelection.tag("cadence", "daily")
-    if report is not None:
-        daily = daily - dg.AssetSelection.assets(report)
-    if _keys_with_tag(defs, "daily"):
-        jobs.append(dg.define_asset_job("run_all_daily", selection=daily))
-        names["daily"] = "run_all_daily"
-    monthly = dg.AssetSelection.tag("cadence", "monthly")
-    if report is not None:
-        monthly = monthly - dg.AssetSelection.assets(report)
-    if [k for k in _keys_with_tag(defs, "monthly") if k != report]:
-        jobs.append(dg.define_asset_job("run_all_monthly", selection=monthly))
-        names["monthly"] = "run_all_monthly"
-    if report is not None:
-        finish = dg.AssetSelection.assets(report) | dg.AssetSelection.assets("warehouse_snapshot")
-        jobs.append(dg.define_asset_job("run_all_report", selection=finish))
-        names["report"] = "run_all_report"
-    return dg.Definitions.merge(defs, dg.Definitions(jobs=jobs)), names
+def parse_days(text: str) -> list[date]:
+    """``2025-06-08`` or ``2025-06-07..2025-06-09`` (both ends included)."""
+    first, _, last = text.partition("..")
+    try:
+        lo, hi = date.fromisoformat(first.strip()), date.fromisoformat((last or first).strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD") from None
+    if hi < lo:
+        raise argparse.ArgumentTypeError(f"{text!r}: the range ends before it starts")
+    return [lo + timedelta(days=i) for i in range((hi - lo).days + 1)]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m flexpower_dagster.run_all", description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=parse_days, help="only these delivery days (and their months): D or D1..D2")
+    parser.add_argument("--no-report", action="store_true", help="skip the report site and the warehouse snapshot")
+    return parser.parse_args(argv)
 
 
 def marts_row_counts(settings: Settings) -> dict[str, int]:
@@ -154,7 +148,8 @@ def marts_row_counts(settings: Settings) -> dict[str, int]:
         return {t: conn.execute(f'SELECT count(*) FROM marts."{t}"').fetchone()[0] for t in tables}
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "data" / "dagster_home"))
     home = os.environ["DAGSTER_HOME"]
     os.makedirs(home, exist_ok=True)
@@ -163,21 +158,27 @@ def main() -> int:
     settings = Settings.from_env()
     ensure_landing(settings)
 
-    from flexpower_dagster.definitions import build_definitions, landing_sources
-    from flexpower_dagster.lib.dagster.partitions import daily_partitions, monthly_partitions
+    # the code location as the UI loads it (after the demo landing zone exists: its days are the partitions)
+    from flexpower_dagster.definitions import landing_sources
+    from flexpower_dagster.lib.dagster.jobs import DELIVERY_DAY_JOB, INVOICE_MONTH_JOB, REPORT_JOB
+    from flexpower_dagster.lib.dagster.partitions import RANGE, daily_partitions, monthly_partitions
     from flexpower_dagster.lib.landing.files import landing_days
 
     days = sorted(landing_days(settings.landing_dir, [s for s in landing_sources() if s.delivered]))
+    if args.days:
+        days = [d for d in days if d in set(args.days)]
     if not days:
-        print("no delivery days found in the landing zone: nothing to build")
+        print("no delivery days found in the landing zone" + (" for --days" if args.days else "") + ": nothing to build")
         return 1
+    print(f"partitions: {RANGE.describe()}", flush=True)
     known = set(daily_partitions.get_partition_keys())
     build_days = [d for d in days if d.isoformat() in known]
     skipped = [d for d in days if d.isoformat() not in known]
     if skipped:
         print(f"skipping {len(skipped)} day(s) outside the daily partitions: {', '.join(map(str, skipped))}")
+    if not build_days:
+        return 1
 
-    defs, jobs = build_jobs(build_definitions(settings))
     instance = dg.DagsterInstance.get()
     from flexpower_dagster.defs.ops.runs import reap_dead_runs
 
@@ -186,21 +187,14 @@ def main() -> int:
     outcomes: list[RunOutcome] = []
     print(f"building {len(build_days)} delivery day(s) {build_days[0]}..{build_days[-1]} "
           f"into {settings.warehouse} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})", flush=True)
-    if "daily" in jobs:
-        job = defs.resolve_job_def(jobs["daily"])
-        for d in build_days:
-            outcomes.append(_execute(job, instance, f"day {d}", d.isoformat()))
-    if "monthly" in jobs:
-        job = defs.resolve_job_def(jobs["monthly"])
-        months = sorted({date(d.year, d.month, 1).isoformat() for d in build_days})
-        known_months = set(monthly_partitions.get_partition_keys())
-        for m in months:
-            if m in known_months:
-                outcomes.append(_execute(job, instance, f"month {m[:7]}", m))
-    if "report" in jobs:
-        job = defs.resolve_job_def(jobs["report"])
-        key = build_days[-1].isoformat() if job.partitions_def is not None else None
-        outcomes.append(_execute(job, instance, "report site", key))
+    for d in build_days:
+        outcomes.append(_execute(instance, DELIVERY_DAY_JOB, f"day {d}", d.isoformat()))
+    known_months = set(monthly_partitions.get_partition_keys())
+    for m in sorted({date(d.year, d.month, 1).isoformat() for d in build_days}):
+        if m in known_months:
+            outcomes.append(_execute(instance, INVOICE_MONTH_JOB, f"month {m[:7]}", m))
+    if not args.no_report:
+        outcomes.append(_execute(instance, REPORT_JOB, "report site", None))
 
     print_summary(settings, build_days, outcomes)
     return 0 if all(o.ok for o in outcomes) else 1

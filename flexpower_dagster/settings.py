@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +20,8 @@ DEFAULT_WAREHOUSE = "data/warehouse/flexpower.duckdb"
 DEFAULT_SETTLE_SECONDS = 10.0
 #: How long a writer waits for another process's lock on the warehouse (docs/hardening.md).
 DEFAULT_LOCK_WAIT_SECONDS = 600.0
+#: ``FLEXPOWER_LAST_DAY=tomorrow``: the partitions grow with the clock (docs/ui.md, "Partition range").
+TOMORROW = "tomorrow"
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,10 @@ class Settings:
     settle_seconds: float = 0.0
     #: Seconds a connection waits while another process holds the warehouse, then fails naming it.
     lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS
+    #: First delivery day (partition) the code location knows; None: from the landing zone (partition_range.py).
+    first_day: date | None = None
+    #: Last delivery day: a date, ``TOMORROW`` (grows with the clock), or None: from the landing zone.
+    last_day: date | str | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -43,9 +50,29 @@ class Settings:
             data_dir=_resolve(env.get("FLEXPOWER_DATA_DIR") or "data"),
             settle_seconds=float(env.get("FLEXPOWER_SETTLE_SECONDS") or DEFAULT_SETTLE_SECONDS),
             lock_wait_seconds=float(env.get("FLEXPOWER_LOCK_WAIT_SECONDS") or DEFAULT_LOCK_WAIT_SECONDS),
+            first_day=_day("FLEXPOWER_FIRST_DAY", env.get("FLEXPOWER_FIRST_DAY")),
+            last_day=_last_day(env.get("FLEXPOWER_LAST_DAY")),
         )
 
 
 def _resolve(value: str) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else (PROJECT_ROOT / path).resolve()
+
+
+def _day(name: str, value: str | None) -> date | None:
+    if not value or not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{name}={value!r}: expected a day as YYYY-MM-DD") from None
+
+
+def _last_day(value: str | None) -> date | str | None:
+    if value and value.strip().lower() == TOMORROW:
+        return TOMORROW
+    try:
+        return _day("FLEXPOWER_LAST_DAY", value)
+    except ValueError:
+        raise ValueError(f"FLEXPOWER_LAST_DAY={value!r}: expected a day as YYYY-MM-DD or {TOMORROW!r}") from None

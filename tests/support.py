@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from flexpower_dagster.lib.dagster.resources import build_resources
@@ -10,6 +11,10 @@ from flexpower_dagster.settings import PROJECT_ROOT, Settings
 
 SAMPLE_DIR = (PROJECT_ROOT / ".." / "shared" / "datasets" / "flexpower-2025-06-08").resolve()
 SAMPLE_DAY = "2025-06-08"
+#: Debian's Chromium: the browser tests never download one (make setup-browser installs it).
+CHROMIUM = Path("/usr/bin/chromium")
+#: Where browser tests write screenshots: build/screenshots/ (ignored by git), docs/screenshots/ for `make screenshots`.
+SCREENSHOTS = Path(os.environ.get("FLEXPOWER_SCREENSHOTS_DIR") or PROJECT_ROOT / "build" / "screenshots")
 
 
 def resources_for(landing: Path, warehouse: Path, data_dir: Path | None = None) -> dict:

@@ -54,9 +54,9 @@ def test_sample_day_row_counts_and_rerun(sample_dir, tmp_path):
     md = {
         e.materialization.asset_key.path[-1]: e.materialization.metadata for e in result.get_asset_materialization_events()
     }
-    assert md["imbalance_price_final"]["qhs_missing"].value == 10
-    assert md["exchange_public_trades"]["n_trades"].value == 53776
-    assert 41 < md["exchange_public_trades"]["vwap_eur_per_mwh"].value < 43
+    assert md["imbalance_price_final"]["QHs missing (count)"].value == 10
+    assert md["exchange_public_trades"]["trades (count)"].value == 53776
+    assert 41 < md["exchange_public_trades"]["VWAP (EUR/MWh)"].value < 43
 
     assert materialize(sample_dir, warehouse).success  # re-running replaces the partition
     assert counts(warehouse) == EXPECTED

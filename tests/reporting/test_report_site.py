@@ -553,8 +553,8 @@ def test_report_site_asset(built_site, broken_site, tmp_path, monkeypatch, broke
     else:
         assert result.success
         md = result.asset_materializations_for_node("report_site")[0].metadata
-        assert md["page_count"].value == len(list_pages(project / "build")) == len(SITE_PAGES)
-        assert md["build_seconds"].value == 1.5
+        assert md["page (count)"].value == len(list_pages(project / "build")) == len(SITE_PAGES)
+        assert md["build (s)"].value == 1.5
         assert md["last_day"].value == SAMPLE_DAY
         assert (project / ".snapshot" / "flexpower_report.duckdb").exists()
 

@@ -39,6 +39,8 @@ def test_first_tick_on_populated_landing_zone(sample_dir, landing, instance):
     assert all(v == {"vpp_forecasts", "vpp_live_samples", "vpp_technical_data"} for v in days.values())
     assert all(r.run_key.startswith(f"vpp:{r.partition_key}:") for r in reqs)
     assert len({r.run_key for r in reqs}) == len(reqs)
+    # where the run came from, in the Runs list (docs/ui.md)
+    assert all(r.tags == {"flexpower/trigger": "vpp-files", "flexpower/origin": "sensor"} for r in reqs)
 
     reqs, _, _ = tick("exchange", landing, None, instance)
     days = by_day(reqs)

@@ -63,8 +63,8 @@ def test_materialize_sample_day_twice(sample_dir, tmp_path):
     assert "without price" in problems and "without fee" in problems
     assert rejected == 0 and keys[0] == keys[1]
     md = _metadata(first, "marts/contracts_in_force")
-    assert md["contracts"] == 5 and md["invalid_contracts"] == 1
-    assert _metadata(first, "staging/vpp_live_samples")["assets"] == 4
+    assert md["contracts (count)"] == 5 and md["invalid contracts (count)"] == 1
+    assert _metadata(first, "staging/vpp_live_samples")["assets (count)"] == 4
     assert _metadata(first, "staging/crm_contracts")["snapshot_file"] == "crm/asset_contracts_20250608_043831.csv"
 
     second = dg.materialize(ASSETS, partition_key=SAMPLE_DAY, resources=resources)
@@ -115,7 +115,7 @@ def test_broken_redelivery_keeps_earlier_rows_and_is_listed(sample_dir, tmp_path
         ("vpp_live_samples", "vpp/live_measured_infeed/WND01_20250608.json", "truncated-json"),
     ]
     md = _metadata(result, "staging/vpp_live_samples")
-    assert md["files_rejected"] == 1 and md["carried_forward_rows"] == 1316
+    assert md["files rejected (count)"] == 1 and md["carried forward rows (count)"] == 1316
 
 
 def test_duplicate_delivery_of_the_same_file_is_ignored(sample_dir, tmp_path):
@@ -125,7 +125,7 @@ def test_duplicate_delivery_of_the_same_file_is_ignored(sample_dir, tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     result = dg.materialize([vpp_live_samples], partition_key=SAMPLE_DAY, resources=resources_for(landing, warehouse))
     assert result.success
-    assert _metadata(result, "staging/vpp_live_samples")["duplicate_files_ignored"] == 1
+    assert _metadata(result, "staging/vpp_live_samples")["duplicate files ignored (count)"] == 1
     with connect(warehouse, read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM staging.vpp_live_samples").fetchone()[0] == 5269
 

@@ -7,7 +7,7 @@ from flexpower_dagster.defs.crm.expectations import CONTRACTS_IN_FORCE_SUITE
 from flexpower_dagster.defs.crm.tables import CONTRACTS_IN_FORCE
 from flexpower_dagster.defs.crm.terms import contracts_in_force as build_contracts_in_force
 from flexpower_dagster.lib.dagster.checks import build_suite_checks
-from flexpower_dagster.lib.dagster.metadata import partition_days, table_metadata
+from flexpower_dagster.lib.dagster.metadata import partition_days, quantities, table_metadata
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
 
 
@@ -50,7 +50,7 @@ def contracts_in_force(context: dg.AssetExecutionContext, crm_contracts: pd.Data
     for day, f in zip(days, frames):
         if len(f) == 0:
             context.log.warning(f"no CRM snapshot covers {day}: no contracts in force")
-    return dg.Output(frame, metadata=md)
+    return dg.Output(frame, metadata=quantities(md))
 
 
 contracts_in_force_checks = build_suite_checks(CONTRACTS_IN_FORCE_SUITE)

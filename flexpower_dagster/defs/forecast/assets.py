@@ -49,7 +49,7 @@ marts_asset_forecast = daily_sql_mart(
     ASSET_FORECAST,
     ASSET_FORECAST_SQL,
     deps=[["staging", "vpp_forecasts"], ["staging", "crm_contracts"]],
-    group_name="forecast",
+    group_name="marts_forecast",
     description=(
         "Latest and tradeable forecast per portfolio asset and QH. "
         "latest = value of newest version <= delivery_start; tradeable = newest version <= delivery_start - 15 min."
@@ -61,7 +61,7 @@ marts_portfolio_forecast = daily_sql_mart(
     PORTFOLIO_FORECAST,
     PORTFOLIO_FORECAST_SQL,
     deps=[["marts", "asset_forecast"]],
-    group_name="forecast",
+    group_name="marts_forecast",
     description=(
         "Portfolio forecast per QH: latest_mw / tradeable_mw = sum over the portfolio assets "
         "(contracts in force) of marts.asset_forecast, with n_assets."

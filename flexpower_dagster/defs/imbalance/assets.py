@@ -57,7 +57,7 @@ marts_imbalance = daily_sql_mart(
     IMBALANCE,
     IMBALANCE_SQL,
     deps=[["marts", "best_of_infeed"], ["marts", "asset_forecast"], *PRICES],
-    group_name="imbalance",
+    group_name="marts_imbalance",
     description=(
         "Imbalance per portfolio asset and QH: imbalance_mwh = best_of_infeed_mwh - tradeable_forecast_mwh; "
         "cost_eur = -imbalance_mwh * price (final reBAP unterdeckt/ueberdeckt by sign, else newest estimate)."
@@ -69,7 +69,7 @@ marts_portfolio_imbalance = daily_sql_mart(
     PORTFOLIO_IMBALANCE,
     PORTFOLIO_IMBALANCE_SQL,
     deps=[["marts", "imbalance"], *PRICES],
-    group_name="imbalance",
+    group_name="marts_imbalance",
     description=(
         "Portfolio imbalance per QH, netted before pricing: imbalance_mwh = sum of asset imbalances; "
         "cost_eur = -imbalance_mwh * price(sign of the net); sum_of_asset_costs_eur beside it."

@@ -96,7 +96,7 @@ marts_live_infeed = daily_sql_mart(
     LIVE_INFEED,
     LIVE_INFEED_SQL,
     deps=[["staging", "vpp_live_samples"]],
-    group_name="infeed",
+    group_name="marts_infeed",
     description=(
         "Live measured infeed per asset and QH: mw = mean of the live samples with "
         "delivery_start <= timestamp < delivery_end, n_samples kept; a QH without samples has no row."
@@ -115,7 +115,7 @@ marts_best_of_infeed = daily_sql_mart(
         ["marts", "live_infeed"],
         ["marts", "asset_forecast"],
     ],
-    group_name="infeed",
+    group_name="marts_infeed",
     description=(
         "Best-of-infeed per portfolio asset x 96 QHs: first of final DSO -> live VPP -> latest forecast "
         "(0 when redispatched), else source 'missing' with NULL mw/mwh; mwh = mw * 0.25. Final production of an "
@@ -129,7 +129,7 @@ marts_portfolio_best_of_infeed = daily_sql_mart(
     PORTFOLIO_BEST_OF_INFEED,
     PORTFOLIO_BEST_OF_INFEED_SQL,
     deps=[["marts", "best_of_infeed"]],
-    group_name="infeed",
+    group_name="marts_infeed",
     description=(
         "Portfolio best-of-infeed per QH: mw/mwh = sum over the portfolio assets; x_share = share of the assets "
         "whose value came from source x (forecast_share includes forecast_redispatched; missing_share completes 1)."

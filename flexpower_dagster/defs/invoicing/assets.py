@@ -22,7 +22,7 @@ from flexpower_dagster.defs.invoicing.lines import compute_invoices_in
 from flexpower_dagster.defs.invoicing.sums import INPUTS
 from flexpower_dagster.defs.invoicing.tables import INVOICE_DOCUMENTS, INVOICE_LINES, INVOICES
 from flexpower_dagster.lib.dagster.checks import build_suite_checks
-from flexpower_dagster.lib.dagster.metadata import table_metadata
+from flexpower_dagster.lib.dagster.metadata import quantities, table_metadata
 from flexpower_dagster.lib.dagster.partitions import MONTHLY_TAGS, monthly_partitions
 from flexpower_dagster.lib.dagster.resources import DataDir, Warehouse
 
@@ -92,8 +92,8 @@ def build_invoicing_assets() -> list[dg.AssetsDefinition]:
         for r in invoices[invoices["status"] == "blocked"].to_dict("records"):
             context.log.warning(f"invoice {r['invoice_id']} blocked: {r['problems']}")
         return (
-            dg.Output(lines, output_name="invoice_lines", metadata={"lines": len(lines)}),
-            dg.Output(invoices, output_name="invoices", metadata=_invoice_summary(invoices)),
+            dg.Output(lines, output_name="invoice_lines", metadata=quantities({"lines": len(lines)})),
+            dg.Output(invoices, output_name="invoices", metadata=quantities(_invoice_summary(invoices))),
         )
 
     @dg.asset(
@@ -118,13 +118,13 @@ def build_invoicing_assets() -> list[dg.AssetsDefinition]:
         manifest = write_documents(data_dir.path, month, docs)
         return dg.Output(
             manifest,
-            metadata={
+            metadata=quantities({
                 "files": len(manifest),
                 "emails": int((manifest["kind"] == "eml").sum()),
                 "blocked": int((invoices["status"] == "blocked").sum()) if len(invoices) else 0,
                 "invoice_dir": str(data_dir.path / "invoices" / f"{month:%Y-%m}"),
                 "outbox_dir": str(data_dir.path / "outbox" / f"{month:%Y-%m}"),
-            },
+            }),
         )
 
     return [monthly_invoices, invoice_documents]

@@ -52,7 +52,7 @@ marts_asset_performance = daily_sql_mart(
         ["marts", "imbalance"],
         ["marts", "trading_qh"],
     ],
-    group_name="performance",
+    group_name="marts_performance",
     description=(
         "Per-asset performance of the delivery day, for the report site and month-end reviews: forecast accuracy "
         "(MAE and bias of latest and tradeable forecast vs measured best-of-infeed, MWh per QH and % of capacity), "

@@ -22,6 +22,7 @@ from flexpower_dagster.defs.reporting.site import (
     run_evidence,
     snapshot_warehouse,
 )
+from flexpower_dagster.lib.dagster.metadata import quantities
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS
 from flexpower_dagster.lib.dagster.resources import DataDir, Warehouse
 from flexpower_dagster.settings import PROJECT_ROOT
@@ -97,7 +98,7 @@ def report_site(
         )
     pages = list_pages(reports / "build")
     return dg.MaterializeResult(
-        metadata={
+        metadata=quantities({
             "build_seconds": dg.MetadataValue.float(result.seconds),
             "sources_seconds": dg.MetadataValue.float(result.steps.get("sources", 0.0)),
             "vite_build_seconds": dg.MetadataValue.float(result.steps.get("build", 0.0)),
@@ -112,6 +113,6 @@ def report_site(
             "invoice_documents": dg.MetadataValue.int(len(docs)),
             "site": dg.MetadataValue.path(str(reports / "build")),
             "open_with": dg.MetadataValue.text(OPEN_COMMAND),
-        }
+        })
     )
 

@@ -27,7 +27,7 @@ def summarize_trading_qh(out: pd.DataFrame) -> dict:
         "qhs_without_market_trades": int((out["n_market_trades"] == 0).sum()),
         "best_qh": str(best["delivery_start"]) if best is not None else None,
         "best_qh_revenue_eur": rounded(best["revenue_eur"], 2) if best is not None else None,
-        "mean_vwap_minus_market": rounded(out["vwap_minus_market_eur_per_mwh"].mean(), 3),
+        "mean_vwap_minus_market_eur_per_mwh": rounded(out["vwap_minus_market_eur_per_mwh"].mean(), 3),
     }
 
 
@@ -52,7 +52,7 @@ marts_trading_qh = daily_sql_mart(
     TRADING_QH,
     TRADING_QH_SQL,
     deps=TRADES,
-    group_name="trading",
+    group_name="marts_trading",
     description=(
         "Private trading per QH (hourly trades = four QH slices of the same MW): revenue = sum(sign*mw*0.25*price) "
         "(SELL +1, BUY -1), VWAP = sum(mwh*price)/sum(mwh), market VWAP over public trades; all 96 QHs."
@@ -64,7 +64,7 @@ marts_trading_daily = daily_sql_mart(
     TRADING_DAILY,
     TRADING_DAILY_SQL,
     deps=TRADES,
-    group_name="trading",
+    group_name="marts_trading",
     description=(
         "Private trading of the delivery day: revenue = sum(sign*mwh*price), distinct trades, net/bought/sold MWh, "
         "VWAP = sum(mwh*price)/sum(mwh) and market VWAP over the public trades."

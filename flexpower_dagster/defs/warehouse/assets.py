@@ -3,6 +3,7 @@
 import dagster as dg
 
 from flexpower_dagster.defs.warehouse.snapshot import snapshot_path, write_snapshot
+from flexpower_dagster.lib.dagster.metadata import quantities
 from flexpower_dagster.lib.dagster.resources import Warehouse
 
 #: Every table people query: the marts the report reads and the invoices (the snapshot copies all tables).
@@ -28,11 +29,11 @@ def warehouse_snapshot(context: dg.AssetExecutionContext, warehouse: Warehouse) 
     with warehouse.connect(log=context.log.info) as conn:
         snap = write_snapshot(conn, snapshot_path(warehouse.path))
     return dg.MaterializeResult(
-        metadata={
+        metadata=quantities({
             "path": dg.MetadataValue.path(str(snap.path)),
             "tables": snap.tables,
             "size_mib": round(snap.bytes / 2**20, 1),
             "seconds": round(snap.seconds, 2),
             "open_with": "make sql",
-        }
+        })
     )

@@ -34,6 +34,51 @@ def _partitions(suite: Suite):
     return monthly_partitions if suite.partition_column == "invoice_month" else daily_partitions
 
 
+def _detail(suite: Suite, frame: pd.DataFrame) -> dict[str, str]:
+    """Entity -> the suite's explaining column (e.g. contracts_in_force.problems), where it has one."""
+    if suite.detail_column and suite.entity and suite.detail_column in frame.columns and suite.entity in frame.columns:
+        return {k: v for k, v in zip(frame[suite.entity].astype(str), frame[suite.detail_column]) if v}
+    return {}
+
+
+def _whole_table(entities: dict) -> bool:
+    """A coverage view over the whole table names its one entity ``all``: no entity to name."""
+    return set(entities) <= {"all"}
+
+
+def observations(suite: Suite, outcome, frame: pd.DataFrame) -> tuple[dict[str, list[str]], list[str]]:
+    """What the check's failed expectations observed: per entity (asset, contract, ...) and for the whole table.
+
+    An entity with an explaining column (``Suite.detail_column``) is described by it; otherwise by every
+    failed expectation's observation of that entity's rows (lib/quality/observations.py)."""
+    detail = _detail(suite, frame)
+    per_entity: dict[str, list[str]] = {}
+    whole: list[str] = []
+    for r in outcome.failed:
+        seen = r.entity_observations
+        if seen and not _whole_table(seen):
+            for ent, text in seen.items():
+                per_entity.setdefault(ent, []).append(text)
+        else:
+            whole.append(r.observation or r.summary())
+    for ent in per_entity:
+        if ent in detail:
+            per_entity[ent] = [str(detail[ent])]
+    return per_entity, whole
+
+
+def _description(suite: Suite, outcome, frame: pd.DataFrame) -> str:
+    """The check result in words: a pass says so; a failure says what was observed against the limit,
+    per entity (``SOL-DE-001: 10 of 96 QHs (10.4 %) ...; limit 5 %``), never only the rule."""
+    if outcome.passed:
+        return f"Passed: all {len(outcome.results)} expectations hold ({len(frame)} rows checked)."
+    per_entity, whole = observations(suite, outcome, frame)
+    parts = [f"{ent}: {'; '.join(texts)}" for ent, texts in sorted(per_entity.items())[:10]]
+    if len(per_entity) > 10:
+        parts.append(f"… and {len(per_entity) - 10} more {suite.entity or 'entities'}")
+    return " | ".join(parts + whole)[:2000]
+
+
 def _check_metadata(suite: Suite, outcome, frame: pd.DataFrame, partition_key: str, rows: int, artefact: str | None):
     failed: list[ExpectationResult] = outcome.failed
     md: dict = {
@@ -48,43 +93,25 @@ def _check_metadata(suite: Suite, outcome, frame: pd.DataFrame, partition_key: s
         md["gx_result_file"] = dg.MetadataValue.path(artefact)
     if failed:
         md["failures"] = dg.MetadataValue.md(
-            "| expectation | what | failing rows | entities | example |\n|---|---|---|---|---|\n"
+            "| expectation | rule | observed | failing rows | entities |\n|---|---|---|---|---|\n"
             + "\n".join(
-                f"| `{r.id}` | {md_escape(r.description)} | {r.failing_rows} | {md_escape(', '.join(r.failing_entities[:10]))} | "
-                f"{md_escape(r.error or (r.sample_values[:3] if r.sample_values else r.observed))} |"
+                f"| `{r.id}` | {md_escape(r.description)} | {md_escape(r.observation or r.summary())} | {r.failing_rows} | "
+                f"{md_escape(', '.join(r.failing_entities[:10]))} |"
                 for r in failed[:_MAX_MD_ROWS]
             )
         )
-        problems = outcome.entity_problems()
-        if problems:
-            detail = {}
-            if suite.detail_column and suite.entity and suite.detail_column in frame.columns and suite.entity in frame.columns:
-                detail = dict(zip(frame[suite.entity].astype(str), frame[suite.detail_column]))
+        per_entity, _ = observations(suite, outcome, frame)
+        if per_entity:
             entity_name = suite.entity or "entity"
-            md[f"failing_{entity_name}s"] = dg.MetadataValue.json(sorted(problems))
+            md[f"failing_{entity_name}s"] = dg.MetadataValue.json(sorted(per_entity))
             md["failing_entities"] = dg.MetadataValue.md(
-                f"| {entity_name} | failed expectations |" + (f" {suite.detail_column} |" if detail else "") + "\n|---|---|" + ("---|" if detail else "") + "\n"
+                f"| {entity_name} | observed |\n|---|---|\n"
                 + "\n".join(
-                    f"| {md_escape(ent)} | {md_escape('; '.join(descs))} |" + (f" {md_escape(detail.get(ent) or '')} |" if detail else "")
-                    for ent, descs in sorted(problems.items())[:_MAX_MD_ROWS]
+                    f"| {md_escape(ent)} | {md_escape('; '.join(texts))} |" for ent, texts in sorted(per_entity.items())[:_MAX_MD_ROWS]
                 )
             )
         md["gx_validation"] = dg.MetadataValue.json(jsonable([dict(r.gx, id=r.id) for r in failed[:10]]))
     return md
-
-
-def _description(suite: Suite, outcome, frame: pd.DataFrame) -> str:
-    if outcome.passed:
-        return f"{len(outcome.results)} expectations passed"
-    problems = outcome.entity_problems()
-    if problems:
-        detail = {}
-        if suite.detail_column and suite.entity and suite.detail_column in frame.columns and suite.entity in frame.columns:
-            detail = dict(zip(frame[suite.entity].astype(str), frame[suite.detail_column]))
-        parts = [f"{ent}: {detail.get(ent) or '; '.join(descs)}" for ent, descs in sorted(problems.items())[:10]]
-        others = [r.summary() for r in outcome.failed if not r.failing_entities]
-        return " | ".join(parts + others)[:2000]
-    return " | ".join(r.summary() for r in outcome.failed)[:2000]
 
 
 def build_suite_checks(suite: Suite) -> dg.AssetChecksDefinition:
@@ -134,9 +161,9 @@ def build_suite_checks(suite: Suite) -> dg.AssetChecksDefinition:
                     frame = suite.table.empty_frame()
                     result = run_suite(suite, frame, Refs(day=day, conn=conn))
             rel = write_gx_artefact(data_dir.path, run_id, result, partition_key, checked_at)
-            artefact = str(rel)
+            artefact = str((data_dir.path / rel).resolve())  # absolute in the UI; relative to data_dir in the table
             rows = result_rows(result, day=day, partition_key=partition_key, run_id=run_id, checked_at=checked_at,
-                               gx_result_path=artefact)
+                               gx_result_path=str(rel))
             with warehouse.connect(log=context.log.info) as conn:
                 write_results(conn, rows, checks=list(suite.checks))
             for name, outcome in result.checks().items():

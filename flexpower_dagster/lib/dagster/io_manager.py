@@ -25,11 +25,11 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb_pandas import DuckDBPandasIOManager
 
+from flexpower_dagster.lib.dagster.metadata import TABLE_NAME_KEY
 from flexpower_dagster.lib.tables import Column, TableSpec
 from flexpower_dagster.lib.warehouse import LOCK_WAIT_SECONDS, connect, read_partitions, replace_partitions, table_exists
 
 COLUMN_SCHEMA_KEY = "dagster/column_schema"
-TABLE_NAME_KEY = "dagster/table_name"
 
 
 def _spec_of(key: dg.AssetKey, metadata: dict | None, partition_expr: str | None) -> TableSpec:
@@ -65,7 +65,8 @@ class WarehouseFrameIOManager(dg.IOManager):
         days = _partition_days(context, spec)
         with connect(self.database, wait_seconds=self.lock_wait_seconds, log=context.log.info) as conn:
             n = replace_partitions(conn, spec, days, obj)
-        context.add_output_metadata({"dagster/partition_row_count" if context.has_asset_partitions else "dagster/row_count": n})
+        rows_key = "dagster/partition_row_count" if context.has_asset_partitions else "dagster/row_count"
+        context.add_output_metadata({rows_key: n, TABLE_NAME_KEY: spec.qualified_name})  # as declared, never a path
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         md = context.upstream_output.definition_metadata if context.upstream_output else {}

@@ -8,6 +8,7 @@ the assets whose final production is quarantined) together with metadata about t
 """
 
 
+import sys
 import warnings
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -16,7 +17,8 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from flexpower_dagster.lib.dagster.metadata import partition_days, table_metadata
+from flexpower_dagster.lib.dagster.catalog import code_references_metadata, constant_reference, declared_here
+from flexpower_dagster.lib.dagster.metadata import TABLE_NAME_KEY, partition_days, quantities, table_metadata
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
 from flexpower_dagster.lib.dagster.resources import Warehouse
 from flexpower_dagster.lib.sql import day_params
@@ -40,8 +42,14 @@ def daily_sql_mart(
     summarize: Callable[[pd.DataFrame], dict] | None = None,
     prepare: Prepare | None = None,
 ) -> dg.AssetsDefinition:
-    """A daily-partitioned asset ``<table.schema>/<table.name>`` materialised by ``sql``."""
+    """A daily-partitioned asset ``<table.schema>/<table.name>`` materialised by ``sql``.
 
+    Its code references point at the call (the domain's ``assets.py``) and at the statement (the domain's
+    ``sql.py``), not at this factory."""
+    package = sys._getframe(1).f_globals.get("__name__", "").rpartition(".")[0]
+    references = code_references_metadata(
+        [declared_here(label="declaration"), constant_reference(sql, f"{package}.sql", label="SQL statement")]
+    )
     with warnings.catch_warnings():  # backfill_policy is "beta" in Dagster 1.13; covered by tests
         warnings.simplefilter("ignore", dg.BetaWarning)
         decorator = dg.asset(
@@ -53,7 +61,7 @@ def daily_sql_mart(
             group_name=group_name,
             kinds={"duckdb", "sql"},
             description=description,
-            metadata=table_metadata(table),
+            metadata={**table_metadata(table), **references},
         )
 
     @decorator
@@ -73,6 +81,6 @@ def daily_sql_mart(
         if summarize is not None and written is not None:
             md.update(summarize(written))
         key = "dagster/partition_row_count" if len(days) == 1 else "rows"
-        return dg.MaterializeResult(metadata={key: rows, **md})
+        return dg.MaterializeResult(metadata={TABLE_NAME_KEY: table.qualified_name, **quantities({key: rows, **md})})
 
     return _mart

@@ -14,6 +14,7 @@ from datetime import date
 
 import dagster as dg
 
+from flexpower_dagster.lib.dagster.jobs import ORIGIN_TAG
 from flexpower_dagster.lib.dagster.partitions import FIRST_DELIVERY_DAY, daily_partitions
 from flexpower_dagster.lib.dagster.resources import LandingZone
 from flexpower_dagster.lib.landing.manifest import Manifest
@@ -38,7 +39,7 @@ def run_request_for(req: DayRequest) -> dg.RunRequest:
         run_key=req.run_key,
         partition_key=req.partition_key,
         asset_selection=[dg.AssetKey(["staging", s]) for s in req.sources],
-        tags={TRIGGER_TAG: f"{req.system}-files"},
+        tags={TRIGGER_TAG: f"{req.system}-files", ORIGIN_TAG: "sensor"},
     )
 
 

@@ -23,7 +23,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from flexpower_dagster.lib.dagster.metadata import partition_days, table_metadata
+from flexpower_dagster.lib.dagster.metadata import partition_days, quantities, table_metadata
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
 from flexpower_dagster.lib.dagster.resources import LandingZone, Warehouse
 from flexpower_dagster.lib.landing import incremental
@@ -201,6 +201,6 @@ def build_staging_asset(source: StagingSource) -> dg.AssetsDefinition:
             context.log.info(f"{len(inventory.waiting)} file(s) still being written, e.g. {inventory.waiting[0]}")
         for name, reason in inventory.refused:
             context.log.warning(f"not read: {name}: {reason}")
-        return dg.MaterializeResult(metadata=md)
+        return dg.MaterializeResult(metadata=quantities(md))
 
     return _staging

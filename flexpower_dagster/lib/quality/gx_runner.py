@@ -77,6 +77,10 @@ class ExpectationResult:
     sample_values: list[Any] = field(default_factory=list)
     error: str | None = None
     gx: dict = field(default_factory=dict)  # GX's own result (trimmed) for this expectation
+    #: positions (in the validated frame) of every failing row, and what they show (lib/quality/observations.py)
+    failing_index: list = field(default_factory=list, repr=False)
+    observation: str | None = None
+    entity_observations: dict[str, str] = field(default_factory=dict)
 
     @property
     def failing_rows(self) -> int:
@@ -119,6 +123,8 @@ class ExpectationResult:
             "sample_rows": self.sample_rows,
             "sample_values": self.sample_values,
             "error": self.error,
+            "observation": self.observation,
+            "entity_observations": self.entity_observations,
         }
 
 
@@ -212,6 +218,7 @@ def _result(e: Expectation, r: Any, df: pd.DataFrame) -> ExpectationResult:
     rows = [i for i in index if not isinstance(i, dict)]
     if rows and not out.passed:
         valid = [i for i in rows if i in df.index]
+        out.failing_index = valid
         failing = df.loc[valid]
         out.sample_rows = jsonable(failing.head(SAMPLE_ROWS).to_dict(orient="records"))
         if e.entity and e.entity in failing.columns:

@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from flexpower_dagster.lib.quality.gx_runner import BLOCKING, WARN, Expectation, ExpectationResult, Severity, validate
+from flexpower_dagster.lib.quality.observations import observe, row_noun
 from flexpower_dagster.lib.quality.views import (
     REJECTED_REF,
     Refs,
@@ -225,8 +226,9 @@ def run_suite(suite: Suite, frame: pd.DataFrame, refs: Refs | None = None) -> Su
                     passed=False, error=f"view {view!r} could not be built: {type(exc).__name__}: {exc}",
                 )
             continue
-        for r in validate(data, exps, name=f"{suite.name}:{view}"):
-            results[r.id] = r
+        noun = row_noun(suite.table.key) if view == "rows" else "rows"
+        for e, r in zip(exps, validate(data, exps, name=f"{suite.name}:{view}")):
+            results[r.id] = observe(r, e, data, noun)  # what failed, in words (lib/quality/observations.py)
     rows = len(frame) if suite.load_partition else int(suite.views["key_duplicates"](frame, refs)["n_rows"].iloc[0])
     return SuiteResult(suite=suite, results=[results[e.id] for e in suite.expectations], row_count=rows)
 
