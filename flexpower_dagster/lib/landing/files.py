@@ -45,6 +45,9 @@ _DAYS_CACHE: dict[tuple, frozenset[date]] = {}
 _HASH_CACHE: dict[tuple, str] = {}
 _MATCH_CACHE: dict[tuple, str | None] = {}  # (folder + its specs, base name) -> owning source
 _CACHE_LIMIT = 400_000
+#: parsed frames of content-dated files (small: one DSO/imbalance/trade file each), per fingerprint
+_FRAME_CACHE: dict[tuple, pd.DataFrame] = {}
+_FRAME_CACHE_LIMIT = 5_000
 _CLEARERS: list[Callable[[], None]] = []
 
 
@@ -65,6 +68,7 @@ def clear_caches() -> None:
     _DAYS_CACHE.clear()
     _HASH_CACHE.clear()
     _MATCH_CACHE.clear()
+    _FRAME_CACHE.clear()
     for fn in _CLEARERS:
         fn()
 
@@ -92,8 +96,23 @@ def file_sha256(f: LandingFile, manifest: Manifest | None = None) -> str:
 
 def parsed(spec: SourceSpec, f: LandingFile, manifest: Manifest | None = None) -> pd.DataFrame:
     """``spec.parse`` of the file (raises what it raises). For a source dated by its content, the rows
-    are kept in the manifest by content hash: the sensor's parse serves the staging load."""
-    keep = manifest is not None and isinstance(spec.days_covered, ContentDays)
+    are kept in the manifest by content hash (the sensor's parse serves the staging load) and in this
+    process per fingerprint (dating a file and loading it read it once)."""
+    content_dated = isinstance(spec.days_covered, ContentDays)
+    key = (spec.name, str(f.root), f.name, f.size, f.mtime_ns)
+    if content_dated and key in _FRAME_CACHE:
+        return _FRAME_CACHE[key].copy()
+    frame = _parsed(spec, f, manifest if content_dated else None)
+    if content_dated:
+        if len(_FRAME_CACHE) >= _FRAME_CACHE_LIMIT:
+            _FRAME_CACHE.clear()
+        _FRAME_CACHE[key] = frame
+        return frame.copy()
+    return frame
+
+
+def _parsed(spec: SourceSpec, f: LandingFile, manifest: Manifest | None) -> pd.DataFrame:
+    keep = manifest is not None
     if keep:
         sha = file_sha256(f, manifest)
         frame = manifest.get_frame(spec.name, sha)
