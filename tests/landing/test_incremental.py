@@ -23,7 +23,7 @@ from flexpower_dagster.lib.landing.files import clear_caches, scan
 from flexpower_dagster.lib.landing.incremental import load_days
 from flexpower_dagster.lib.landing.load import load_day
 from flexpower_dagster.lib.landing.source import LOADED_FILES, REJECTED_FILES, SourceSpec
-from tests.support import SAMPLE_DIR
+from support import SAMPLE_DIR
 
 DAY = date(2025, 6, 8)
 FORECASTS = SAMPLE_DIR / "vpp" / "forecasts"
