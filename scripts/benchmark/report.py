@@ -28,6 +28,8 @@ SENSOR_NOOP_MAX_S = 1.0
 SITE_MAX_S = 120.0
 SITE_GROWTH_MAX = 1.25  # "independent of the number of assets": the largest build within +25 % of the smallest
 GOAL_ASSETS = 1000
+#: other load (cores) above which the report warns that the figures were taken on a busy machine
+BUSY_MACHINE = 0.3
 GOAL_SENSOR_FILES = 100_000
 
 
@@ -203,6 +205,13 @@ def render(store: dict) -> str:
                 f"{machine.get('os', '?')}; Python {machine.get('python')}, DuckDB {machine.get('duckdb')}, "
                 f"Dagster {machine.get('dagster')}; last run {machine.get('date')}."]
 
+    loads = [v for e in entries.values() for v in (e.get("other_load_max"), e.get("other_load"),
+                                                    (e.get("update") or {}).get("other_load_max"),
+                                                    (e.get("project") or {}).get("other_load_max")) if v is not None]
+    if loads and max(loads) > BUSY_MACHINE:
+        out += ["", f"**Other work shared the machine** during these measurements (up to {max(loads):.1f} of the "
+                f"{machine.get('cores', '?')} cores busy with other processes: column *other load*): wall times are longer, "
+                "and ratios less exact, than on an otherwise idle machine."]
     out += ["", "### Goals of issue 13", ""]
     out += table(["goal", "measured", "verdict"], goals(store))
 
