@@ -187,6 +187,8 @@ class Benchmark:
         mid = sorted(range(len(walls)), key=lambda i: walls[i])[len(walls) // 2]
         p_median = report.median(walls)
         f_median = report.median([f["wall_s"] for f in floors])
+        if "day" not in self.args.only:
+            return  # only the warehouse was wanted (site, incremental): keep the day's measured entry
         worst = max(checks, key=lambda c: (c.get("differences") is None, c.get("differences") or 0))
         self.record(f"day/{n}", {
             "kind": "day", "assets": n, "files": zone.files, "bytes": zone.bytes, "day": zones.DAY.isoformat(),
