@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: setup setup-python setup-reports setup-browser run dev test lint lock reset benchmark screenshots sql
+.PHONY: setup setup-python setup-reports setup-browser run dev test lint lock reset benchmark benchmark-backfill screenshots sql
 
 ## setup: .venv exactly as uv.lock pins it (package editable); report site packages exactly as package-lock.json pins them
 setup: setup-python setup-reports
@@ -71,9 +71,14 @@ lint: setup-python
 screenshots: setup setup-browser
 	FLEXPOWER_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/reporting tests/ui/test_dagster_ui.py
 
-## benchmark: the project's benchmarks (not part of `make test`)
+## benchmark: the project against the floor on 5 / 200 / 1,000-asset demo zones (day, site, incremental, sensors)
+## -> docs/benchmarks.md and build/benchmark/results.json; < 60 min on 2 cores; not in CI. `make benchmark ARGS=--quick`
 benchmark: setup
-	$(PY) scripts/benchmark_sensors.py
+	$(PY) scripts/benchmark.py $(ARGS)
+
+## benchmark-backfill: the 30-day backfill of 1,000 assets vs the floor (opt-in: ~35 GB of demo files, hours today)
+benchmark-backfill: setup
+	$(PY) scripts/benchmark.py --only backfill --backfill-days 30 --backfill-assets 1000 --budget-minutes 0 $(ARGS)
 
 ## sql: query the read-only warehouse snapshot (never the live file): make sql, or make sql Q="SELECT ..."
 sql: setup-python
