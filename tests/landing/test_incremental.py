@@ -23,6 +23,7 @@ from flexpower_dagster.lib.landing.files import clear_caches, scan
 from flexpower_dagster.lib.landing.incremental import load_days
 from flexpower_dagster.lib.landing.load import load_day
 from flexpower_dagster.lib.landing.source import LOADED_FILES, REJECTED_FILES, SourceSpec
+
 from support import SAMPLE_DIR
 
 DAY = date(2025, 6, 8)

@@ -27,7 +27,7 @@ import dagster as dg
 import pytest
 
 from flexpower_dagster.defs.reporting import assets as report_assets
-from flexpower_dagster.defs.reporting.site import BuildResult, check_build, list_pages
+from flexpower_dagster.defs.reporting.site import BuildResult, check_build, list_pages, publish_build
 from flexpower_dagster.lib.dagster.resources import DataDir, Warehouse
 from flexpower_dagster.settings import PROJECT_ROOT
 
@@ -540,6 +540,9 @@ def test_report_site_asset(built_site, broken_site, tmp_path, monkeypatch, broke
     for page in (broken_site if broken else built_site).project.joinpath("pages").glob("*.md"):
         (project / "pages" / page.name).write_text(page.read_text())
     monkeypatch.setattr(report_assets, "run_evidence", _fake_run((broken_site if broken else built_site).build))
+    published = project / "build"
+    published.mkdir()
+    (published / "stale.html").write_text("a page of an earlier build")
     result = dg.materialize(
         [report_assets.report_site],
         resources={"warehouse": Warehouse(path=str(built_site.warehouse)), "data_dir": DataDir(root=str(tmp_path))},
@@ -550,6 +553,8 @@ def test_report_site_asset(built_site, broken_site, tmp_path, monkeypatch, broke
         assert not result.success
         failure = result.get_step_failure_events()[0].step_failure_data.error
         assert BROKEN_PAGE in failure.message and "no_such_column" in failure.message
+        # all or nothing: the failed build published nothing, the earlier site is served unchanged
+        assert [p.name for p in published.iterdir()] == ["stale.html"]
     else:
         assert result.success
         md = result.asset_materializations_for_node("report_site")[0].metadata
@@ -557,6 +562,8 @@ def test_report_site_asset(built_site, broken_site, tmp_path, monkeypatch, broke
         assert md["build (s)"].value == 1.5
         assert md["last_day"].value == SAMPLE_DAY
         assert (project / ".snapshot" / "flexpower_report.duckdb").exists()
+        assert not (published / "stale.html").exists()  # no file of an earlier build survives
+        assert not (project / ".snapshot" / "work").exists()
 
 
 def test_check_build_reads_the_log_too(tmp_path):
@@ -565,3 +572,16 @@ def test_check_build_reads_the_log_too(tmp_path):
     errors = check_build(BuildResult(0, 1.0, log, 1.0), tmp_path)
     assert len(errors) == 1 and "Binder Error" in errors[0].error
     assert check_build(BuildResult(0, 1.0, "all good", 1.0), tmp_path) == []
+
+
+def test_publish_build_replaces_the_whole_site(tmp_path):
+    published, built = tmp_path / "site", tmp_path / "work" / "build"
+    (published / "old-page").mkdir(parents=True)
+    (published / "old-page" / "index.html").write_text("old")
+    (published / "index.html").write_text("old home")
+    built.mkdir(parents=True)
+    (built / "index.html").write_text("new home")
+    publish_build(built, published)
+    assert sorted(p.relative_to(published).as_posix() for p in published.rglob("*")) == ["index.html"]
+    assert (published / "index.html").read_text() == "new home"
+    assert not built.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -8,6 +8,8 @@ unpartitioned asset inside a partitioned run). Being unpartitioned, the automati
 batch of days has been updated (it waits while any upstream partition is in progress), not once per day.
 """
 
+import os
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -15,10 +17,13 @@ import dagster as dg
 from flexpower_dagster.defs.reporting.site import (
     SNAPSHOT_DIR,
     SNAPSHOT_FILE,
+    WORK_DIR,
     build_lock,
     check_build,
     collect_invoice_docs,
+    copy_project,
     list_pages,
+    publish_build,
     run_evidence,
     snapshot_warehouse,
 )
@@ -81,21 +86,29 @@ def report_site(
             description=f"Evidence is not installed in {reports}: run `make setup` (npm ci from package-lock.json)."
         )
     with build_lock(reports):
-        docs = collect_invoice_docs(data_dir.path / "invoices", reports / "static" / "invoices")
-        snap = snapshot_warehouse(warehouse.path, reports / SNAPSHOT_DIR / SNAPSHOT_FILE, invoice_docs=docs)
+        # All or nothing: build in a fresh copy of the project, publish reports/build only when complete
+        work = reports / SNAPSHOT_DIR / WORK_DIR
+        shutil.rmtree(work, ignore_errors=True)
+        copy_project(reports, work)
+        docs = collect_invoice_docs(data_dir.path / "invoices", work / "static" / "invoices")
+        snap = snapshot_warehouse(warehouse.path, work / SNAPSHOT_DIR / SNAPSHOT_FILE, invoice_docs=docs)
         context.log.info(
             f"snapshot in {snap.seconds:.1f} s: {len(snap.present)} tables, days {snap.days[:1]}..{snap.days[-1:]}, "
             f"missing {snap.missing}"
         )
-        result = run_evidence(reports)
-        errors = check_build(result, reports / "build")
-    (reports / ".snapshot" / "last_build.log").write_text(result.log)
-    if errors:
-        listing = "\n".join(f"- {e}" for e in errors[:20])
-        raise dg.Failure(
-            description=f"Report site build has {len(errors)} error(s):\n{listing}",
-            metadata={"log_tail": dg.MetadataValue.md("```\n" + result.log[-4000:] + "\n```")},
-        )
+        result = run_evidence(work)
+        errors = check_build(result, work / "build")
+        (reports / SNAPSHOT_DIR / "last_build.log").write_text(result.log)
+        if errors:
+            listing = "\n".join(f"- {e}" for e in errors[:20])
+            raise dg.Failure(
+                description=f"Report site build has {len(errors)} error(s) (the published site is unchanged):\n{listing}",
+                metadata={"log_tail": dg.MetadataValue.md("```\n" + result.log[-4000:] + "\n```")},
+            )
+        publish_build(work / "build", reports / "build")
+        # the snapshot the site was built from, for `npm run dev` in reports/ (page authors)
+        os.replace(work / SNAPSHOT_DIR / SNAPSHOT_FILE, reports / SNAPSHOT_DIR / SNAPSHOT_FILE)
+        shutil.rmtree(work, ignore_errors=True)
     pages = list_pages(reports / "build")
     return dg.MaterializeResult(
         metadata=quantities({

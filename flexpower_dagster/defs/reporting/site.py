@@ -51,6 +51,9 @@ SOURCE_NAME = "warehouse"
 SNAPSHOT_FILE = "flexpower_report.duckdb"
 #: Snapshot location inside reports/ (outside sources/: Evidence watches and copies that folder while building).
 SNAPSHOT_DIR = ".snapshot"
+#: Where ``report_site`` builds (a fresh copy of the project inside SNAPSHOT_DIR): the published ``build/`` is
+#: replaced only by a complete build (:func:`publish_build`).
+WORK_DIR = "work"
 LOCAL_TZ = "Europe/Berlin"
 
 #: Tables the pages read, with their declared columns (the TableSpecs, written once in their domains).
@@ -314,6 +317,23 @@ def copy_project(src: str | Path, dst: str | Path) -> Path:
     if not link.exists():
         link.symlink_to((src / "node_modules").resolve(), target_is_directory=True)
     return dst
+
+
+def publish_build(built: str | Path, published: str | Path) -> None:
+    """Replace the published site ``published`` by the complete build ``built`` (same file system).
+
+    The previous site is renamed away and the new tree renamed into place, then the old one deleted: a reader
+    gets the old site or the new one, never a half-copied mixture (the gap between the two renames is a
+    directory entry, not a copy), and no file of an earlier build survives. A failed build is never published:
+    callers publish only after :func:`check_build` found no error."""
+    built, published = Path(built), Path(published)
+    published.parent.mkdir(parents=True, exist_ok=True)
+    retired = published.with_name(f".{published.name}.retired-{os.getpid()}")
+    shutil.rmtree(retired, ignore_errors=True)
+    if published.exists():
+        os.rename(published, retired)
+    os.rename(built, published)
+    shutil.rmtree(retired, ignore_errors=True)
 
 
 @contextlib.contextmanager

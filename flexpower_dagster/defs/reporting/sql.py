@@ -54,7 +54,8 @@ def _dod(*columns: str) -> str:
 
 
 #: Link to the one asset page, with the asset and the day as URL parameters.
-ASSET_LINK = "'/asset/?asset=' || asset_id || '&day=' || strftime(delivery_day, '%Y-%m-%d')"
+#: Page links carry identifiers URL-encoded (validated ids are URL-safe already; this keeps it so if the rule widens).
+ASSET_LINK = "'/asset/?asset=' || url_encode(asset_id) || '&day=' || strftime(delivery_day, '%Y-%m-%d')"
 
 VIEWS: dict[str, str] = {
     # One row per asset and QH: forecast, best-of-infeed, imbalance, contract terms, market value, payout and fee
@@ -384,7 +385,7 @@ VIEWS: dict[str, str] = {
             CASE WHEN c.n_days_margin_incomplete = 0 THEN 'complete' ELSE 'incomplete' END AS margin_status,
             inv.invoice_id, coalesce(inv.status, 'not invoiced yet') AS invoice_status, inv.problems AS invoice_problems,
             inv.net_eur AS invoice_net_eur, inv.gross_eur AS invoice_gross_eur, inv.pdf_url,
-            '/asset/?asset=' || c.asset_id || '&day=' || strftime(c.delivery_day, '%Y-%m-%d') AS asset_link
+            '/asset/?asset=' || url_encode(c.asset_id) || '&day=' || strftime(c.delivery_day, '%Y-%m-%d') AS asset_link
         FROM cum c
         LEFT JOIN marts.invoices inv ON inv.invoice_month = c.month_start AND inv.asset_id = c.asset_id
         ORDER BY c.delivery_day, c.asset_id
@@ -421,7 +422,7 @@ VIEWS: dict[str, str] = {
     """,
     "invoices": """
         SELECT *, strftime(invoice_month, '%m/%Y') AS month_label, strftime(invoice_month, '%Y-%m') AS month_key,
-            '/asset/?asset=' || asset_id || '&month=' || strftime(invoice_month, '%Y-%m') AS asset_link
+            '/asset/?asset=' || url_encode(asset_id) || '&month=' || strftime(invoice_month, '%Y-%m') AS asset_link
         FROM marts.invoices ORDER BY invoice_month, contract_id
     """,
     # Invoices per month and status: the chart's data, summed here (one bar segment per month and status).
