@@ -228,7 +228,7 @@ class Benchmark:
         shutil.rmtree(folder, ignore_errors=True)
         copy = folder / "reports"
         # a copy of the Evidence project (its node_modules linked), so reports/build of the working tree is untouched
-        shutil.copytree(reports_src, copy, ignore=shutil.ignore_patterns("node_modules", "build", ".evidence", ".svelte-kit", "*.duckdb"))
+        shutil.copytree(reports_src, copy, ignore=shutil.ignore_patterns("node_modules", "build", ".evidence", ".svelte-kit", ".snapshot", "*.duckdb"))
         (copy / "node_modules").symlink_to(reports_src / "node_modules", target_is_directory=True)
         log(f"site, {n} assets ...")
         m = materialize(env, SITE_SELECTION, config={"ops": {"report_site": {"config": {"reports_dir": str(copy)}}}},
@@ -311,7 +311,8 @@ class Benchmark:
                     continue
                 zone_of[n] = zones.ensure_zone(n, root=a.zones, log=log)
                 keep_env = ("site" in a.only and n in site_sizes) or ("incremental" in a.only and n == inc_size)
-                if "day" in a.only or keep_env:
+                reused = a.reuse_day and "day" not in a.only and keep_env and self.reuse_day(zone_of[n])
+                if ("day" in a.only or keep_env) and not reused:
                     self.day(zone_of[n], a.repeats or (3 if n < 1000 else 1))
                 if not keep_env and n in self.envs and not a.keep:
                     shutil.rmtree(self.envs.pop(n).root, ignore_errors=True)
@@ -334,8 +335,20 @@ class Benchmark:
         if a.docs:
             report.write_docs(a.docs, self.store)
             log(f"results: {a.results}; report: {a.docs}")
-        if not a.keep:
+        if not (a.keep or a.reuse_day):
             shutil.rmtree(self.work, ignore_errors=True)
+
+    def reuse_day(self, zone: zones.Zone) -> bool:
+        """``--reuse-day``: take the day warehouse that an earlier ``--keep`` run left in the work folder
+        (``day-<N>/project-0``) for the site and incremental parts, instead of building the day again."""
+        root = self.work / f"day-{zone.assets}" / "project-0"
+        env = ProjectEnv(root, zone.landing)
+        if not env.warehouse.exists():
+            log(f"no kept day warehouse at {root}: building the day")
+            return False
+        log(f"reusing the kept day warehouse {env.warehouse}")
+        self.envs[zone.assets] = env
+        return True
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -359,6 +372,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--zones", type=Path, default=zones.ZONES_DIR, help="where generated landing zones are cached")
     ap.add_argument("--work", type=Path, default=zones.BUILD_DIR / "work", help="scratch space (warehouses, logs; deleted unless --keep)")
     ap.add_argument("--fresh", action="store_true", help="forget earlier results instead of merging with them")
+    ap.add_argument("--reuse-day", action="store_true",
+                    help="site/incremental only: use the day warehouses an earlier --keep run left in --work (kept again)")
     ap.add_argument("--keep", action="store_true", help="keep the work directories (warehouses, logs) in build/benchmark/work")
     a = ap.parse_args(argv)
     a.sizes = sorted({int(s) for s in a.sizes.split(",") if s.strip()})

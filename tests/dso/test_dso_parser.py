@@ -213,3 +213,35 @@ def test_bom_and_crlf_are_tolerated(tmp_path):
     body = "\ufeff" + (HEADER + "2025-06-08 00:00:00.000000 UTC,1500\n").replace("\n", "\r\n")
     df = parser.parse_final_production(write(tmp_path, NAME, body), NAME)
     assert df["mw"].tolist() == [1.5] and df["metering_point_id"].tolist() == ["MP-SOL-001"]
+
+
+def test_plain_final_files_take_the_fast_path_with_the_full_parsers_values(sample_dir, monkeypatch):
+    """Every sample final-production file is plain: the pandas-free path reads it, to the same frame."""
+    files = sorted((sample_dir / FOLDER).glob("final_production_*.csv"))
+    assert files
+    fast = {f.name: parser.parse_final_production(f, f.name) for f in files}
+    assert all(parser._final_production_plain(f.read_text()) is not None for f in files)
+    monkeypatch.setattr(parser, "_final_production_plain", lambda text: None)  # the full parser only
+    for f in files:
+        pd.testing.assert_frame_equal(fast[f.name], parser.parse_final_production(f, f.name), check_exact=True)
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        "2025-06-08 00:00:00.000000 UTC,1.5\r",  # CRLF
+        "2025-06-08 00:00:00.000000 UTC, 1.5",  # blank
+        "2025-06-08 00:00:00.000000 UTC,1e3",  # exponent
+        "2025-06-08 00:00:00.000000 UTC,",  # empty value
+        "2025-06-08 00:07:00.000000 UTC,1.5",  # off the grid
+        "2025-02-30 00:00:00.000000 UTC,1.5",  # no such day
+        "2025-06-08 00:00:00.000000 UTC,99999999",  # out of bounds (kW)
+        "2025-06-08 00:00:00.000000,1.5",  # no UTC suffix
+    ],
+)
+def test_anything_not_plain_goes_to_the_full_parser(row):
+    header = "delivery_start__utc_,MP-WND-002__kw_\n"
+    assert parser._final_production_plain(header + row + "\n") is None
+    assert parser._final_production_plain(header + "2025-06-08 00:00:00.000000 UTC,1.5\n") is not None
+    dup = "2025-06-08 00:00:00.000000 UTC,1.5\n"
+    assert parser._final_production_plain(header + dup + dup) is None  # a repeated quarter-hour

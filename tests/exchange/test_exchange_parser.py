@@ -1,6 +1,5 @@
 """Trade export parser and source on the real sample files, plus bad-input and superseding cases."""
 
-import time
 from datetime import date, datetime
 from pathlib import Path
 
@@ -62,14 +61,9 @@ def test_private_trades_sample(sample_dir):
     assert ((qh["delivery_end"] - qh["delivery_start"]) == pd.Timedelta(minutes=15)).all()
 
 
-def test_public_trades_sample_is_parsed_fast(sample_dir):
-    timings = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        df = parser.parse_trades(sample_dir / PUBLIC, PUBLIC)
-        timings.append(time.perf_counter() - t0)
-    print(f"public trades: {len(df)} rows parsed in {min(timings):.3f} s (best of 3)")
-    assert min(timings) < 1.0
+def test_public_trades_sample(sample_dir):
+    # speed is measured by `make benchmark`, never asserted in a test (a shared CI machine is not a stopwatch)
+    df = parser.parse_trades(sample_dir / PUBLIC, PUBLIC)
     assert len(df) == 53776 and df["trade_id"].is_unique
     assert df["product"].value_counts().to_dict() == {"hourly": 36038, "quarter_hourly": 17738}
     assert df["side"].value_counts().to_dict() == {"BUY": 26911, "SELL": 26865}

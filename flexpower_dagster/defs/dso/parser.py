@@ -28,6 +28,7 @@ import re
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from flexpower_dagster.lib.bounds import POWER_MW, SETTLEMENT_PRICE, Bounds
@@ -153,6 +154,10 @@ def parse_final_production(path: Path | str, name: str) -> pd.DataFrame:
         raise SourceFileError(
             name, "metering-point-mismatch", f"header names metering point {mp_header!r}, the file name {mp_name!r}", row=1
         )
+    fast = _final_production_plain(text)
+    if fast is not None:
+        start, kw = fast
+        return _final_production_frame(mp_header, start, kw / 1000.0)  # rule kw-to-mw
     kw_col = header[1]
     df = read_table(text, name, sep=",", required=["delivery_start__utc_", kw_col])
     require_values(df, ["delivery_start__utc_", kw_col], name)
@@ -161,17 +166,55 @@ def parse_final_production(path: Path | str, name: str) -> pd.DataFrame:
     kw = to_number(df, kw_col, name, bounds=POWER_KW, unit="kW")
     df["_start"] = start
     check_unique(df, ["_start"], name, "duplicate-quarter-hour", "quarter-hour")
-    mw = kw / 1000.0  # rule kw-to-mw
+    return _final_production_frame(mp_header, start, kw / 1000.0)  # rule kw-to-mw
+
+
+def _final_production_frame(mp: str, start: pd.Series | np.ndarray, mw: pd.Series | np.ndarray) -> pd.DataFrame:
+    start = pd.Series(start, dtype="datetime64[ns]").reset_index(drop=True)
+    mw = pd.Series(np.asarray(mw, dtype="float64"))
     return pd.DataFrame(
         {
-            "metering_point_id": mp_header,
-            "asset_id": pd.Series([None] * len(df), dtype="object"),
+            "metering_point_id": mp,
+            "asset_id": pd.Series([None] * len(start), dtype="object"),
             "delivery_start": start,
             "delivery_end": start + QH,
             "mw": mw,
             "mwh": mw * 0.25,
         }
     )
+
+
+#: A data row of a final-production file in its plain, canonical form (what the DSO sends).
+_PLAIN_FINAL_ROW = re.compile(r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}) UTC,(-?\d{1,9}(?:\.\d{1,12})?)")
+_QH_NS = 15 * 60 * 10**9
+
+
+def _final_production_plain(text: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """The rows of a final-production file whose every data line is in the plain canonical form, on the
+    quarter-hour grid, unique and within bounds: (starts as ``datetime64[ns]``, kW), without pandas' per-file
+    cost (~10 ms a file, a fifth of a 1,000-asset day). Anything else — another spelling, a blank or CRLF line,
+    a bad date, a value out of bounds — returns None and the full parser applies every rule and names the row,
+    so this only ever accepts files that the full parser accepts, with the same values
+    (``tests/dso/test_dso_parsers.py``)."""
+    lines = text.split("\n")[1:]
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines:
+        return None
+    matches = [_PLAIN_FINAL_ROW.fullmatch(line) for line in lines]
+    if not all(matches):
+        return None
+    try:
+        start = np.array([m.group(1) for m in matches], dtype="datetime64[ns]")
+    except ValueError:  # e.g. month 13: the full parser names the row
+        return None
+    kw = pd.to_numeric(pd.Series([m.group(2) for m in matches], dtype="object")).to_numpy(dtype="float64")
+    ns = start.astype("int64")
+    if (ns % _QH_NS != 0).any() or len(np.unique(ns)) != len(ns):
+        return None
+    if not (np.isfinite(kw).all() and ((kw >= POWER_KW.lo) & (kw <= POWER_KW.hi)).all()):
+        return None
+    return start, kw
 
 
 # ---------------------------------------------------------------------------------------------
