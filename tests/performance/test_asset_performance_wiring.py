@@ -42,7 +42,7 @@ def test_one_row_per_portfolio_asset(warehouse):
         n, assets = one(conn, "SELECT count(*), count(DISTINCT asset_id) FROM marts.asset_performance WHERE delivery_day = ?")
         portfolio = one(conn, "SELECT count(DISTINCT asset_id) FROM marts.best_of_infeed WHERE delivery_day = ?")[0]
     assert n == assets == portfolio == 5
-    assert md["assets"].value == 5
+    assert md["assets (count)"].value == 5
 
 
 def test_per_asset_figures_add_up_to_the_portfolio(warehouse):
@@ -85,5 +85,5 @@ def test_the_blocked_contract_has_a_caveat_not_a_silent_margin(warehouse):
     assert "invoice blocked" in caveat and "price_model 'fixed' without price" in caveat
     for asset in ("SOL-DE-001", "SOL-DE-002", "WND-DE-001", "WND-DE-002"):
         assert by_asset[asset][3] is True and by_asset[asset][1] == pytest.approx(by_asset[asset][2])
-    assert md["assets_with_incomplete_margin"].value == 1
+    assert md["assets with incomplete margin (count)"].value == 1
     assert "WND-DE-003" in md["margin_caveats"].value

@@ -36,8 +36,9 @@ def drop(sample_dir: Path, landing: Path, *patterns: str, rename: dict[str, str]
 
 
 def touch(path: Path) -> None:
+    # strictly increasing, and in the past: a future mtime reads as a file still being written (settle rule)
     _bump[0] += 1
-    t = time.time_ns() + _bump[0] * 1000
+    t = time.time_ns() - 1_000_000_000 + _bump[0] * 1000
     os.utime(path, ns=(t, t))
 
 
