@@ -11,6 +11,8 @@ UV := .tools/uv/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+# a sensor tick may take this long before Dagster stops it (the stage limits: docs/operations.md)
+export DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS ?= 180
 
 .PHONY: setup setup-python setup-reports setup-browser run dev test lint lock reset benchmark benchmark-backfill screenshots sql
 

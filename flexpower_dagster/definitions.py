@@ -41,6 +41,7 @@ OWNERS = {
     "marts_imbalance": "team:trading",
     "marts_performance": "team:trading",  # per-asset performance: trading and portfolio management read it
     "marts_invoicing": "team:finance",
+    "marts_operations": "team:operations",  # alerts: late data, failed runs, findings that need a person
     "reporting": "team:data",  # the report site and the warehouse snapshot people query
 }
 

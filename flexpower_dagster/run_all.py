@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # the code location as the UI loads it (after the demo landing zone exists: its days are the partitions)
     from flexpower_dagster.definitions import landing_sources
-    from flexpower_dagster.lib.dagster.jobs import DELIVERY_DAY_JOB, INVOICE_MONTH_JOB, REPORT_JOB
+    from flexpower_dagster.lib.dagster.jobs import ALERTS_JOB, DELIVERY_DAY_JOB, INVOICE_MONTH_JOB, REPORT_JOB
     from flexpower_dagster.lib.dagster.partitions import RANGE, daily_partitions, monthly_partitions
     from flexpower_dagster.lib.landing.files import landing_days
 
@@ -193,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     for m in sorted({date(d.year, d.month, 1).isoformat() for d in build_days}):
         if m in known_months:
             outcomes.append(_execute(instance, INVOICE_MONTH_JOB, f"month {m[:7]}", m))
+    # what needs a person (late sources, failed runs, findings, blocked invoices): before the report, which shows it
+    outcomes.append(_execute(instance, ALERTS_JOB, "alerts", None))
     if not args.no_report:
         outcomes.append(_execute(instance, REPORT_JOB, "report site", None))
 
@@ -220,6 +222,32 @@ def print_findings(outcomes: list[RunOutcome], width: int = 160) -> None:
             print(f"             {part[:width]}")
 
 
+def print_open_alerts(settings: Settings, limit: int = 12, width: int = 150) -> None:
+    """The open alerts (marts.alerts), most severe first: what needs a person after this batch."""
+    import duckdb
+
+    if not settings.warehouse.exists():
+        return
+    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+        if not conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' "
+                            "AND table_name = 'alerts'").fetchone()[0]:
+            return
+        rows = conn.execute(
+            "SELECT severity, kind, message FROM marts.alerts WHERE status = 'open' "
+            "ORDER BY severity = 'error' DESC, kind, delivery_day, alert_key"
+        ).fetchall()
+        kinds = conn.execute("SELECT kind, count(*) FROM marts.alerts WHERE status = 'open' GROUP BY ALL ORDER BY 1").fetchall()
+    if not rows:
+        print("  alerts: none open")
+        return
+    print(f"  open alerts: {len(rows)} ({', '.join(f'{n} {k}' for k, n in kinds)}; all: marts.alerts, the report's "
+          "Alerts page, data/outbox/operations/)")
+    for severity, _, message in rows[:limit]:
+        print(f"    {severity:<7} {message[:width]}")
+    if len(rows) > limit:
+        print(f"    ... and {len(rows) - limit} more")
+
+
 def print_summary(settings: Settings, days: list[date], outcomes: list[RunOutcome]) -> None:
     failed = [o for o in outcomes if not o.ok]
     gated = [o for o in outcomes if o.ok and o.failed_checks]
@@ -232,6 +260,7 @@ def print_summary(settings: Settings, days: list[date], outcomes: list[RunOutcom
     if gated:
         print("  a blocking gate stores the data but holds back the checked asset's dependants (see BLOCKING below)")
     print_findings(outcomes)
+    print_open_alerts(settings)
     counts = marts_row_counts(settings)
     if counts:
         print("marts tables (rows):")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +20,8 @@ DEFAULT_WAREHOUSE = "data/warehouse/flexpower.duckdb"
 DEFAULT_SETTLE_SECONDS = 10.0
 #: How long a writer waits for another process's lock on the warehouse (docs/hardening.md).
 DEFAULT_LOCK_WAIT_SECONDS = 600.0
+DEFAULT_ALERT_EMAIL = "operations@flexpower.example"
+DEFAULT_UI_URL = "http://127.0.0.1:3000"
 #: ``FLEXPOWER_LAST_DAY=tomorrow``: the partitions grow with the clock (docs/ui.md, "Partition range").
 TOMORROW = "tomorrow"
 
@@ -40,6 +42,15 @@ class Settings:
     first_day: date | None = None
     #: Last delivery day: a date, ``TOMORROW`` (grows with the clock), or None: from the landing zone.
     last_day: date | str | None = None
+    #: The clock the alert deadlines are evaluated against (``FLEXPOWER_NOW``, naive UTC); None: the wall clock.
+    #: For replaying history (the sample day, the demo) as if it were that moment (docs/operations.md).
+    now: datetime | None = None
+    #: Optional webhook for alerts (JSON POST, e.g. a chat tool); None: table and outbox only.
+    alert_webhook_url: str | None = None
+    #: Where alert e-mails are addressed (the operations outbox).
+    alert_email: str = DEFAULT_ALERT_EMAIL
+    #: The Dagster UI as people reach it (links in alerts).
+    ui_url: str = DEFAULT_UI_URL
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -52,6 +63,10 @@ class Settings:
             lock_wait_seconds=float(env.get("FLEXPOWER_LOCK_WAIT_SECONDS") or DEFAULT_LOCK_WAIT_SECONDS),
             first_day=_day("FLEXPOWER_FIRST_DAY", env.get("FLEXPOWER_FIRST_DAY")),
             last_day=_last_day(env.get("FLEXPOWER_LAST_DAY")),
+            now=_now(env.get("FLEXPOWER_NOW")),
+            alert_webhook_url=(env.get("FLEXPOWER_ALERT_WEBHOOK_URL") or "").strip() or None,
+            alert_email=(env.get("FLEXPOWER_ALERT_EMAIL") or "").strip() or DEFAULT_ALERT_EMAIL,
+            ui_url=(env.get("FLEXPOWER_UI_URL") or "").strip() or DEFAULT_UI_URL,
         )
 
 
@@ -76,3 +91,16 @@ def _last_day(value: str | None) -> date | str | None:
         return _day("FLEXPOWER_LAST_DAY", value)
     except ValueError:
         raise ValueError(f"FLEXPOWER_LAST_DAY={value!r}: expected a day as YYYY-MM-DD or {TOMORROW!r}") from None
+
+
+def _now(value: str | None) -> datetime | None:
+    """``FLEXPOWER_NOW``: an ISO timestamp in UTC (``2025-06-10T12:00`` or with ``Z``/``+00:00``)."""
+    if not value or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"FLEXPOWER_NOW={value!r}: expected an ISO timestamp, e.g. 2025-06-10T12:00Z") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed

@@ -13,8 +13,10 @@ from __future__ import annotations
 import shutil
 import threading
 
+import dagster as dg
 import pytest
 
+from flexpower_dagster.defs.ops.assets import marts_alerts
 from flexpower_dagster.defs.reporting.serve import make_server
 from flexpower_dagster.defs.reporting.site import (
     SNAPSHOT_DIR,
@@ -25,6 +27,7 @@ from flexpower_dagster.defs.reporting.site import (
     run_evidence,
     snapshot_warehouse,
 )
+from flexpower_dagster.lib.dagster.resources import Alerting
 from flexpower_dagster.lib.warehouse import connect
 from flexpower_dagster.settings import Settings
 
@@ -38,7 +41,7 @@ from report_support import (
     SAMPLE_MONTH,
     BuiltSite,
 )
-from support import materialize_month
+from support import materialize_month, resources_for
 
 REQUIRED_MARTS = (
     "marts.portfolio_forecast",
@@ -48,7 +51,10 @@ REQUIRED_MARTS = (
     "marts.portfolio_imbalance",
     "marts.asset_performance",
     "marts.invoices",
+    "marts.alerts",
 )
+#: The clock of the sample's alert evaluation: the day the June invoices are issued.
+ALERTS_NOW = "2025-07-01T08:00:00"
 
 
 def _require_evidence() -> None:
@@ -65,6 +71,10 @@ def report_warehouse(sample_warehouse, tmp_path_factory):
     shutil.copy(sample_warehouse.warehouse, wh)
     settings = Settings(landing_dir=sample_warehouse.landing_dir, warehouse=wh, data_dir=root / "data")
     materialize_month(settings, SAMPLE_MONTH, raise_on_error=False)
+    # the alerts as of the morning the June invoices go out (a fixed clock: the page's content is deterministic)
+    resources = resources_for(settings.landing_dir, wh, settings.data_dir)
+    resources["alerting"] = Alerting(now=ALERTS_NOW)
+    dg.materialize([marts_alerts], resources=resources)
     with connect(wh, read_only=True) as conn:
         have = {
             f"{s}.{t}"

@@ -36,7 +36,7 @@ from report_support import BROKEN_PAGE, SAMPLE_DAY, SITE_PAGES, Expected
 SCREENSHOTS = Path(os.environ.get("FLEXPOWER_SCREENSHOTS_DIR") or PROJECT_ROOT / "build" / "screenshots")
 #: The screenshots the README and docs/reports.md show: `make screenshots` refreshes only these in docs/screenshots/
 #: (build/screenshots/ gets every page at both widths).
-DOCUMENTED = {"overview", "asset", "trading", "imbalance", "invoices", "data-quality", "overview-phone"}
+DOCUMENTED = {"overview", "asset", "trading", "imbalance", "invoices", "data-quality", "alerts", "overview-phone"}
 NUMBER = re.compile(r"-?\d{1,3}(?:\.\d{3})*(?:,(\d+))?")
 NEGATIVE_ZERO = re.compile(r"(?<![\d.,])-0,0+(?![0-9])")
 WIDTHS = {"desktop": (1440, 900), "phone": (390, 844)}
@@ -54,6 +54,7 @@ VISITS = {
     "imbalance-asset": (f"/imbalance/?day={D}&asset={BLOCKED_ASSET}", "imbalance", BLOCKED_ASSET),
     "invoices": ("/invoices/", "invoices", None),
     "data-quality": ("/data-quality/", "data-quality", None),
+    "alerts": ("/alerts/", "alerts", None),
 }
 
 
@@ -279,6 +280,8 @@ def expected_tiles(e: Expected, visit_name: str, asset: str | None) -> dict:
             "range_imbalance_cost_eur_per_mwh": days.cost_eur.sum() / days.bestof_mwh.sum(),
             **{k: day[k] for k in ("imbalance_mwh", "imbalance_cost_eur", "sum_of_asset_costs_eur", "netting_benefit_eur")},
         }
+    if visit_name == "alerts":
+        return {"alerts": e.one("SELECT count(*) FROM marts.alerts WHERE status = 'open'")}
     if visit_name == "imbalance-asset":
         a, m = e.asset_figures(through_month=False).loc[asset], e.asset_figures(through_month=True).loc[asset]
         return {
@@ -446,6 +449,16 @@ def test_blocked_invoice_margin_has_a_visible_caveat(visit):
     assert "Why a small net imbalance can cost a lot" in v.page.locator('[data-explain="imbalance-sign"]').inner_text()
     v.open(f"/?day={D}")
     assert BLOCKED_ASSET in v.page.locator('[data-caveat="day-margin"]').inner_text()
+    v.assert_clean()
+
+
+def test_alerts_page_names_the_late_file_and_the_blocked_invoice(visit):
+    v = visit()
+    v.open("/alerts/")
+    open_alerts = v.page.locator('[data-table="open-alerts"]').inner_text()
+    assert "dso_final_production of 2025-06-08 for asset WND-DE-001" in open_alerts
+    assert "Invoice 2025-06-CON1_WND-DE-003 of contract CON1_WND-DE-003" in open_alerts
+    assert "WND-DE-001" in v.page.locator('[data-table="incomplete-days"]').inner_text()
     v.assert_clean()
 
 

@@ -7,6 +7,7 @@ from flexpower_dagster.defs.crm.expectations import CONTRACTS_IN_FORCE_SUITE
 from flexpower_dagster.defs.crm.tables import CONTRACTS_IN_FORCE
 from flexpower_dagster.defs.crm.terms import contracts_in_force as build_contracts_in_force
 from flexpower_dagster.lib.dagster.checks import build_suite_checks
+from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import partition_days, quantities, table_metadata
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
 
@@ -28,6 +29,7 @@ from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partition
         "problem named in `problems`, never silently priced at 0."
     ),
 )
+@limited("contracts")
 def contracts_in_force(context: dg.AssetExecutionContext, crm_contracts: pd.DataFrame) -> dg.Output[pd.DataFrame]:
     days = partition_days(context)  # one day, or a range in a single-run backfill
     snapshot_day = pd.to_datetime(crm_contracts["delivery_day"]).dt.date if len(crm_contracts) else pd.Series([], dtype="object")

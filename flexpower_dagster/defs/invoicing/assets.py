@@ -22,6 +22,7 @@ from flexpower_dagster.defs.invoicing.lines import compute_invoices_in
 from flexpower_dagster.defs.invoicing.sums import INPUTS
 from flexpower_dagster.defs.invoicing.tables import INVOICE_DOCUMENTS, INVOICE_LINES, INVOICES
 from flexpower_dagster.lib.dagster.checks import build_suite_checks
+from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import quantities, table_metadata
 from flexpower_dagster.lib.dagster.partitions import MONTHLY_TAGS, monthly_partitions
 from flexpower_dagster.lib.dagster.resources import DataDir, Warehouse
@@ -85,6 +86,7 @@ def build_invoicing_assets() -> list[dg.AssetsDefinition]:
         partitions_def=monthly_partitions,
         can_subset=False,
     )
+    @limited("invoicing")
     def monthly_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse):
         month = date.fromisoformat(context.partition_key)
         with warehouse.connect(log=context.log.info) as conn:
@@ -110,6 +112,7 @@ def build_invoicing_assets() -> list[dg.AssetsDefinition]:
             "invoices; the table is the manifest (path, size, SHA-256). Same data -> same bytes."
         ),
     )
+    @limited("invoicing")
     def invoice_documents(
         context: dg.AssetExecutionContext, data_dir: DataDir, invoices: pd.DataFrame, invoice_lines: pd.DataFrame
     ) -> dg.Output[pd.DataFrame]:

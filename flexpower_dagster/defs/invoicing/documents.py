@@ -4,7 +4,7 @@ Everything here is deterministic: the same invoice rows give the same bytes.
 
 * HTML: a Jinja2 template (``INVOICE_HTML``) rendered with autoescaping from a plain document model.
 * PDF: drawn with fpdf2 from the same document model (:mod:`.pdf`), deterministic bytes.
-* E-mail: ``email.message.EmailMessage`` with the PDF attached; ``Date`` = issue date, ``Message-ID`` =
+* E-mail: :func:`flexpower_dagster.lib.mail.build_message` with the PDF attached; ``Date`` = issue date, ``Message-ID`` =
   invoice id + first 16 hex digits of the PDF's SHA-256, MIME boundary derived from the same hash.
   Nothing is ever sent: the ``.eml`` files are the outbox.
 * Operations list: ``operations.csv`` with one row per blocked invoice (header only when none is blocked).
@@ -17,9 +17,6 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from email import policy
-from email.message import EmailMessage
-from email.utils import format_datetime
 from pathlib import Path
 
 import jinja2
@@ -29,6 +26,7 @@ from flexpower_dagster.defs.invoicing.lines import CUSTOMER_PAYS, FLEX_PAYS
 from flexpower_dagster.defs.invoicing.pdf import render_pdf
 from flexpower_dagster.defs.invoicing.tables import INVOICE_DOCUMENTS
 from flexpower_dagster.lib.exports import safe_csv
+from flexpower_dagster.lib.mail import Attachment, build_message
 from flexpower_dagster.lib.paths import safe_path
 
 SENDER = "FlexPower Invoicing <invoicing@flexpower.example>"
@@ -161,14 +159,7 @@ def render_html(model: dict) -> bytes:
 
 def build_email(model: dict, to: str, issue_date: date, pdf: bytes) -> bytes:
     digest = hashlib.sha256(pdf).hexdigest()
-    msg = EmailMessage(policy=policy.SMTP)
-    msg["From"] = SENDER
-    msg["To"] = to
     status = model["status"]
-    msg["Subject"] = f"{'[PROVISIONAL] ' if status == 'provisional' else ''}Invoice {model['invoice_id']}"
-    msg["Date"] = format_datetime(datetime(issue_date.year, issue_date.month, issue_date.day, tzinfo=UTC))
-    msg["Message-ID"] = f"<{model['invoice_id']}.{digest[:16]}@invoicing.flexpower.example>"
-    msg["X-FlexPower-Invoice-Status"] = status
     body = [
         "Dear customer,",
         "",
@@ -180,10 +171,17 @@ def build_email(model: dict, to: str, issue_date: date, pdf: bytes) -> bytes:
     if status == "provisional":
         body += ["", "This invoice is PROVISIONAL: it will be replaced once all final metering data is available."]
     body += ["", "Kind regards", ISSUER_LINES[0]]
-    msg.set_content("\n".join(body) + "\n")
-    msg.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"{model['invoice_id']}.pdf")
-    msg.set_boundary(f"=_flexpower_{digest[:32]}")
-    return msg.as_bytes(policy=policy.SMTP)
+    return build_message(
+        sender=SENDER,
+        to=to,
+        subject=f"{'[PROVISIONAL] ' if status == 'provisional' else ''}Invoice {model['invoice_id']}",
+        sent_at=datetime(issue_date.year, issue_date.month, issue_date.day, tzinfo=UTC),
+        message_id=f"<{model['invoice_id']}.{digest[:16]}@invoicing.flexpower.example>",
+        headers={"X-FlexPower-Invoice-Status": status},
+        body="\n".join(body) + "\n",
+        attachments=[Attachment(pdf, "application", "pdf", f"{model['invoice_id']}.pdf")],
+        boundary=f"=_flexpower_{digest[:32]}",
+    )
 
 
 def operations_csv(invoices: pd.DataFrame) -> bytes:

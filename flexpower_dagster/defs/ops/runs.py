@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -105,3 +106,103 @@ def main() -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# ---- run failures as alerts (defs/ops/alerts.py) ----------------------------------------------------------
+
+#: Failed runs younger than this are looked at by the alert evaluation.
+RUN_FAILURE_LOOKBACK_SECONDS = 7 * 24 * 3600.0
+
+
+def _partition(run: dg.DagsterRun) -> str | None:
+    tags = run.tags
+    if tags.get("dagster/partition"):
+        return tags["dagster/partition"]
+    start, end = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
+    return f"{start}..{end}" if start and end else None
+
+
+def _failed_steps(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, str]]:
+    out = []
+    for record in instance.get_records_for_run(run_id, of_type=DagsterEventType.STEP_FAILURE).records:
+        event = record.event_log_entry.dagster_event
+        data = event.step_failure_data if event is not None else None
+        message = ""
+        if data is not None and data.user_failure_data is not None and data.user_failure_data.description:
+            message = data.user_failure_data.description
+        elif data is not None and data.error is not None:
+            error = data.error
+            while error.cause is not None:  # Dagster wraps the user's exception: name the original
+                error = error.cause
+            text = error.message.strip()
+            message = text if text.startswith(f"{error.cls_name}:") else f"{error.cls_name}: {text}"
+        out.append((event.step_key if event is not None else "?", message[:2000]))
+    return out
+
+
+def _run_failure_message(instance: dg.DagsterInstance, run_id: str) -> str:
+    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.RUN_FAILURE).records
+    return (records[-1].event_log_entry.message or "the run failed")[:2000] if records else "the run failed"
+
+
+def _materialized_after(instance: dg.DagsterInstance, step_key: str, partition: str | None, after: float) -> bool:
+    """The step's asset was materialised (for the partition) after ``after``: a later run fixed it."""
+    key = dg.AssetKey(step_key.split("__"))
+    partitions = [partition] if partition and ".." not in partition else None
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=partitions, after_timestamp=after), limit=1
+    ).records
+    return bool(records)
+
+
+def _succeeded_after(instance: dg.DagsterInstance, run: dg.DagsterRun, partition: str | None, after: float) -> bool:
+    tags = {"dagster/partition": partition} if partition and ".." not in partition else {}
+    later = instance.get_run_records(
+        RunsFilter(job_name=run.job_name, statuses=[DagsterRunStatus.SUCCESS], tags=tags,
+                   updated_after=datetime.fromtimestamp(after, UTC)), limit=1
+    )
+    return bool(later)
+
+
+def run_failure_findings(instance: dg.DagsterInstance, now: float | None = None, ignore_jobs: tuple[str, ...] = ()) -> list:
+    """One finding per failing step (or failed run without a failing step) and partition, for failed runs of
+    the last RUN_FAILURE_LOOKBACK_SECONDS that no later run has fixed (the step's asset materialised again
+    for the partition, or the same job and partition succeeded). The newest failure of a key wins."""
+    from flexpower_dagster.defs.ops.alerts import Finding
+
+    now = time.time() if now is None else now
+    records = instance.get_run_records(
+        RunsFilter(statuses=[DagsterRunStatus.FAILURE],
+                   updated_after=datetime.fromtimestamp(now - RUN_FAILURE_LOOKBACK_SECONDS, UTC)),
+        limit=1000,
+    )
+    findings: dict[str, Finding] = {}
+    for record in records:  # newest first
+        run = record.dagster_run
+        if run.job_name in ignore_jobs:
+            continue
+        partition = _partition(run)
+        ended = record.end_time or record.update_timestamp.timestamp()
+        steps = _failed_steps(instance, run.run_id) or [("(run)", _run_failure_message(instance, run.run_id))]
+        for step, error in steps:
+            key = f"run_failure:{run.job_name}:{step}:{partition or '-'}"
+            if key in findings:
+                continue
+            fixed = (_materialized_after(instance, step, partition, ended) if step != "(run)"
+                     else _succeeded_after(instance, run, partition, ended))
+            if fixed:
+                findings[key] = None  # type: ignore[assignment]  # newest failure of this key is fixed
+                continue
+            overrun = "time limit" in error
+            findings[key] = Finding(
+                alert_key=key, kind="run_failure", severity="error", entity=step, source=run.job_name,
+                message=(f"Run {run.run_id} ({run.job_name}{', partition ' + partition if partition else ''}) failed "
+                         f"in step {step}: {error.splitlines()[0] if error else 'no message'}"),
+                action=("The step overran its time limit: find what held it, then re-execute the run."
+                        if overrun else "Open the run in the Dagster UI, read the step's error, fix the cause and "
+                        "re-execute from failure."),
+                link=f"/runs/{run.run_id}", since=datetime.fromtimestamp(ended, UTC).replace(tzinfo=None),
+                details={"run_id": run.run_id, "job": run.job_name, "step": step, "partition": partition,
+                         "error": error, "origin": run.tags.get("flexpower/origin")},
+            )
+    return [f for f in findings.values() if f is not None]

@@ -27,6 +27,7 @@ from flexpower_dagster.defs.reporting.site import (
     run_evidence,
     snapshot_warehouse,
 )
+from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import quantities
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS
 from flexpower_dagster.lib.dagster.resources import DataDir, Warehouse
@@ -77,6 +78,7 @@ class ReportSiteConfig(dg.Config):
         "warehouse; fails naming the page when a page query errors. Open: " + OPEN_COMMAND
     ),
 )
+@limited("reporting")
 def report_site(
     context: dg.AssetExecutionContext, config: ReportSiteConfig, warehouse: Warehouse, data_dir: DataDir
 ) -> dg.MaterializeResult:

@@ -39,6 +39,7 @@ from flexpower_dagster.defs.forecast.tables import ASSET_FORECAST, PORTFOLIO_FOR
 from flexpower_dagster.defs.imbalance.tables import IMBALANCE, PORTFOLIO_IMBALANCE
 from flexpower_dagster.defs.infeed.tables import BEST_OF_INFEED, PORTFOLIO_BEST_OF_INFEED
 from flexpower_dagster.defs.invoicing.tables import INVOICE_LINES, INVOICES
+from flexpower_dagster.defs.ops.alerts import ALERTS
 from flexpower_dagster.defs.performance.tables import ASSET_PERFORMANCE
 from flexpower_dagster.defs.reporting.sql import create_report_views
 from flexpower_dagster.defs.trading.tables import TRADING_DAILY, TRADING_QH
@@ -74,6 +75,7 @@ REPORT_SPECS: tuple[TableSpec, ...] = (
     INVOICE_LINES,
     DATA_QUALITY_RESULTS,
     EXCHANGE_PRIVATE_TRADES,
+    ALERTS,
 )
 REPORT_TABLES: dict[str, dict[str, str]] = {t.qualified_name: {c.name: c.type for c in t.columns} for t in REPORT_SPECS}
 
@@ -84,6 +86,7 @@ OPTIONAL_TABLES = (
     INVOICE_LINES.qualified_name,
     DATA_QUALITY_RESULTS.qualified_name,
     ASSET_PERFORMANCE.qualified_name,
+    ALERTS.qualified_name,
 )
 
 

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from flexpower_dagster.defs.warehouse.snapshot import snapshot_path, write_snapshot
+from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import quantities
 from flexpower_dagster.lib.dagster.resources import Warehouse
 
@@ -25,6 +26,7 @@ _UPSTREAM = [
         "anyone but the pipeline (DuckDB: one writer or many readers, never both)."
     ),
 )
+@limited("reporting")
 def warehouse_snapshot(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     with warehouse.connect(log=context.log.info) as conn:
         snap = write_snapshot(conn, snapshot_path(warehouse.path))

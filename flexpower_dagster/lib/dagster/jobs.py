@@ -23,6 +23,16 @@ ORIGIN_TAG = "flexpower/origin"
 DELIVERY_DAY_JOB = "delivery_day_job"
 INVOICE_MONTH_JOB = "invoice_month_job"
 REPORT_JOB = "report_job"
+ALERTS_JOB = "alerts_job"
+
+#: Outer limit of a run per job (Dagster run monitoring, ``dagster/max_runtime``; enforced by the daemon under
+#: ``make dev``): a day of 1,000 assets takes ~20 min on 2 cores, a month of invoices minutes, the site ~15 min.
+#: The per-step limits are in ``limits.py``; the table is in docs/operations.md.
+MAX_RUNTIME_SECONDS = {DELIVERY_DAY_JOB: 4 * 3600, INVOICE_MONTH_JOB: 2 * 3600, REPORT_JOB: 2 * 3600, ALERTS_JOB: 600}
+
+
+def _limit(job: str) -> dict[str, str]:
+    return {"dagster/max_runtime": str(MAX_RUNTIME_SECONDS[job])}
 
 #: Unpartitioned assets over all days, built once after the days (excluded from the day job).
 REPORT_ASSETS = ("report_site", "warehouse_snapshot")
@@ -35,6 +45,16 @@ _DAILY = dg.AssetSelection.tag(*next(iter(DAILY_TAGS.items())))
 _MONTHLY = dg.AssetSelection.tag(*next(iter(MONTHLY_TAGS.items())))
 _REPORT = dg.AssetSelection.assets(*REPORT_ASSETS)
 
+alerts_job = dg.define_asset_job(
+    ALERTS_JOB,
+    selection=dg.AssetSelection.assets(["marts", "alerts"]),
+    description=(
+        "Evaluates what needs a person (marts/alerts): late sources against their deadlines, failed runs, failed "
+        "checks, blocked invoices; delivers openings and resolutions (outbox, webhook). docs/operations.md."
+    ),
+    run_tags=_limit(ALERTS_JOB),
+)
+
 
 def platform_jobs() -> list:
     """The jobs ``make run`` launches, defined in the code location (so their runs are re-executable)."""
@@ -42,6 +62,7 @@ def platform_jobs() -> list:
         dg.define_asset_job(
             DELIVERY_DAY_JOB,
             selection=_DAILY - _REPORT,
+            run_tags=_limit(DELIVERY_DAY_JOB),
             description=(
                 "Every daily asset of one delivery day and its data-quality checks: staging (the landing files of "
                 "the day), then the marts. `make run` launches one run per day; re-execute or backfill a day here."
@@ -50,11 +71,14 @@ def platform_jobs() -> list:
         dg.define_asset_job(
             INVOICE_MONTH_JOB,
             selection=_MONTHLY - _REPORT,
+            run_tags=_limit(INVOICE_MONTH_JOB),
             description="The invoices of one month (lines, invoices, documents) and their checks.",
         ),
         dg.define_asset_job(
             REPORT_JOB,
             selection=_REPORT,
+            run_tags=_limit(REPORT_JOB),
             description="The report site and the read-only warehouse snapshot, over every day (run once after the days).",
         ),
+        alerts_job,
     ]

@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from flexpower_dagster.lib.dagster.catalog import code_references_metadata, constant_reference, declared_here
+from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import TABLE_NAME_KEY, partition_days, quantities, table_metadata
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
 from flexpower_dagster.lib.dagster.resources import Warehouse
@@ -65,6 +66,7 @@ def daily_sql_mart(
         )
 
     @decorator
+    @limited("marts")
     def _mart(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         days = partition_days(context)
         md: dict = {}

@@ -7,6 +7,7 @@ so tests pass temporary directories and DuckDB files.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -15,7 +16,7 @@ from dagster import ConfigurableResource
 from flexpower_dagster.lib import warehouse
 from flexpower_dagster.lib.dagster.io_manager import WarehouseIOManager
 from flexpower_dagster.lib.landing.manifest import Manifest
-from flexpower_dagster.settings import Settings
+from flexpower_dagster.settings import DEFAULT_ALERT_EMAIL, DEFAULT_UI_URL, Settings
 
 _MANIFESTS: dict[str, Manifest] = {}
 
@@ -63,6 +64,20 @@ class DataDir(ConfigurableResource):
         return Path(self.root)
 
 
+class Alerting(ConfigurableResource):
+    """Where alerts go and which clock they use (docs/operations.md): ``now`` (ISO, UTC) replays history as
+    if it were that moment; the webhook is optional; e-mails go to the operations outbox addressed to ``email``."""
+
+    now: str | None = None
+    webhook_url: str | None = None
+    email: str = DEFAULT_ALERT_EMAIL
+    ui_url: str = DEFAULT_UI_URL
+
+    def clock(self) -> datetime:
+        """Naive UTC."""
+        return datetime.fromisoformat(self.now) if self.now else datetime.now(UTC).replace(tzinfo=None)
+
+
 def build_resources(settings: Settings) -> dict:
     """The resource dict for a given set of settings (used by the definitions and by tests)."""
     return {
@@ -73,5 +88,11 @@ def build_resources(settings: Settings) -> dict:
         ),
         "warehouse": Warehouse(path=str(settings.warehouse), lock_wait_seconds=settings.lock_wait_seconds),
         "data_dir": DataDir(root=str(settings.data_dir)),
+        "alerting": Alerting(
+            now=settings.now.isoformat() if settings.now else None,
+            webhook_url=settings.alert_webhook_url,
+            email=settings.alert_email,
+            ui_url=settings.ui_url,
+        ),
         "io_manager": WarehouseIOManager(database=str(settings.warehouse), lock_wait_seconds=settings.lock_wait_seconds),
     }

@@ -23,6 +23,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import partition_days, quantities, table_metadata
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
 from flexpower_dagster.lib.dagster.resources import LandingZone, Warehouse
@@ -183,6 +184,7 @@ def build_staging_asset(source: StagingSource) -> dg.AssetsDefinition:
         metadata=table_metadata(spec.table),
         automation_condition=None,
     )
+    @limited("staging")
     def _staging(context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse) -> dg.MaterializeResult:
         days = partition_days(context)
         inventory = scan(landing.path, [spec], settle_seconds=landing.settle_seconds)

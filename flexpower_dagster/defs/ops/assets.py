@@ -1,0 +1,123 @@
+"""Dagster wiring of the operations layer (rules in :mod:`.deadlines`, :mod:`.alerts`, :mod:`.delivery`).
+
+* ``marts/alerts``: one evaluation of everything that needs a person — late sources, failed runs, failed
+  data-quality checks, blocked invoices — reconciled with the stored alerts (one row per key), the
+  transitions delivered to the operations outbox and the optional webhook.
+* ``alerts_job`` runs it; ``alerts_sensor`` requests it every 15 minutes (deadlines pass with the clock, not
+  with a file), ``run_failure_alert_sensor`` right after any run fails. ``make run`` runs it after the days
+  and months and prints the open alerts.
+"""
+
+
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+import dagster as dg
+import pandas as pd
+
+from flexpower_dagster.defs.ops import alerts as al
+from flexpower_dagster.defs.ops.deadlines import late_sources, silent_since
+from flexpower_dagster.defs.ops.delivery import payload, post_webhook, write_outbox
+from flexpower_dagster.defs.ops.runs import run_failure_findings
+from flexpower_dagster.lib.dagster.jobs import ALERTS_JOB, alerts_job
+from flexpower_dagster.lib.dagster.limits import limited
+from flexpower_dagster.lib.dagster.metadata import quantities, table_metadata
+from flexpower_dagster.lib.dagster.resources import Alerting, DataDir, Warehouse
+from flexpower_dagster.lib.markdown import md_table
+
+#: How often the deadlines are evaluated when nothing else happens.
+EVALUATE_EVERY_SECONDS = 15 * 60
+
+
+def evaluate(conn, instance: dg.DagsterInstance | None, now: datetime) -> list[al.Finding]:
+    """Every current finding: late data, failed runs (from the Dagster instance), data quality, invoices."""
+    findings = al.late_data_findings(late_sources(conn, now), silent_since(conn, now), now)
+    if instance is not None:
+        findings += run_failure_findings(instance, ignore_jobs=(ALERTS_JOB,))
+    findings += al.data_quality_findings(conn)
+    findings += al.blocked_invoice_findings(conn)
+    return findings
+
+
+@dg.asset(
+    key=["marts", "alerts"],
+    group_name="marts_operations",
+    kinds={"duckdb", "python"},
+    description=(
+        "What needs a person now, one row per alert key (marts.alerts): late source files per source, day and "
+        "asset against the arrival deadlines, failed runs with their run id and failing step, failed data-quality "
+        "checks, blocked invoices. Opens once, updates in place, resolves itself when the cause is gone; each "
+        "opening and resolution goes to the operations outbox (data/outbox/operations/) and the optional webhook. "
+        "Deadlines, limits and alerts: docs/operations.md."
+    ),
+    metadata=table_metadata(al.ALERTS),
+)
+@limited("operations")
+def marts_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse, data_dir: DataDir, alerting: Alerting) -> dg.MaterializeResult:
+    now = alerting.clock()
+    with warehouse.connect(log=context.log.info) as conn:
+        findings = evaluate(conn, context.instance, now)
+        rows, transitions = al.reconcile(al.read_alerts(conn), findings, now)
+        al.write_alerts(conn, rows)
+    written = write_outbox(data_dir.path, transitions, now, to=alerting.email, ui_url=alerting.ui_url)
+    webhook_error = None
+    if alerting.webhook_url and transitions:
+        webhook_error = post_webhook(alerting.webhook_url, payload(transitions, alerting.ui_url))
+        if webhook_error:
+            context.log.warning(f"alert webhook not delivered ({webhook_error}); the table and the outbox have the alerts")
+    open_rows = [r for r in rows if r["status"] == "open"]
+    for t in transitions:
+        log = context.log.warning if t.change != "resolved" else context.log.info
+        log(f"alert {t.change}: {t.alert['message']}")
+    by_kind = Counter(str(r["kind"]) for r in open_rows)
+    frame = pd.DataFrame(open_rows, columns=["kind", "severity", "delivery_day", "entity", "message"]) if open_rows else None
+    return dg.MaterializeResult(
+        metadata={
+            **quantities({
+                "open_count": len(open_rows),
+                "opened_count": sum(t.change in ("opened", "reopened") for t in transitions),
+                "resolved_count": sum(t.change == "resolved" for t in transitions),
+                **{f"open_{k}_count": by_kind.get(k, 0) for k in al.KINDS},
+            }),
+            "evaluated_at": dg.MetadataValue.text(f"{now:%Y-%m-%d %H:%M} UTC"),
+            "outbox_files": dg.MetadataValue.int(len(written)),
+            "webhook": dg.MetadataValue.text(
+                "not configured" if not alerting.webhook_url else (webhook_error or f"delivered {len(transitions)}" if transitions else "nothing to send")
+            ),
+            "open_alerts": dg.MetadataValue.md(md_table(frame, max_rows=50) if frame is not None else "_none_"),
+        }
+    )
+
+
+@dg.sensor(
+    name="alerts_sensor",
+    job=alerts_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Evaluates the alerts (marts/alerts) every 15 minutes: arrival deadlines pass with the clock, not with a "
+        "file. One run per 15-minute slot (run key), queued behind the data runs."
+    ),
+)
+def alerts_sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    slot = int(time.time() // EVALUATE_EVERY_SECONDS)
+    if context.cursor == str(slot):
+        return dg.SkipReason("alerts evaluated in this 15-minute slot")
+    context.update_cursor(str(slot))
+    started = datetime.fromtimestamp(slot * EVALUATE_EVERY_SECONDS, UTC)
+    return dg.RunRequest(run_key=f"alerts-{slot}", tags={"flexpower/origin": "sensor", "flexpower/slot": f"{started:%Y-%m-%dT%H:%MZ}"})
+
+
+@dg.run_failure_sensor(
+    name="run_failure_alert_sensor",
+    request_job=alerts_job,
+    monitor_all_code_locations=False,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="When a run fails, evaluates the alerts at once: one run_failure alert names the run and the failing step.",
+)
+def run_failure_alert_sensor(context: dg.RunFailureSensorContext) -> dg.RunRequest | dg.SkipReason:
+    run = context.dagster_run
+    if run.job_name == ALERTS_JOB:
+        return dg.SkipReason("the alert evaluation itself failed: see its run (no alert loop)")
+    return dg.RunRequest(run_key=f"alerts-after-{run.run_id}", tags={"flexpower/origin": "sensor", "flexpower/failed_run": run.run_id})

@@ -1,0 +1,70 @@
+"""Failed and overrunning runs raise one alert with the run id and the failing step (defs/ops/runs.py,
+lib/dagster/limits.py); the alerts sensors (defs/ops/assets.py)."""
+
+import time
+
+import dagster as dg
+import pytest
+
+from flexpower_dagster.defs.ops.assets import alerts_sensor
+from flexpower_dagster.defs.ops.runs import run_failure_findings
+from flexpower_dagster.lib.dagster import limits
+from flexpower_dagster.lib.dagster.limits import StepTimeLimitExceeded, limited
+
+FAIL = {"on": True}
+
+
+@dg.asset(key=["marts", "flaky"])
+def flaky(context: dg.AssetExecutionContext) -> None:
+    if FAIL["on"]:
+        raise ValueError("input row 7 of x.csv: price 1e33 out of bounds")
+
+
+@dg.asset(key=["marts", "slow"])
+@limited("operations")
+def slow(context: dg.AssetExecutionContext) -> None:
+    time.sleep(30)
+
+
+def test_a_failing_run_is_one_alert_with_run_id_and_step_and_a_later_success_resolves_it():
+    with dg.instance_for_test() as instance:
+        FAIL["on"] = True
+        first = dg.materialize([flaky], instance=instance, raise_on_error=False)
+        second = dg.materialize([flaky], instance=instance, raise_on_error=False)
+        assert not first.success and not second.success
+        (f,) = run_failure_findings(instance)  # two failures of the same step: one alert, the newest run
+        assert f.kind == "run_failure" and f.entity == "marts__flaky"
+        assert second.run_id in f.message and f.details["run_id"] == second.run_id and f.link == f"/runs/{second.run_id}"
+        assert "failed in step marts__flaky: ValueError: input row 7 of x.csv: price 1e33 out of bounds" in f.message
+        FAIL["on"] = False
+        assert dg.materialize([flaky], instance=instance).success
+        assert run_failure_findings(instance) == []
+
+
+def test_a_step_that_overruns_its_limit_is_stopped_not_retried_and_alerted(monkeypatch):
+    monkeypatch.setitem(limits.STAGE_LIMITS_SECONDS, "operations", 1.0)
+    started = time.monotonic()
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([slow], instance=instance, raise_on_error=False)
+        elapsed = time.monotonic() - started
+        assert not result.success and elapsed < 20  # stopped after ~1 s, not after the 30 s sleep
+        (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        assert "exceeded the operations stage's time limit of 1 s" in failure.step_failure_data.user_failure_data.description
+        (f,) = run_failure_findings(instance)
+        assert f.entity == "marts__slow" and "time limit" in f.message and "overran" in f.action
+
+
+def test_limits_are_known_per_stage_and_scale():
+    with pytest.raises(ValueError, match="unknown stage"):
+        limited("nonsense")
+    assert issubclass(StepTimeLimitExceeded, dg.Failure)
+    assert limits.STAGE_LIMITS_SECONDS["operations"] < limits.STAGE_LIMITS_SECONDS["marts"] <= limits.STAGE_LIMITS_SECONDS["reporting"]
+
+
+def test_alerts_sensor_requests_one_evaluation_per_slot():
+    with dg.instance_for_test() as instance:
+        ctx = dg.build_sensor_context(instance=instance)
+        first = alerts_sensor(ctx)
+        assert isinstance(first, dg.RunRequest) and first.run_key.startswith("alerts-")
+        again = alerts_sensor(dg.build_sensor_context(instance=instance, cursor=ctx.cursor))
+        assert isinstance(again, dg.SkipReason)
