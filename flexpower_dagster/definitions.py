@@ -80,6 +80,20 @@ def staging_references() -> dict[dg.AssetKey, list]:
     }
 
 
+def arrival_deadlines() -> dict[dg.AssetKey, dict[str, str]]:
+    """Each staging asset's arrival deadline (defs/ops/deadlines.py) as definition metadata: the UI shows when a
+    day's files are due next to the asset (docs/operations.md)."""
+    from flexpower_dagster.defs.ops.deadlines import DEADLINES
+
+    return {
+        dg.AssetKey(["staging", d.table]): {
+            "arrival deadline": f"{d.rule}, {'per asset in force' if d.per == 'asset' else 'once for the portfolio'}; "
+                                f"late -> {d.severity} alert (marts/alerts). {d.reason}"
+        }
+        for d in DEADLINES
+    }
+
+
 def _folder_defs() -> dg.Definitions:
     # Dagster's own defs-folder loader calls functions it marks "preview" (load_definitions_from_module)
     with warnings.catch_warnings():
@@ -99,7 +113,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     )
     # owners, groups and code references (docs/ui.md); automation conditions on everything downstream of
     # staging + the automation sensor (docs/automation.md)
-    return with_automation(with_catalog(defs, OWNERS, staging_references()))
+    return with_automation(with_catalog(defs, OWNERS, staging_references(), arrival_deadlines()))
 
 
 defs = build_definitions()

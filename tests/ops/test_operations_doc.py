@@ -22,3 +22,14 @@ def test_every_limit_and_alert_kind_is_in_the_doc():
         assert f"`{job}` {seconds:,} s" in DOC, job
     for kind in KINDS:
         assert f"| `{kind}` |" in DOC, kind
+
+
+def test_the_ui_shows_each_staging_assets_arrival_deadline():
+    import dagster as dg
+
+    from flexpower_dagster.definitions import defs
+
+    specs = {s.key: s for s in defs.resolve_all_asset_specs()}
+    for d in DEADLINES:
+        text = specs[dg.AssetKey(["staging", d.table])].metadata["arrival deadline"]
+        assert text.startswith(d.rule) and d.severity in text

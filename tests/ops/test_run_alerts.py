@@ -68,3 +68,28 @@ def test_alerts_sensor_requests_one_evaluation_per_slot():
         assert isinstance(first, dg.RunRequest) and first.run_key.startswith("alerts-")
         again = alerts_sensor(dg.build_sensor_context(instance=instance, cursor=ctx.cursor))
         assert isinstance(again, dg.SkipReason)
+
+
+def test_a_failed_run_requests_one_alert_evaluation_but_a_failed_evaluation_does_not_loop():
+    from flexpower_dagster.defs.ops.assets import run_failure_alert_sensor
+
+    with dg.instance_for_test() as instance:
+        FAIL["on"] = True
+        result = dg.materialize([flaky], instance=instance, raise_on_error=False)
+        run = instance.get_run_by_id(result.run_id)
+        record = instance.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records[0]
+        event = record.event_log_entry.dagster_event
+        ctx = dg.build_run_status_sensor_context(
+            sensor_name="run_failure_alert_sensor", dagster_event=event, dagster_instance=instance, dagster_run=run
+        ).for_run_failure()
+        request = run_failure_alert_sensor(ctx)
+        assert isinstance(request, dg.RunRequest) and request.run_key == f"alerts-after-{run.run_id}"
+        # the alert evaluation's own failure (a job named alerts_job) requests nothing: no loop
+        job = dg.Definitions(assets=[flaky], jobs=[dg.define_asset_job("alerts_job", [flaky])]).resolve_job_def("alerts_job")
+        failed = job.execute_in_process(instance=instance, raise_on_error=False)
+        record = instance.get_records_for_run(failed.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records[0]
+        looping = dg.build_run_status_sensor_context(
+            sensor_name="run_failure_alert_sensor", dagster_event=record.event_log_entry.dagster_event,
+            dagster_instance=instance, dagster_run=instance.get_run_by_id(failed.run_id),
+        ).for_run_failure()
+        assert isinstance(run_failure_alert_sensor(looping), dg.SkipReason)

@@ -281,7 +281,7 @@ def expected_tiles(e: Expected, visit_name: str, asset: str | None) -> dict:
             **{k: day[k] for k in ("imbalance_mwh", "imbalance_cost_eur", "sum_of_asset_costs_eur", "netting_benefit_eur")},
         }
     if visit_name == "alerts":
-        return {"alerts": e.one("SELECT count(*) FROM marts.alerts WHERE status = 'open'")}
+        return {"alerts": e.one("SELECT count(*) FROM marts.alerts WHERE status = 'open'", [])}
     if visit_name == "imbalance-asset":
         a, m = e.asset_figures(through_month=False).loc[asset], e.asset_figures(through_month=True).loc[asset]
         return {

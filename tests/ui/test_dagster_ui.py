@@ -99,6 +99,7 @@ def cockpit(tmp_path_factory, sample_dir):
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
     assert made.returncode == 0, f"make run failed:\n{made.stdout[-4000:]}\n{made.stderr[-4000:]}"
+    (root / "make_run.log").write_text(made.stdout)
     port = _free_port()
     log = root / "webserver.log"
     with open(log, "w") as out:
@@ -284,11 +285,24 @@ REEXECUTE = """mutation($params: ReexecutionParams) { launchPipelineReexecution(
   ... on PipelineNotFoundError { message } ... on InvalidSubsetError { message } } }"""
 
 
+def test_make_run_on_the_sample_prints_and_stores_the_open_alerts(cockpit):
+    """The sample day and its month through the CLI: the late DSO file of WND-DE-001 and the blocked invoice of
+    CON1_WND-DE-003 are open alerts in marts.alerts, and make run prints them (docs/operations.md)."""
+    import duckdb
+
+    with duckdb.connect(str(cockpit.settings.warehouse), read_only=True) as conn:
+        open_keys = {k for (k,) in conn.execute("SELECT alert_key FROM marts.alerts WHERE status = 'open'").fetchall()}
+    assert "late_data:dso_final_production:2025-06-08:WND-DE-001" in open_keys
+    assert "blocked_invoice:2025-06-CON1_WND-DE-003" in open_keys
+    printed = (cockpit.log.parent / "make_run.log").read_text()
+    assert "open alerts:" in printed and "CON1_WND-DE-003" in printed
+
+
 def test_every_run_is_green_tagged_and_re_executable(cockpit, assets):
     # last in this module: the re-executions it launches queue in the instance (no daemon runs them)
     runs = cockpit.gql(RUNS_QUERY)["runsOrError"]["results"]
     jobs = {j["name"]: j["pipelineSnapshotId"] for j in cockpit.gql(JOBS_QUERY, repo=REPOSITORY)["repositoryOrError"]["jobs"]}
-    assert {r["jobName"] for r in runs} == {"delivery_day_job", "invoice_month_job"}
+    assert {r["jobName"] for r in runs} == {"delivery_day_job", "invoice_month_job", "alerts_job"}
     for run in runs:
         tags = {t["key"]: t["value"] for t in run["tags"]}
         assert run["status"] == "SUCCESS", run

@@ -100,10 +100,12 @@ def with_catalog(
     defs: dg.Definitions,
     owners: Mapping[str, str],
     references: Mapping[dg.AssetKey, Sequence[dg.LocalFileCodeReference | None]] = {},
+    metadata: Mapping[dg.AssetKey, Mapping[str, object]] = {},
 ) -> dg.Definitions:
     """``defs`` with every asset's owner (by group) and code references; raises for an asset outside the
     group scheme or in a group without an owner. ``references``: code references of factory-built assets
-    that do not declare their own (e.g. the staging assets, by their source's parser)."""
+    that do not declare their own (e.g. the staging assets, by their source's parser); ``metadata``: extra
+    definition metadata per asset (e.g. a staging asset's arrival deadline, declared in another domain)."""
     computed: dict[dg.AssetKey, list] = {}
     for assets_def in defs.assets or []:
         if isinstance(assets_def, dg.AssetsDefinition):
@@ -119,7 +121,7 @@ def with_catalog(
             problems.append(f"{spec.key.to_user_string()}: group {group!r} is outside the scheme {GROUP_SCHEME.pattern}")
         elif owner is None:
             problems.append(f"{spec.key.to_user_string()}: group {group!r} has no owner in the owners table")
-        md = dict(spec.metadata or {})
+        md = {**(spec.metadata or {}), **metadata.get(spec.key, {})}
         if CODE_REFERENCES_KEY not in md:
             md.update(code_references_metadata(references.get(spec.key) or computed.get(spec.key) or []))
         return spec.replace_attributes(owners=[owner] if owner else [], metadata=md)
