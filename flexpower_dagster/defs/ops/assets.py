@@ -22,7 +22,7 @@ from flexpower_dagster.defs.ops.delivery import payload, post_webhook, write_out
 from flexpower_dagster.defs.ops.runs import run_failure_findings
 from flexpower_dagster.lib.dagster.jobs import ALERTS_JOB, alerts_job
 from flexpower_dagster.lib.dagster.limits import limited
-from flexpower_dagster.lib.dagster.metadata import quantities, table_metadata
+from flexpower_dagster.lib.dagster.metadata import TABLE_NAME_KEY, quantities, table_metadata
 from flexpower_dagster.lib.dagster.resources import Alerting, DataDir, Warehouse
 from flexpower_dagster.lib.markdown import md_table
 
@@ -74,14 +74,15 @@ def marts_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse, data_d
     frame = pd.DataFrame(open_rows, columns=["kind", "severity", "delivery_day", "entity", "message"]) if open_rows else None
     return dg.MaterializeResult(
         metadata={
+            TABLE_NAME_KEY: al.ALERTS.qualified_name,
             **quantities({
                 "open_count": len(open_rows),
                 "opened_count": sum(t.change in ("opened", "reopened") for t in transitions),
                 "resolved_count": sum(t.change == "resolved" for t in transitions),
                 **{f"open_{k}_count": by_kind.get(k, 0) for k in al.KINDS},
+                "outbox_files_count": len(written),
             }),
             "evaluated_at": dg.MetadataValue.text(f"{now:%Y-%m-%d %H:%M} UTC"),
-            "outbox_files": dg.MetadataValue.int(len(written)),
             "webhook": dg.MetadataValue.text(
                 "not configured" if not alerting.webhook_url else (webhook_error or f"delivered {len(transitions)}" if transitions else "nothing to send")
             ),
