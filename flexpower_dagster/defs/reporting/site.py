@@ -39,7 +39,7 @@ from flexpower_dagster.defs.forecast.tables import ASSET_FORECAST, PORTFOLIO_FOR
 from flexpower_dagster.defs.imbalance.tables import IMBALANCE, PORTFOLIO_IMBALANCE
 from flexpower_dagster.defs.infeed.tables import BEST_OF_INFEED, PORTFOLIO_BEST_OF_INFEED
 from flexpower_dagster.defs.invoicing.tables import INVOICE_LINES, INVOICES
-from flexpower_dagster.defs.ops.alerts import ALERTS
+from flexpower_dagster.defs.ops.tables import ALERTS
 from flexpower_dagster.defs.performance.tables import ASSET_PERFORMANCE
 from flexpower_dagster.defs.reporting.sql import create_report_views
 from flexpower_dagster.defs.trading.tables import TRADING_DAILY, TRADING_QH
