@@ -27,11 +27,10 @@ import pandas as pd
 
 from flexpower_dagster.defs.ops.deadlines import DEADLINES, Late
 from flexpower_dagster.defs.ops.tables import ALERTS
-from flexpower_dagster.lib.warehouse import ensure_table, table_exists
+from flexpower_dagster.lib.warehouse import read_partitions, replace_partitions, table_exists
 
 KINDS = ("late_data", "run_failure", "data_quality", "blocked_invoice")
 SEVERITIES = ("info", "warning", "error")
-
 
 
 @dataclass(frozen=True)
@@ -182,25 +181,12 @@ def data_quality_findings(conn: duckdb.DuckDBPyConnection) -> list[Finding]:
 
 
 def read_alerts(conn: duckdb.DuckDBPyConnection) -> list[dict]:
-    if not table_exists(conn, ALERTS.qualified_name):
+    frame = read_partitions(conn, ALERTS)
+    if frame is None:
         return []
-    frame = conn.execute(f"SELECT * FROM {ALERTS.qualified_name}").fetchdf()
     return [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in frame.to_dict("records")]
 
 
 def write_alerts(conn: duckdb.DuckDBPyConnection, rows: Sequence[Mapping[str, object]]) -> int:
     """Replace the alerts table with ``rows`` in one transaction."""
-    frame = alerts_frame(rows)
-    ensure_table(conn, ALERTS)
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        conn.execute(f"DELETE FROM {ALERTS.qualified_name}")
-        conn.register("_alerts_rows", frame)
-        cols = ", ".join(ALERTS.column_names)
-        conn.execute(f"INSERT INTO {ALERTS.qualified_name} ({cols}) SELECT {cols} FROM _alerts_rows")
-        conn.unregister("_alerts_rows")
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
-    return len(frame)
+    return replace_partitions(conn, ALERTS, None, alerts_frame(rows))

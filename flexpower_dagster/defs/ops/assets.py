@@ -17,7 +17,7 @@ import dagster as dg
 import pandas as pd
 
 from flexpower_dagster.defs.ops import alerts as al
-from flexpower_dagster.defs.ops.deadlines import late_sources, silent_since
+from flexpower_dagster.defs.ops.deadlines import evaluated_days, late_sources, silent_since
 from flexpower_dagster.defs.ops.delivery import payload, post_webhook, write_outbox
 from flexpower_dagster.defs.ops.runs import run_failure_findings
 from flexpower_dagster.lib.dagster.jobs import ALERTS_JOB, alerts_job
@@ -32,7 +32,8 @@ EVALUATE_EVERY_SECONDS = 15 * 60
 
 def evaluate(conn, instance: dg.DagsterInstance | None, now: datetime) -> list[al.Finding]:
     """Every current finding: late data, failed runs (from the Dagster instance), data quality, invoices."""
-    findings = al.late_data_findings(late_sources(conn, now), silent_since(conn, now), now)
+    days = evaluated_days(conn)  # one scan of the staging tables for both questions
+    findings = al.late_data_findings(late_sources(conn, now, days), silent_since(conn, now, days), now)
     if instance is not None:
         findings += run_failure_findings(instance, ignore_jobs=(ALERTS_JOB,))
     findings += al.data_quality_findings(conn)
@@ -83,12 +84,18 @@ def marts_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse, data_d
                 "outbox_files_count": len(written),
             }),
             "evaluated_at": dg.MetadataValue.text(f"{now:%Y-%m-%d %H:%M} UTC"),
-            "webhook": dg.MetadataValue.text(
-                "not configured" if not alerting.webhook_url else (webhook_error or f"delivered {len(transitions)}" if transitions else "nothing to send")
-            ),
+            "webhook": dg.MetadataValue.text(_webhook_status(alerting.webhook_url, len(transitions), webhook_error)),
             "open_alerts": dg.MetadataValue.md(md_table(frame, max_rows=50) if frame is not None else "_none_"),
         }
     )
+
+
+def _webhook_status(url: str | None, n_transitions: int, error: str | None) -> str:
+    if not url:
+        return "not configured"
+    if not n_transitions:
+        return "nothing to send"
+    return error or f"delivered {n_transitions}"
 
 
 @dg.sensor(

@@ -103,7 +103,8 @@ class Late:
     due_at: datetime
 
 
-def _days(conn: duckdb.DuckDBPyConnection) -> list[date]:
+def evaluated_days(conn: duckdb.DuckDBPyConnection) -> list[date]:
+    """The delivery days with any staging rows, within LOOKBACK_DAYS of the newest one (ascending)."""
     parts = [f"SELECT DISTINCT delivery_day FROM staging.{d.table}" for d in DEADLINES if table_exists(conn, f"staging.{d.table}")]
     if not parts:
         return []
@@ -141,9 +142,10 @@ def _expected_assets(conn: duckdb.DuckDBPyConnection, days: list[date]) -> dict[
     return out
 
 
-def late_sources(conn: duckdb.DuckDBPyConnection, now: datetime) -> list[Late]:
-    """Every (source, day, entity) whose deadline is before ``now`` (naive UTC) without stored rows."""
-    days = _days(conn)
+def late_sources(conn: duckdb.DuckDBPyConnection, now: datetime, days: list[date] | None = None) -> list[Late]:
+    """Every (source, day, entity) whose deadline is before ``now`` (naive UTC) without stored rows, over
+    ``days`` (default: :func:`evaluated_days`)."""
+    days = evaluated_days(conn) if days is None else days
     if not days:
         return []
     assets = _expected_assets(conn, days)
@@ -159,14 +161,11 @@ def late_sources(conn: duckdb.DuckDBPyConnection, now: datetime) -> list[Late]:
     return late
 
 
-def newest_day(conn: duckdb.DuckDBPyConnection) -> date | None:
-    days = _days(conn)
-    return days[-1] if days else None
-
-
-def silent_since(conn: duckdb.DuckDBPyConnection, now: datetime) -> date | None:
-    """The newest day with data when nothing has arrived for any later day for more than SILENCE_DAYS."""
-    newest = newest_day(conn)
-    if newest is None:
+def silent_since(conn: duckdb.DuckDBPyConnection, now: datetime, days: list[date] | None = None) -> date | None:
+    """The newest day with data when nothing has arrived for any later day for more than SILENCE_DAYS
+    (``days``: default :func:`evaluated_days`)."""
+    days = evaluated_days(conn) if days is None else days
+    if not days:
         return None
+    newest = days[-1]
     return newest if now > datetime.combine(newest + timedelta(days=1 + SILENCE_DAYS), time()) else None

@@ -176,7 +176,8 @@ def run_failure_findings(instance: dg.DagsterInstance, now: float | None = None,
                    updated_after=datetime.fromtimestamp(now - RUN_FAILURE_LOOKBACK_SECONDS, UTC)),
         limit=1000,
     )
-    findings: dict[str, Finding] = {}
+    findings: list[Finding] = []
+    decided: set[str] = set()  # keys whose newest failure was looked at (alerted, or fixed since)
     for record in records:  # newest first
         run = record.dagster_run
         if run.job_name in ignore_jobs:
@@ -186,15 +187,15 @@ def run_failure_findings(instance: dg.DagsterInstance, now: float | None = None,
         steps = _failed_steps(instance, run.run_id) or [("(run)", _run_failure_message(instance, run.run_id))]
         for step, error in steps:
             key = f"run_failure:{run.job_name}:{step}:{partition or '-'}"
-            if key in findings:
+            if key in decided:
                 continue
+            decided.add(key)
             fixed = (_materialized_after(instance, step, partition, ended) if step != "(run)"
                      else _succeeded_after(instance, run, partition, ended))
             if fixed:
-                findings[key] = None  # type: ignore[assignment]  # newest failure of this key is fixed
                 continue
             overrun = "time limit" in error
-            findings[key] = Finding(
+            findings.append(Finding(
                 alert_key=key, kind="run_failure", severity="error", entity=step, source=run.job_name,
                 message=(f"Run {run.run_id} ({run.job_name}{', partition ' + partition if partition else ''}) failed "
                          f"in step {step}: {error.splitlines()[0] if error else 'no message'}"),
@@ -204,5 +205,5 @@ def run_failure_findings(instance: dg.DagsterInstance, now: float | None = None,
                 link=f"/runs/{run.run_id}", since=datetime.fromtimestamp(ended, UTC).replace(tzinfo=None),
                 details={"run_id": run.run_id, "job": run.job_name, "step": step, "partition": partition,
                          "error": error, "origin": run.tags.get("flexpower/origin")},
-            )
-    return [f for f in findings.values() if f is not None]
+            ))
+    return findings
