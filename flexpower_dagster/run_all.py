@@ -164,7 +164,10 @@ def main(argv: list[str] | None = None) -> int:
     from flexpower_dagster.lib.dagster.partitions import RANGE, daily_partitions, monthly_partitions
     from flexpower_dagster.lib.landing.files import landing_days
 
-    days = sorted(landing_days(settings.landing_dir, [s for s in landing_sources() if s.delivered]))
+    # every day the landing zone's day-defining files touch (delivered days and forecast-only days at the edges,
+    # built for the trading view), as the sensors see them: after this, `make dev` finds nothing left to request
+    days = sorted(landing_days(settings.landing_dir, [s for s in landing_sources() if s.defines_days]))
+    delivered = landing_days(settings.landing_dir, [s for s in landing_sources() if s.delivered])
     if args.days:
         days = [d for d in days if d in set(args.days)]
     if not days:
@@ -185,8 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     for dead in reap_dead_runs(instance):  # a run killed earlier must not stay "started" (and block make dev)
         print(f"run {dead.run_id} ({dead.job_name}) was still 'started' but {dead.reason}: marked failed")
     outcomes: list[RunOutcome] = []
+    forecast_only = [d for d in build_days if d not in delivered]
     print(f"building {len(build_days)} delivery day(s) {build_days[0]}..{build_days[-1]} "
-          f"into {settings.warehouse} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})", flush=True)
+          + (f"({len(forecast_only)} forecast-only: {', '.join(map(str, forecast_only))}) " if forecast_only else "")
+          + f"into {settings.warehouse} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})", flush=True)
     for d in build_days:
         outcomes.append(_execute(instance, DELIVERY_DAY_JOB, f"day {d}", d.isoformat()))
     known_months = set(monthly_partitions.get_partition_keys())

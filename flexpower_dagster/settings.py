@@ -24,6 +24,9 @@ DEFAULT_ALERT_EMAIL = "operations@flexpower.example"
 DEFAULT_UI_URL = "http://127.0.0.1:3000"
 #: ``FLEXPOWER_LAST_DAY=tomorrow``: the partitions grow with the clock (docs/ui.md, "Partition range").
 TOMORROW = "tomorrow"
+#: The first delivery day FlexPower runs on this platform (its go-live): the first daily partition unless
+#: ``FLEXPOWER_FIRST_DAY`` says otherwise. The demo and the sample data (May/June 2025) lie after it.
+GO_LIVE = date(2025, 5, 1)
 
 
 @dataclass(frozen=True)
@@ -38,9 +41,9 @@ class Settings:
     settle_seconds: float = 0.0
     #: Seconds a connection waits while another process holds the warehouse, then fails naming it.
     lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS
-    #: First delivery day (partition) the code location knows; None: from the landing zone (partition_range.py).
+    #: First delivery day (partition) the code location knows; None: :data:`GO_LIVE`.
     first_day: date | None = None
-    #: Last delivery day: a date, ``TOMORROW`` (grows with the clock), or None: from the landing zone.
+    #: Last delivery day: a date, or ``TOMORROW``/None: tomorrow, growing with the clock.
     last_day: date | str | None = None
     #: The clock the alert deadlines are evaluated against (``FLEXPOWER_NOW``, naive UTC); None: the wall clock.
     #: For replaying history (the sample day, the demo) as if it were that moment (docs/operations.md).

@@ -72,6 +72,7 @@ class Platform:
                 if rr.run_key in self.run_keys:  # what Dagster does with a run key it has seen
                     continue
                 self.run_keys.add(rr.run_key)
+                assert rr.tags.get("dagster/priority") == "-1"  # queued behind people's runs
                 self.execute(f"{system}_files_sensor", rr.partition_key, rr.asset_selection)
                 n += 1
         return n

@@ -40,7 +40,8 @@ def test_first_tick_on_populated_landing_zone(sample_dir, landing, instance):
     assert all(r.run_key.startswith(f"vpp:{r.partition_key}:") for r in reqs)
     assert len({r.run_key for r in reqs}) == len(reqs)
     # where the run came from, in the Runs list (docs/ui.md)
-    assert all(r.tags == {"flexpower/trigger": "vpp-files", "flexpower/origin": "sensor"} for r in reqs)
+    # queued behind the runs people start (priority 0): docs/automation.md, "People before sensors"
+    assert all(r.tags == {"flexpower/trigger": "vpp-files", "flexpower/origin": "sensor", "dagster/priority": "-1"} for r in reqs)
 
     reqs, _, _ = tick("exchange", landing, None, instance)
     days = by_day(reqs)

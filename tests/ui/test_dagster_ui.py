@@ -35,8 +35,8 @@ import pytest
 from flexpower_dagster.lib.dagster.catalog import GROUP_SCHEME
 from flexpower_dagster.lib.dagster.jobs import ORIGIN_TAG
 from flexpower_dagster.lib.dagster.launch import CODE_LOCATION
+from flexpower_dagster.lib.dagster.partitions import resolve
 from flexpower_dagster.lib.warehouse import connect
-from flexpower_dagster.partition_range import compute
 from flexpower_dagster.settings import PROJECT_ROOT, Settings
 
 from support import SCREENSHOTS
@@ -89,6 +89,8 @@ def cockpit(tmp_path_factory, sample_dir):
     root = tmp_path_factory.mktemp("cockpit")
     env = {k: v for k, v in os.environ.items() if k not in RANGE_SETTINGS}
     env.update(
+        FLEXPOWER_FIRST_DAY="2025-06-07",  # the partition range is configuration: here the sample's four days
+        FLEXPOWER_LAST_DAY="2025-06-10",
         DAGSTER_HOME=str(root / "dagster_home"),
         FLEXPOWER_LANDING_DIR=str(sample_dir),
         FLEXPOWER_WAREHOUSE=str(root / "warehouse.duckdb"),
@@ -165,7 +167,7 @@ def test_every_asset_has_owner_group_description_kinds_columns_and_code(assets):
 
 
 def test_daily_partitions_are_the_days_the_settings_give(cockpit, assets):
-    expected = compute(cockpit.settings)
+    expected = resolve(cockpit.settings)
     assert (str(expected.first_day), str(expected.last_day)) == ("2025-06-07", "2025-06-10")  # the sample's days
     days = [(expected.first_day.toordinal() + i) for i in range((expected.last_day - expected.first_day).days + 1)]
     for name, node in assets.items():
@@ -296,6 +298,45 @@ def test_make_run_on_the_sample_prints_and_stores_the_open_alerts(cockpit):
     assert "blocked_invoice:2025-06-CON1_WND-DE-003" in open_keys
     printed = (cockpit.log.parent / "make_run.log").read_text()
     assert "open alerts:" in printed and "CON1_WND-DE-003" in printed
+
+
+#: Run in a process with the cockpit's environment (its partitions, instance, landing manifest): one tick of every
+#: source sensor and one evaluation of the automation conditions, as `make dev` does first after `make run`.
+_FIRST_TICKS = """
+import json, dagster as dg
+from flexpower_dagster.definitions import defs, source_sensors
+from flexpower_dagster.lib.dagster.resources import build_resources
+from flexpower_dagster.settings import Settings
+instance = dg.DagsterInstance.get()
+resources = build_resources(Settings.from_env())
+out = {}
+for sensor in source_sensors():
+    result = sensor(dg.build_sensor_context(instance=instance, resources=resources))
+    out[sensor.name] = [r.partition_key for r in result.run_requests or []]
+    out[sensor.name + ":skip"] = result.skip_reason.skip_message if result.skip_reason else ""
+evaluated = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+out["automation"] = evaluated.total_requested
+print(json.dumps(out))
+"""
+
+
+def test_make_dev_after_make_run_requests_nothing(cockpit):
+    """The one memory of what was loaded (docs/automation.md): the sensors' first ticks and the automation's first
+    evaluation after `make run` request 0 runs; each sensor says the feeds were already loaded."""
+    env = {k: v for k, v in os.environ.items() if k not in RANGE_SETTINGS}
+    env.update(
+        DAGSTER_HOME=str(cockpit.log.parent / "dagster_home"), FLEXPOWER_LANDING_DIR=str(cockpit.settings.landing_dir),
+        FLEXPOWER_WAREHOUSE=str(cockpit.settings.warehouse), FLEXPOWER_DATA_DIR=str(cockpit.settings.data_dir),
+        FLEXPOWER_FIRST_DAY="2025-06-07", FLEXPOWER_LAST_DAY="2025-06-10", FLEXPOWER_SETTLE_SECONDS="0",
+    )
+    done = subprocess.run([sys.executable, "-c", _FIRST_TICKS], cwd=PROJECT_ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-4000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    requested = {k: v for k, v in out.items() if k.endswith("_sensor") and v}
+    assert requested == {}, (requested, out)
+    assert "already loaded" in out["vpp_files_sensor:skip"], out
+    assert out["automation"] == 0, out
 
 
 def test_every_run_is_green_tagged_and_re_executable(cockpit, assets):

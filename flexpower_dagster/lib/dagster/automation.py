@@ -22,7 +22,7 @@ import warnings
 import dagster as dg
 
 from flexpower_dagster.lib.dagster.jobs import ORIGIN_TAG
-from flexpower_dagster.lib.dagster.sensors import SENSOR_INTERVAL_SECONDS, TRIGGER_TAG
+from flexpower_dagster.lib.dagster.sensors import BACKGROUND_PRIORITY, PRIORITY_TAG, SENSOR_INTERVAL_SECONDS, TRIGGER_TAG
 
 AUTOMATION_SENSOR_NAME = "automation_condition_sensor"
 
@@ -117,7 +117,7 @@ def automation_sensor() -> dg.AutomationConditionSensorDefinition:
         default_status=dg.DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
         emit_backfills=False,  # one run per partition through the run queue
-        run_tags={TRIGGER_TAG: "automation", ORIGIN_TAG: "automation"},
+        run_tags={TRIGGER_TAG: "automation", ORIGIN_TAG: "automation", PRIORITY_TAG: BACKGROUND_PRIORITY},
         description="Evaluates the automation conditions of every asset downstream of staging (docs/automation.md).",
     )
 

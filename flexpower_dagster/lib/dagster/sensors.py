@@ -15,7 +15,7 @@ from datetime import date
 import dagster as dg
 
 from flexpower_dagster.lib.dagster.jobs import ORIGIN_TAG
-from flexpower_dagster.lib.dagster.partitions import FIRST_DELIVERY_DAY, daily_partitions
+from flexpower_dagster.lib.dagster.partitions import RANGE
 from flexpower_dagster.lib.dagster.resources import LandingZone
 from flexpower_dagster.lib.landing.manifest import Manifest
 from flexpower_dagster.lib.landing.plan import DayRequest, plan, problem_message
@@ -24,22 +24,34 @@ from flexpower_dagster.lib.landing.source import SourceSpec
 SENSOR_INTERVAL_SECONDS = 30
 #: Tag on every run a source sensor requests (which system's files triggered it).
 TRIGGER_TAG = "flexpower/trigger"
+#: Dagster's run priority tag: the queue serves higher values first (default 0: runs a person starts in the UI
+#: or the CLI). Sensor and automation runs queue behind them (docs/automation.md, "People before sensors").
+PRIORITY_TAG = "dagster/priority"
+BACKGROUND_PRIORITY = "-1"
 
 
 def partition_day_check() -> Callable[[date], bool]:
-    """``day -> bool``: is the delivery day a partition of ``daily_partitions`` now?"""
-    last = daily_partitions.get_last_partition_key()
-    first_day = date.fromisoformat(FIRST_DELIVERY_DAY)
-    last_day = date.fromisoformat(last) if last else first_day
+    """``day -> bool``: is the delivery day a partition now (first day .. tomorrow or the fixed last day)?"""
+    first_day, last_day = RANGE.first_day, RANGE.current_last_day()
     return lambda d: first_day <= d <= last_day
 
 
+def day_window() -> tuple[date, date]:
+    """(first day, horizon): the days a landing file may feed; a file with none inside is refused by rule."""
+    return RANGE.first_day, RANGE.horizon()
+
+
 def run_request_for(req: DayRequest) -> dg.RunRequest:
+    """One run per changed day of the system, queued behind people's runs (:data:`BACKGROUND_PRIORITY`).
+
+    Not coalesced into partition ranges: Dagster 1.13 records a range run's asset-check evaluations without a
+    partition, so the per-day gates (``all_deps_blocking_checks_passed``) would hold every day of the range
+    (docs/automation.md, "People before sensors")."""
     return dg.RunRequest(
         run_key=req.run_key,
         partition_key=req.partition_key,
         asset_selection=[dg.AssetKey(["staging", s]) for s in req.sources],
-        tags={TRIGGER_TAG: f"{req.system}-files", ORIGIN_TAG: "sensor"},
+        tags={TRIGGER_TAG: f"{req.system}-files", ORIGIN_TAG: "sensor", PRIORITY_TAG: BACKGROUND_PRIORITY},
     )
 
 
@@ -56,7 +68,7 @@ def evaluate_source_sensor(
     """The body of a source sensor (separate for tests and the benchmark)."""
     result = plan(
         root, system, specs, context.cursor, day_defining_specs=day_defining, day_ok=day_ok, manifest=manifest,
-        settle_seconds=settle_seconds,
+        settle_seconds=settle_seconds, window=day_window(),
     )
     if result.problems:
         context.log.warning(problem_message(result.problems))
@@ -67,6 +79,8 @@ def evaluate_source_sensor(
         context.log.info(f"{req.partition_key}: {'; '.join(req.reasons)}" + (f"; new: {listed}" if listed else ""))
     if result.identical:
         context.log.info(f"{len(result.identical)} re-delivered identical feed(s) ignored")
+    if result.already_loaded:
+        context.log.info(f"{len(result.already_loaded)} feed(s) already loaded by another run")
     context.log.info(f"{len(result.requests)} run request(s), {result.files_scanned} files scanned in {result.seconds:.2f}s")
     return dg.SensorResult(run_requests=[run_request_for(r) for r in result.requests], cursor=result.cursor)
 

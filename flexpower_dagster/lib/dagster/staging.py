@@ -28,8 +28,11 @@ from flexpower_dagster.lib.dagster.metadata import partition_days, quantities, t
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
 from flexpower_dagster.lib.dagster.resources import LandingZone, Warehouse
 from flexpower_dagster.lib.landing import incremental
+from flexpower_dagster.lib.landing.cursor import content_digest
 from flexpower_dagster.lib.landing.files import scan
 from flexpower_dagster.lib.landing.load import Validator, load_day
+from flexpower_dagster.lib.landing.manifest import Manifest
+from flexpower_dagster.lib.landing.plan import feeds
 from flexpower_dagster.lib.landing.source import REJECTED_FILES, DayLoad, Rejection, SourceSpec
 from flexpower_dagster.lib.quality.suites import Suite
 from flexpower_dagster.lib.tables import TableSpec
@@ -164,6 +167,16 @@ def _load_incremental(
     return md, r.rejected
 
 
+def remember_loaded(manifest: Manifest | None, spec: SourceSpec, files, days: list[date]) -> None:
+    """Record, per day, the content digest of the feed just loaded (the files the sensors would request for
+    the day): the one memory of what was loaded, whichever run loaded it (sensor, ``make run``, the UI), so a
+    sensor never requests a feed that a run already holds (docs/automation.md)."""
+    if manifest is None:
+        return
+    day_feeds = feeds(spec, files, frozenset(days), [], manifest)
+    manifest.record_loaded(spec.name, {d: content_digest(day_feeds.get(d, []), manifest) for d in days})
+
+
 def build_staging_asset(source: StagingSource) -> dg.AssetsDefinition:
     """A daily-partitioned asset ``staging/<name>`` loading the source's files for the day (or a range of
     days in one run)."""
@@ -199,6 +212,7 @@ def build_staging_asset(source: StagingSource) -> dg.AssetsDefinition:
             ).fetchone()[0])
             if source.summarize is not None:
                 md.update(source.summarize(conn, days))
+        remember_loaded(landing.manifest(), spec, files, days)  # after the load's transaction committed
         if inventory.waiting:  # complete files are loaded now; these follow when their writers are done
             md["files_still_being_written"] = len(inventory.waiting)
             context.log.info(f"{len(inventory.waiting)} file(s) still being written, e.g. {inventory.waiting[0]}")

@@ -147,6 +147,15 @@ def file_days(spec: SourceSpec, f: LandingFile, manifest: Manifest | None = None
     return hit
 
 
+def days_or_none(spec: SourceSpec, f: LandingFile, manifest: Manifest | None = None) -> frozenset[date]:
+    """:func:`file_days`, or no day for a file whose days cannot be told (an absurd date in its name such as
+    year 9999 or 0001): such a file feeds no partition, and the sensors report it by name and rule."""
+    try:
+        return file_days(spec, f, manifest)
+    except (ValueError, OverflowError, ArithmeticError):
+        return frozenset()
+
+
 # --------------------------------------------------------------------------------------------
 # the scanner
 

@@ -35,6 +35,10 @@ CREATE TABLE IF NOT EXISTS files (
     source TEXT, sha256 TEXT, days TEXT, n_rows INTEGER, status TEXT, rule TEXT, reason TEXT,
     recorded_at TEXT NOT NULL,
     PRIMARY KEY (name, size, mtime_ns)
+);
+CREATE TABLE IF NOT EXISTS loaded_feeds (
+    source TEXT NOT NULL, day TEXT NOT NULL, content TEXT NOT NULL, loaded_at TEXT NOT NULL,
+    PRIMARY KEY (source, day)
 )
 """
 
@@ -81,7 +85,7 @@ class Manifest:
                                      check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute(_SCHEMA)
+        self._conn.executescript(_SCHEMA)
 
     def close(self) -> None:
         self._conn.close()
@@ -123,6 +127,32 @@ class Manifest:
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
+
+    # ---------------------------------------------------------------------------------------- loaded feeds
+
+    def record_loaded(self, source: str, contents: dict[date, str]) -> None:
+        """Record that the staging table ``source`` now holds, for each day, the feed with this content digest
+        (``lib.landing.cursor.content_digest`` of the files the sensors would request for the day)."""
+        if not contents:
+            return
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        self._conn.execute("BEGIN")
+        try:
+            self._conn.executemany(
+                "INSERT INTO loaded_feeds (source, day, content, loaded_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (source, day) DO UPDATE SET content = excluded.content, loaded_at = excluded.loaded_at",
+                [(source, d.isoformat(), c, now) for d, c in sorted(contents.items())],
+            )
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def loaded(self, source: str) -> dict[date, str]:
+        """Day -> content digest of the feed the staging table ``source`` last loaded (any process: a sensor, the
+        CLI, a person's run in the UI): the one memory of what was loaded."""
+        rows = self._conn.execute("SELECT day, content FROM loaded_feeds WHERE source = ?", (source,)).fetchall()
+        return {date.fromisoformat(d): c for d, c in rows}
 
     # ---------------------------------------------------------------------------------------- parsed rows
 

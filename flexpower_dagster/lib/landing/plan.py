@@ -90,6 +90,7 @@ class Plan:
     problems: list[FileProblem] = field(default_factory=list)  # newly seen unrecognised/undated/refused files
     waiting: list[str] = field(default_factory=list)  # files still being written: planned once complete
     identical: list[tuple[str, date]] = field(default_factory=list)  # re-delivered identical feeds
+    already_loaded: list[tuple[str, date]] = field(default_factory=list)  # feeds a run (CLI, UI, ...) already loaded
     pending: list[tuple[str, date]] = field(default_factory=list)  # changed feeds whose day is not a partition yet
     cursor: str = ""
     files_scanned: int = 0
@@ -100,6 +101,11 @@ class Plan:
         parts = [f"no new or changed files ({self.files_scanned} files scanned)"]
         if self.waiting:
             parts.append(f"{len(self.waiting)} file(s) still being written, e.g. {self.waiting[0]}")
+        if self.already_loaded:
+            parts.append(
+                f"{len(self.already_loaded)} feed(s) already loaded by another run (make run, the UI): "
+                + ", ".join(f"{s} {d}" for s, d in self.already_loaded[:10])
+            )
         if self.identical:
             parts.append(
                 f"{len(self.identical)} re-delivered identical feed(s) ignored: "
@@ -196,8 +202,12 @@ def feeds(
     landing_days: frozenset[date],
     problems: list[FileProblem],
     manifest: Manifest | None = None,
+    window: tuple[date, date] | None = None,
 ) -> dict[date, list[LandingFile]]:
-    """(day -> files feeding it) for one source; every landing day is present (maybe empty)."""
+    """(day -> files feeding it) for one source; every landing day is present (maybe empty).
+
+    ``window`` (first day, horizon): an events file feeds only its days inside it; a file with none there is
+    refused with its rule (``before_first_day``, ``day_out_of_window``) in ``problems``."""
     out: dict[date, list[LandingFile]] = {d: [] for d in landing_days}
     if spec.kind == "snapshot":
         timed: list[tuple[datetime, str, LandingFile]] = []
@@ -219,9 +229,24 @@ def feeds(
     days_by_file = _days_of(spec, files, problems, manifest)
     by_name = {f.name: f for f in files}
     for name, days in days_by_file.items():
-        for d in days:
+        kept = days if window is None else frozenset(d for d in days if window[0] <= d <= window[1])
+        if not kept:
+            problems.append(FileProblem(name, _outside_window(spec, days, window)))
+            continue
+        for d in kept:
             out.setdefault(d, []).append(by_name[name])
     return out
+
+
+def _outside_window(spec: SourceSpec, days: frozenset[date], window: tuple[date, date] | None) -> str:
+    """The rule a file breaks whose delivery days all lie outside the partition window."""
+    assert window is not None
+    span = f"{min(days)}" + (f"..{max(days)}" if len(days) > 1 else "")
+    if max(days) < window[0]:
+        return (f"{spec.name}: rule before_first_day: its delivery day(s) {span} lie before the first day "
+                f"{window[0]} (FLEXPOWER_FIRST_DAY, the go-live): refused, not loaded")
+    return (f"{spec.name}: rule day_out_of_window: its delivery day(s) {span} lie after {window[1]} "
+            "(more than a week ahead): refused, not loaded")
 
 
 # --------------------------------------------------------------------------------------------
@@ -238,6 +263,7 @@ def plan(
     day_ok: Callable[[date], bool] = lambda d: True,
     manifest: Manifest | None = None,
     settle_seconds: float = 0.0,
+    window: tuple[date, date] | None = None,
 ) -> Plan:
     """Compare the landing zone with ``cursor`` for the sources ``specs`` of one ``system``.
 
@@ -245,14 +271,18 @@ def plan(
     (default: none, then only ``specs`` themselves count if they are day-defining); ``day_ok(day)``
     says whether the day is a partition yet (changed feeds of other days stay pending, i.e. are
     not written to the cursor, and are planned again on the next tick). ``manifest`` records what
-    reading the files taught (hashes, days, parsed rows of content-dated files) for the staging runs.
+    reading the files taught (hashes, days, parsed rows of content-dated files) for the staging runs, and
+    what the staging runs loaded (:meth:`Manifest.loaded`): a feed already loaded by any run (``make run``, a
+    person's run) is written to the cursor without a request. ``window`` (first day, horizon): days outside
+    it are no landing days, and a file feeding none inside it is refused by rule (:func:`feeds`).
     """
     t0 = time.perf_counter()
     state = CursorState.decode(cursor)
-    {s.name for s in specs}
     top_folders = {s.folder.strip("/").split("/")[0] for s in specs}
     inventory = scan(root, specs, extra_folders=top_folders, settle_seconds=settle_seconds)
     landing = _landing_days(root, specs, inventory, day_defining_specs, state, manifest, settle_seconds)
+    if window is not None:
+        landing = frozenset(d for d in landing if window[0] <= d <= window[1])
     landing_stamp = digest(day_key(d) for d in sorted(landing))
 
     result = Plan(files_scanned=inventory.n_files, waiting=inventory.waiting)
@@ -269,7 +299,8 @@ def plan(
         hwm = max((f.mtime_ns for f in files), default=prev.hwm)
         if agg == prev.agg:  # fast path: no fingerprint and no landing day changed for this source
             continue
-        day_feeds = feeds(spec, files, landing, problems, manifest)
+        day_feeds = feeds(spec, files, landing, problems, manifest, window)
+        loaded = manifest.loaded(spec.name) if manifest is not None else {}
         new_days = dict(prev.days)
         all_pending = False
         for key in set(new_days):  # days that disappeared: their feed is now empty
@@ -286,6 +317,10 @@ def plan(
             if old is not None and content == old_content:
                 new_days[key] = f"{stat}.{content}.{old_gen}"
                 result.identical.append((spec.name, d))
+                continue
+            if loaded.get(d) == content:  # a run of any origin already holds exactly this feed
+                new_days[key] = f"{stat}.{content}.{int(old_gen) + 1 if old is not None else 0}"
+                result.already_loaded.append((spec.name, d))
                 continue
             if not day_ok(d):
                 result.pending.append((spec.name, d))
