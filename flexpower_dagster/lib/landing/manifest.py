@@ -145,7 +145,7 @@ class Manifest:
         tmp = path.with_suffix(".tmp")
         with duckdb.connect() as con:
             con.register("frame", frame)
-            con.execute(f"COPY frame TO '{tmp.as_posix()}' (FORMAT parquet)")
+            con.execute("COPY frame TO ? (FORMAT parquet)", [str(tmp)])  # a path is a parameter, never SQL text
         tmp.replace(path)  # readers see the whole file or none
 
     def rows(self) -> pd.DataFrame:
