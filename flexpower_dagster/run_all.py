@@ -65,8 +65,12 @@ def ensure_landing(settings: Settings) -> None:
 
 
 def _failure_text(event) -> str:
+    """``<step>: <cause>``: the innermost cause (e.g. ``PermissionError: [Errno 13] Permission denied: '/path'``),
+    never Dagster's "Error occurred while executing op" wrapper (:func:`flexpower_dagster.lib.failures.failure_line`)."""
+    from flexpower_dagster.lib.failures import failure_line
+
     error = getattr(getattr(event, "event_specific_data", None), "error", None)
-    message = (error.message.strip().splitlines() or [""])[-1] if error is not None and error.message else ""
+    message = failure_line(error) if error is not None else ""
     return f"{event.step_key or '?'}: {message}" if message else (event.step_key or "?")
 
 

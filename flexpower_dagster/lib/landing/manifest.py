@@ -16,6 +16,7 @@ of record: deleting the folder costs re-reading, never correctness. Pure: no Dag
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -121,7 +122,8 @@ class Manifest:
                 self.put(f, source, **facts)
             self._conn.execute("COMMIT")
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):  # a failed ROLLBACK must not hide why the write failed
+                self._conn.execute("ROLLBACK")
             raise
 
     # ---------------------------------------------------------------------------------------- parsed rows
