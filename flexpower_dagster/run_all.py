@@ -65,8 +65,12 @@ def ensure_landing(settings: Settings) -> None:
 
 
 def _failure_text(event) -> str:
+    """``<step>: <cause>``: the innermost cause (e.g. ``PermissionError: [Errno 13] Permission denied: '/path'``),
+    never Dagster's "Error occurred while executing op" wrapper (:func:`flexpower_dagster.lib.failures.failure_line`)."""
+    from flexpower_dagster.lib.failures import failure_line
+
     error = getattr(getattr(event, "event_specific_data", None), "error", None)
-    message = (error.message.strip().splitlines() or [""])[-1] if error is not None and error.message else ""
+    message = failure_line(error) if error is not None else ""
     return f"{event.step_key or '?'}: {message}" if message else (event.step_key or "?")
 
 
@@ -139,13 +143,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def marts_row_counts(settings: Settings) -> dict[str, int]:
     if not settings.warehouse.exists():
         return {}
-    from flexpower_dagster.lib.warehouse import connect
+    from flexpower_dagster.lib.sql import quote
 
-    with connect(str(settings.warehouse), read_only=True) as conn:
+    with _read_warehouse(settings) as conn:
         tables = [r[0] for r in conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY table_name"
         ).fetchall()]
-        return {t: conn.execute(f'SELECT count(*) FROM marts."{t}"').fetchone()[0] for t in tables}
+        return {t: conn.execute(f"SELECT count(*) FROM marts.{quote(t)}").fetchone()[0] for t in tables}
+
+
+def _read_warehouse(settings: Settings):
+    """A read-only connection to the live warehouse with the bounded, logged lock wait every reader of the
+    pipeline has (another ``run_all`` may be writing: DuckDB refuses a reader while a writer holds the file)."""
+    from flexpower_dagster.lib.warehouse import connect
+
+    return connect(settings.warehouse, read_only=True, wait_seconds=settings.lock_wait_seconds,
+                   log=lambda message: print(f"  {message}", flush=True))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -229,11 +242,9 @@ def print_findings(outcomes: list[RunOutcome], width: int = 160) -> None:
 
 def print_open_alerts(settings: Settings, limit: int = 12, width: int = 150) -> None:
     """The open alerts (marts.alerts), most severe first: what needs a person after this batch."""
-    import duckdb
-
     if not settings.warehouse.exists():
         return
-    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+    with _read_warehouse(settings) as conn:
         if not conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' "
                             "AND table_name = 'alerts'").fetchone()[0]:
             return

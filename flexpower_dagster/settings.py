@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,6 +56,10 @@ class Settings:
     #: The Dagster UI as people reach it (links in alerts).
     ui_url: str = DEFAULT_UI_URL
 
+    def __post_init__(self) -> None:
+        if self.alert_webhook_url is not None:  # refused at start-up, not at the first alert
+            object.__setattr__(self, "alert_webhook_url", validate_webhook_url(self.alert_webhook_url))
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
@@ -71,6 +76,23 @@ class Settings:
             alert_email=(env.get("FLEXPOWER_ALERT_EMAIL") or "").strip() or DEFAULT_ALERT_EMAIL,
             ui_url=(env.get("FLEXPOWER_UI_URL") or "").strip() or DEFAULT_UI_URL,
         )
+
+
+def validate_webhook_url(url: str) -> str:
+    """The URL if it is an absolute http(s) URL without whitespace, else ValueError naming the setting."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"FLEXPOWER_ALERT_WEBHOOK_URL={url!r}: expected an http:// or https:// URL (e.g. https://chat.example/hooks/ops); "
+            "unset it to deliver alerts to the table and the outbox only"
+        )
+    if any(c in url.strip() for c in "\r\n\t "):
+        raise ValueError(f"FLEXPOWER_ALERT_WEBHOOK_URL={url!r}: whitespace in the URL")
+    try:
+        parts.port  # noqa: B018 (a port that is not a number raises)
+    except ValueError as exc:
+        raise ValueError(f"FLEXPOWER_ALERT_WEBHOOK_URL={url!r}: {exc}") from None
+    return url.strip()
 
 
 def _resolve(value: str) -> Path:

@@ -8,7 +8,8 @@ the file (header and title lines included), so a parser stays a short list of na
   ``empty-file`` (re-exported here: every parser starts with it);
 * :func:`read_table` — ``sep``-separated text into a frame of strings plus a ``_line`` column,
   blank lines ignored, a row with too many fields is rule ``malformed-row``, absent header columns
-  are rule ``missing-column``;
+  are rule ``missing-column``, a column name the header repeats is rule ``duplicate-column`` (pandas would
+  silently rename the second ``Volume`` to ``Volume.1``, and which one is meant is not ours to guess);
 * :func:`require_values`, :func:`to_instant`, :func:`to_number`, :func:`first_line` — per-column
   checks that report the first offending line.
 
@@ -17,6 +18,7 @@ Pure module: no Dagster import, no loops over rows.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import warnings
@@ -45,9 +47,11 @@ def read_table(
     """Rows after the header on line ``header_line`` as strings (stripped), plus ``_line``.
 
     Columns are named as in the header (surrounding blanks stripped). Missing ``required`` columns
-    raise ``missing-column`` (row = header line); a row with more fields than the header raises
+    raise ``missing-column``, a repeated column name ``duplicate-column`` (row = header line); a row
+    with more fields than the header raises
     ``malformed-row``; no data row at all raises ``no-data-rows`` unless ``allow_empty``.
     """
+    check_header_unique(_line_of(text, header_line), name, sep=sep, row=header_line)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
@@ -89,6 +93,25 @@ def read_table(
     if not len(df) and not allow_empty:
         raise SourceFileError(name, "no-data-rows", "the file has a header but no data rows")
     return df
+
+
+def _line_of(text: str, line: int) -> str:
+    """The 1-based ``line`` of ``text`` without its line break ("" past the end)."""
+    parts = text.split("\n", line)
+    return parts[line - 1].rstrip("\r") if len(parts) >= line else ""
+
+
+def check_header_unique(header: str | Sequence[str], name: str, *, sep: str = ",", row: int = 1) -> None:
+    """Rule ``duplicate-column``: no column name (blanks stripped) appears twice in the header line
+    ``header`` (text split at ``sep`` with CSV quoting, or the already split names). A file with two
+    ``Volume`` or two ``reBAP unterdeckt`` columns is rejected, never read from one of them."""
+    names = next(csv.reader([header], delimiter=sep), []) if isinstance(header, str) else list(header)
+    seen: set[str] = set()
+    for i, raw in enumerate(names, start=1):
+        col = str(raw).strip()
+        if col and col in seen:
+            raise SourceFileError(name, "duplicate-column", f"the header repeats column {excerpt(col)} (field {i})", row=row)
+        seen.add(col)
 
 
 def _has_padding(text: str, sep: str) -> bool:

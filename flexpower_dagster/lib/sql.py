@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
+from os import PathLike, fspath
 
 import duckdb
 import pandas as pd
@@ -54,7 +55,21 @@ QH_GRID_CTE = qh_grid_cte()
 
 
 def quote(name: str) -> str:
+    """An SQL identifier (table, column, database name) quoted for DuckDB: ``a"b`` -> ``"a""b"``."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def sql_string(value: str | PathLike) -> str:
+    """A value (in practice: a file path) as an SQL string literal: ``it's`` -> ``'it''s'``.
+
+    The one way a path enters SQL text where DuckDB cannot bind a parameter (``ATTACH``); bind a parameter
+    (``COPY ... TO ?``, ``read_parquet(?)``) wherever it can. DuckDB strings know no backslash escapes, so
+    doubling the quote is complete; a NUL character (no file name holds one) is refused.
+    """
+    text = fspath(value) if isinstance(value, PathLike) else str(value)
+    if "\x00" in text:
+        raise ValueError(f"an SQL string cannot hold a NUL character: {text!r}")
+    return "'" + text.replace("'", "''") + "'"
 
 
 def typed_select(spec: TableSpec, present: Iterable[str], source: str) -> str:

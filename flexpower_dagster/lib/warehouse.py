@@ -14,6 +14,7 @@ transaction, so a failing write leaves the rows stored before in place.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -153,7 +154,8 @@ def replace_partitions(
             n = conn.execute(f"INSERT INTO {spec.qualified_name} BY NAME SELECT {cast} FROM ({select})", params or {}).fetchone()[0]
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            with contextlib.suppress(duckdb.Error):  # a failed ROLLBACK must not hide why the write failed
+                conn.execute("ROLLBACK")
             raise
         return int(n)
     finally:

@@ -109,3 +109,35 @@ def test_a_killed_run_is_failed_and_blocks_nothing(tmp_path, monkeypatch):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_the_open_alerts_at_the_end_of_run_all_wait_for_another_run(tmp_path, capsys):
+    """Issue 22, item 6: two ``run_all`` at once. Printing the open alerts reads the warehouse while the other run
+    may be writing it: the reader waits (bounded, like every other connection) instead of failing on the lock."""
+    from flexpower_dagster.run_all import marts_row_counts, print_open_alerts
+
+    wh = tmp_path / "w.duckdb"
+    with connect(wh) as conn:
+        conn.execute("CREATE SCHEMA marts")
+        conn.execute("CREATE TABLE marts.alerts AS SELECT 'error' AS severity, 'late_file' AS kind, 'a file is late' AS message, "
+                     "'open' AS status, DATE '2025-06-08' AS delivery_day, 'k1' AS alert_key")
+    settings = Settings(landing_dir=tmp_path, warehouse=wh, data_dir=tmp_path / "data", lock_wait_seconds=30)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import duckdb, time
+            c = duckdb.connect({str(wh)!r})
+            print("holding", flush=True)
+            time.sleep(3)
+        """)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert writer.stdout.readline().strip() == "holding"
+        started = time.monotonic()
+        print_open_alerts(settings)
+        assert time.monotonic() - started >= 1  # it waited for the other run's writer
+    finally:
+        writer.wait(timeout=30)
+    out = capsys.readouterr().out
+    assert "open alerts: 1" in out and "a file is late" in out
+    assert marts_row_counts(settings) == {"alerts": 1}

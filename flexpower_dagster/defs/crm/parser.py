@@ -19,7 +19,8 @@ Rules (each raises :class:`SourceFileError` naming the file and, where known, th
 ``csv-syntax``                the CSV cannot be tokenised (e.g. an unclosed quote)
 ``field-count``               a line has more or fewer fields than the header
 ``missing-columns``           header lacks required columns
-``unexpected-columns``        header has columns this parser does not know (or duplicates)
+``duplicate-column``          the header repeats a column name (which one is meant is never guessed)
+``unexpected-columns``        header has columns this parser does not know
 ``no-rows``                   header only: a full snapshot with no contract would empty the portfolio
 ``required-value``            empty ``contract_id``, ``asset_id`` or ``contract_begin``
 ``number``                    a non-empty number that does not parse (``capacity``, ``price``, ...)
@@ -41,6 +42,7 @@ from pathlib import Path
 import pandas as pd
 
 from flexpower_dagster.lib.bounds import Bounds, check_numbers
+from flexpower_dagster.lib.csvparse import check_header_unique
 from flexpower_dagster.lib.errors import SourceFileError, excerpt
 from flexpower_dagster.lib.identifiers import require_identifiers
 from flexpower_dagster.lib.textfiles import read_text
@@ -109,13 +111,13 @@ def parse_contracts(path: Path, name: str | None = None) -> pd.DataFrame:
     header = [c.strip() for c in records[0]] if records else []
     if not any(header):
         raise SourceFileError(name, "missing-columns", "the first line (header) is empty", 1)
+    check_header_unique(header, name, row=1)
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
         raise SourceFileError(name, "missing-columns", f"header lacks {missing} (header starts {excerpt(','.join(header))})", 1)
     extra = [c for c in header if c not in CSV_COLUMNS]
-    dupes = sorted({c for c in header if header.count(c) > 1})
-    if extra or dupes:
-        raise SourceFileError(name, "unexpected-columns", f"header has unknown or repeated columns {extra or dupes}", 1)
+    if extra:
+        raise SourceFileError(name, "unexpected-columns", f"header has unknown columns {extra}", 1)
 
     # DataFrame of the data lines: short lines are padded with None, long lines add columns.
     # Blank lines stay as all-None rows (dropped below) so that index + 2 is the file's line number.

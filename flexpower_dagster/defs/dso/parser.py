@@ -33,6 +33,7 @@ import pandas as pd
 
 from flexpower_dagster.lib.bounds import POWER_MW, SETTLEMENT_PRICE, Bounds
 from flexpower_dagster.lib.csvparse import (
+    check_header_unique,
     check_unique,
     fail_first,
     first_line,
@@ -141,6 +142,7 @@ def parse_final_production(path: Path | str, name: str) -> pd.DataFrame:
     mp_name = require_identifier(_match(FINAL_PRODUCTION_NAME, name).group("mp"), name, "metering point")
     text = read_text(path, name, complete_lines=True)
     header = [c.strip() for c in first_line(text).split(",")]
+    check_header_unique(header, name, row=1)
     m = _HEADER_KW.fullmatch(header[1]) if len(header) == 2 else None
     if len(header) != 2 or header[0] != "delivery_start__utc_" or not m:
         raise SourceFileError(

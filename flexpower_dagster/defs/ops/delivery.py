@@ -5,18 +5,23 @@
   (:mod:`flexpower_dagster.lib.mail`). Nothing is sent: a mail relay or a person picks them up.
 * Webhook: a JSON POST per evaluation with its transitions (``{"alerts": [...]}``) to
   ``FLEXPOWER_ALERT_WEBHOOK_URL`` (e.g. a chat tool's incoming webhook). Only ``http``/``https`` URLs are
-  accepted; a receiver that is down or slow (:data:`WEBHOOK_TIMEOUT_SECONDS`) is reported back, never fails
-  the evaluation — the table and the outbox have the alert anyway.
+  accepted (checked when the settings are read: :func:`flexpower_dagster.settings.validate_webhook_url`).
+  Delivered means a ``2xx`` status line; a redirect is never followed (a ``302`` is not delivered: the alert
+  would otherwise go wherever the receiver points it). The whole delivery — connect, send, the status line —
+  has one deadline (:data:`WEBHOOK_TIMEOUT_SECONDS`, a monotonic clock checked before every read, each read's
+  socket timeout being the time left), so a receiver that answers one byte every 3 s cannot hold the step.
+  A receiver that is down, slow or answers otherwise is reported back, never fails the evaluation — the table
+  and the outbox have the alert anyway.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.client
 import json
 import re
-import urllib.error
-import urllib.request
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,21 +30,17 @@ from urllib.parse import urlsplit
 from flexpower_dagster.defs.ops.alerts import Transition
 from flexpower_dagster.lib.mail import build_message
 from flexpower_dagster.lib.paths import safe_path
-from flexpower_dagster.settings import DEFAULT_ALERT_EMAIL, DEFAULT_UI_URL
+from flexpower_dagster.settings import DEFAULT_ALERT_EMAIL, DEFAULT_UI_URL, validate_webhook_url
 
 SENDER = "FlexPower data platform <platform@flexpower.example>"
 DEFAULT_RECIPIENT = DEFAULT_ALERT_EMAIL
+#: The whole delivery (connect, send, status line) ends within this many seconds.
 WEBHOOK_TIMEOUT_SECONDS = 5.0
+#: The longest status line read (a receiver streaming a line without end is not waited for).
+_MAX_STATUS_LINE = 4096
+_STATUS_LINE = re.compile(rb"HTTP/\d(?:\.\d)? +(\d{3})(?: [^\r\n]*)?\r?\n")
 
-
-def validate_webhook_url(url: str) -> str:
-    """The URL if it is an absolute http(s) URL without credentials, else ValueError naming the setting."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"FLEXPOWER_ALERT_WEBHOOK_URL={url!r}: expected an http:// or https:// URL")
-    if any(c in url for c in "\r\n "):
-        raise ValueError(f"FLEXPOWER_ALERT_WEBHOOK_URL={url!r}: whitespace in the URL")
-    return url.strip()
+__all__ = ["payload", "post_webhook", "validate_webhook_url", "write_outbox"]
 
 
 def _jsonable(alert: Mapping[str, object]) -> dict:
@@ -63,16 +64,53 @@ def full_link(link: object, ui_url: str = DEFAULT_UI_URL) -> str | None:
     return f"{ui_url.rstrip('/')}{link}" if isinstance(link, str) and link.startswith("/") else None
 
 
+class _Deadline(Exception):
+    pass
+
+
 def post_webhook(url: str, body: dict, timeout: float = WEBHOOK_TIMEOUT_SECONDS) -> str | None:
-    """POST ``body`` as JSON; None on a 2xx answer, else what went wrong (never raises for the receiver)."""
+    """POST ``body`` as JSON; None when the receiver's status line says ``2xx``, else what went wrong (never
+    raises for the receiver). No redirect is followed; everything ends within ``timeout`` seconds in total."""
     data = json.dumps(body, sort_keys=True, default=str).encode()
-    request = urllib.request.Request(validate_webhook_url(url), data=data, method="POST",
-                                     headers={"Content-Type": "application/json", "User-Agent": "flexpower-alerts"})
+    parts = urlsplit(validate_webhook_url(url))
+    deadline = time.monotonic() + timeout
+
+    def left() -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _Deadline
+        return remaining
+
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn = kind(parts.hostname, parts.port, timeout=timeout)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return None if 200 <= response.status < 300 else f"HTTP {response.status}"
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        conn.connect()
+        conn.sock.settimeout(left())
+        conn.request("POST", target, body=data, headers={
+            "Content-Type": "application/json", "User-Agent": "flexpower-alerts", "Connection": "close"})
+        received = b""
+        while b"\n" not in received and len(received) < _MAX_STATUS_LINE:
+            conn.sock.settimeout(left())  # each read gets only the time left of the whole delivery
+            chunk = conn.sock.recv(_MAX_STATUS_LINE - len(received))
+            if not chunk:
+                break
+            received += chunk
+        status = _STATUS_LINE.match(received)
+        if not status:
+            return "no HTTP status line in the answer" if received else "the receiver closed the connection without an answer"
+        code = int(status.group(1))
+        if 200 <= code < 300:
+            return None
+        if 300 <= code < 400:
+            return f"HTTP {code}: a redirect, not followed (point FLEXPOWER_ALERT_WEBHOOK_URL at the final address)"
+        return f"HTTP {code}"
+    except (_Deadline, TimeoutError):
+        return f"TimeoutError: no complete answer within {timeout:g} s"
+    except (OSError, http.client.HTTPException) as exc:
         return f"{type(exc).__name__}: {exc}"
+    finally:
+        conn.close()
 
 
 def _slug(key: str) -> str:

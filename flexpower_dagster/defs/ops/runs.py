@@ -21,6 +21,8 @@ from pathlib import Path
 import dagster as dg
 from dagster import DagsterEventType, DagsterRunStatus, RunsFilter
 
+from flexpower_dagster.lib.failures import failure_line
+
 #: A run younger than this is left alone (its worker may be starting).
 GRACE_SECONDS = 30.0
 
@@ -131,11 +133,9 @@ def _failed_steps(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, 
         if data is not None and data.user_failure_data is not None and data.user_failure_data.description:
             message = data.user_failure_data.description
         elif data is not None and data.error is not None:
-            error = data.error
-            while error.cause is not None:  # Dagster wraps the user's exception: name the original
-                error = error.cause
-            text = error.message.strip()
-            message = text if text.startswith(f"{error.cls_name}:") else f"{error.cls_name}: {text}"
+            # Dagster wraps the user's exception, and a failed ROLLBACK hides the failed write: name the
+            # innermost cause, the OS error with its path where there is one
+            message = failure_line(data.error)
         out.append((event.step_key if event is not None else "?", message[:2000]))
     return out
 

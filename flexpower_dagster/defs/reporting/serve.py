@@ -7,6 +7,12 @@ in the console). Any production static host (nginx, S3, ...) supports ranges; th
 
     python -m flexpower_dagster.defs.reporting.serve            # reports/build on http://127.0.0.1:8000/
     python -m flexpower_dagster.defs.reporting.serve --dir /tmp/site/build --port 8001
+
+Hostile requests get an answer, never a dropped connection: a path with a NUL byte, a path that is not
+absolute (``GET abc``) or that cannot be decoded is ``400 Bad Request``; a ``Range`` whose numbers are absurd
+(more than 18 digits: beyond any file, and Python would refuse to convert thousands of digits) is ``416``; any
+other failure while answering is ``500`` (when no status line was sent yet). A connection that sends nothing
+for :data:`IDLE_TIMEOUT_SECONDS` is closed (the handler's socket timeout), so idle clients cannot hold threads.
 """
 
 from __future__ import annotations
@@ -19,8 +25,13 @@ from functools import partial
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import unquote
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+#: More digits than this in a range is beyond any file (10**18 bytes): unsatisfiable, never converted.
+_MAX_RANGE_DIGITS = 18
+#: Seconds a connection may stay silent (while the request is read) before it is closed.
+IDLE_TIMEOUT_SECONDS = 30.0
 
 
 class _Slice:
@@ -50,6 +61,8 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not match or match.groups() == ("", ""):
         return None
     first, last = match.groups()
+    if len(first) > _MAX_RANGE_DIGITS or len(last) > _MAX_RANGE_DIGITS:
+        return (-1, -1)
     if first == "":  # suffix: the last N bytes
         n = int(last)
         return (max(size - n, 0), size - 1) if n > 0 and size > 0 else (-1, -1)
@@ -59,13 +72,40 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
 
 
 class RangeRequestHandler(SimpleHTTPRequestHandler):
-    """``SimpleHTTPRequestHandler`` plus single byte ranges (``206 Partial Content``) and ``Accept-Ranges``."""
+    """``SimpleHTTPRequestHandler`` plus single byte ranges (``206 Partial Content``) and ``Accept-Ranges``;
+    malformed requests are answered (400, 416, 500), silent connections time out."""
+
+    timeout = IDLE_TIMEOUT_SECONDS  # socketserver.StreamRequestHandler: the connection's socket timeout
+    #: a request line that cannot be parsed is still answered with a status line (HTTP/0.9 would send none)
+    default_request_version = "HTTP/1.0"
+    _responded = False
+
+    def send_response(self, code, message=None) -> None:
+        self._responded = True
+        super().send_response(code, message)
 
     def end_headers(self) -> None:
         self.send_header("Accept-Ranges", "bytes")
         super().end_headers()
 
     def send_head(self):
+        self._responded = False
+        problem = malformed_path(self.path)
+        if problem:
+            self.send_error(HTTPStatus.BAD_REQUEST, problem)
+            return None
+        try:
+            return self._send_head()
+        except (ValueError, UnicodeError) as exc:  # e.g. a path the file system cannot take
+            if not self._responded:
+                self.send_error(HTTPStatus.BAD_REQUEST, f"malformed request ({type(exc).__name__})")
+            return None
+        except Exception:  # never drop the connection without a status line
+            if not self._responded:
+                self.send_error(HTTPStatus.INTERNAL_SERVER_ERROR)
+            return None
+
+    def _send_head(self):
         path = self.translate_path(self.path)
         if "Range" not in self.headers or os.path.isdir(path) or not os.path.isfile(path):
             return super().send_head()
@@ -91,15 +131,33 @@ class RangeRequestHandler(SimpleHTTPRequestHandler):
         return _Slice(handle, last - first + 1)
 
 
+def malformed_path(raw: str) -> str | None:
+    """Why the request target ``raw`` is malformed (answered 400), or None."""
+    if not raw.startswith("/"):
+        return "the request target must be an absolute path"
+    try:
+        decoded = unquote(raw.split("?", 1)[0].split("#", 1)[0], errors="strict")
+    except UnicodeDecodeError:
+        return "the path is not UTF-8"
+    if any(ord(c) < 32 or ord(c) == 127 for c in decoded):
+        return "the path holds a control character"
+    return None
+
+
 class QuietRangeRequestHandler(RangeRequestHandler):
     def log_message(self, *args) -> None:  # tests and previews: no access log on stderr
         pass
 
 
-def make_server(directory: str | Path, port: int = 0, quiet: bool = True) -> ThreadingHTTPServer:
-    """A threading server for ``directory`` on 127.0.0.1 (``port`` 0: any free port)."""
-    handler = QuietRangeRequestHandler if quiet else RangeRequestHandler
-    return ThreadingHTTPServer(("127.0.0.1", port), partial(handler, directory=str(directory)))
+def make_server(directory: str | Path, port: int = 0, quiet: bool = True,
+                idle_timeout: float = IDLE_TIMEOUT_SECONDS) -> ThreadingHTTPServer:
+    """A threading server for ``directory`` on 127.0.0.1 (``port`` 0: any free port); a connection silent for
+    ``idle_timeout`` seconds is closed."""
+    base = QuietRangeRequestHandler if quiet else RangeRequestHandler
+    handler = type(base.__name__, (base,), {"timeout": idle_timeout})
+    server = ThreadingHTTPServer(("127.0.0.1", port), partial(handler, directory=str(directory)))
+    server.daemon_threads = True
+    return server
 
 
 def main(argv: list[str] | None = None) -> int:

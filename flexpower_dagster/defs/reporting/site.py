@@ -44,6 +44,7 @@ from flexpower_dagster.defs.performance.tables import ASSET_PERFORMANCE
 from flexpower_dagster.defs.reporting.sql import create_report_views
 from flexpower_dagster.defs.trading.tables import TRADING_DAILY, TRADING_QH
 from flexpower_dagster.lib.quality.results import DATA_QUALITY_RESULTS
+from flexpower_dagster.lib.sql import sql_string
 from flexpower_dagster.lib.tables import TableSpec
 from flexpower_dagster.lib.warehouse import LOCK_WAIT_SECONDS, connect
 
@@ -192,7 +193,7 @@ def snapshot_warehouse(
                     "WHERE table_catalog = current_database() AND table_schema IN ('marts', 'staging')"
                 ).fetchall()
             }
-            src.execute(f"ATTACH {_literal(tmp)} AS report_snapshot (READ_WRITE)")
+            src.execute(f"ATTACH {sql_string(tmp)} AS report_snapshot (READ_WRITE)")  # ATTACH takes no parameter
             try:
                 for schema in ("marts", "staging", "report"):
                     src.execute(f"CREATE SCHEMA IF NOT EXISTS report_snapshot.{schema}")
@@ -294,10 +295,6 @@ def snapshot_warehouse(
         views=views,
         seconds=time.monotonic() - started,
     )
-
-
-def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 # --------------------------------------------------------------------------------------------- build
@@ -434,10 +431,10 @@ def rewrite_row_groups(reports_dir: str | Path, row_groups: dict[str, int] | Non
             tmp = file.with_name(file.name + ".rg.tmp")
             with duckdb.connect() as conn:
                 conn.execute(
-                    f"COPY (SELECT * FROM read_parquet({_literal(file)})) TO {_literal(tmp)} "
-                    f"(FORMAT PARQUET, CODEC 'ZSTD', ROW_GROUP_SIZE {int(rows)})"
+                    f"COPY (SELECT * FROM read_parquet($src)) TO $dst (FORMAT PARQUET, CODEC 'ZSTD', ROW_GROUP_SIZE {int(rows)})",
+                    {"src": str(file), "dst": str(tmp)},
                 )
-                groups = conn.execute(f"SELECT num_row_groups FROM parquet_file_metadata({_literal(tmp)})").fetchone()[0]
+                groups = conn.execute("SELECT num_row_groups FROM parquet_file_metadata(?)", [str(tmp)]).fetchone()[0]
             os.replace(tmp, file)
             notes.append(f"row groups: {file.relative_to(data)} rewritten, {groups} group(s) of <= {rows} rows")
     return notes

@@ -22,6 +22,8 @@ arrays / the ``assets`` list where known, or the file line for JSON syntax error
                                   ``assets`` not a list of objects, ``values`` not arrays, ...
 ``missing-columns``               a required column id is absent (forecast: start, version, power;
                                   live: timestamp, value)
+``duplicate-key``                 an object repeats a key (two ``values``, two ``asset_id``): malformed
+``duplicate-column``              ``column_ids`` repeats a column id
 ``units-shape``                   ``column_ids``, ``units`` and ``values`` differ in length
 ``unequal-lengths``               the value arrays of one file differ in length
 ``no-values``                     the arrays / the asset list are empty
@@ -185,6 +187,9 @@ def columns_of(name: str, doc: Any, required: tuple[str, ...]) -> tuple[dict, di
             name, "units-shape",
             f"{len(column_ids)} column_ids, {len(units)} units and {len(values)} value arrays must be equally many",
         )
+    repeated = next((i for i, c in enumerate(column_ids) if c in column_ids[:i]), None)
+    if repeated is not None:  # dict(zip(...)) would silently keep the last array of that name
+        raise SourceFileError(name, "duplicate-column", f"column_ids repeat {column_ids[repeated]!r} (element {repeated})")
     missing = [c for c in required if c not in column_ids]
     if missing:
         raise SourceFileError(name, "missing-columns", f"column_ids {column_ids} lack {missing}")

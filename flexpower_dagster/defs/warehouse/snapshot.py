@@ -16,6 +16,8 @@ from pathlib import Path
 
 import duckdb
 
+from flexpower_dagster.lib.sql import quote, sql_string
+
 SNAPSHOT_NAME = "snapshot.duckdb"
 
 
@@ -39,9 +41,9 @@ def write_snapshot(conn: duckdb.DuckDBPyConnection, target: str | Path) -> Snaps
     for p in (tmp, tmp.with_name(tmp.name + ".wal")):
         p.unlink(missing_ok=True)
     source = conn.execute("SELECT current_database()").fetchone()[0]
-    conn.execute(f"ATTACH '{tmp.as_posix()}' AS __snapshot")
+    conn.execute(f"ATTACH {sql_string(tmp)} AS __snapshot")  # ATTACH takes no parameter: one quoting helper
     try:
-        conn.execute(f'COPY FROM DATABASE "{source}" TO __snapshot')
+        conn.execute(f"COPY FROM DATABASE {quote(source)} TO __snapshot")  # the name comes from the file name
         tables = conn.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = '__snapshot'"
         ).fetchone()[0]

@@ -26,6 +26,7 @@ Only ``events`` sources without a ``supersede_group`` and without a cross-source
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
@@ -460,7 +461,8 @@ def load_days(
         _replace(conn, REJECTED_FILES, spec.name, days, REJECTED_FILES.conform(pd.DataFrame(rejected_rows, columns=REJECTED_FILES.column_names)))
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        with contextlib.suppress(duckdb.Error):  # a failed ROLLBACK must not hide why the write failed
+            conn.execute("ROLLBACK")
         raise
     result.sql_seconds = time.monotonic() - t1
 

@@ -16,6 +16,7 @@ of record: deleting the folder costs re-reading, never correctness. Pure: no Dag
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -125,7 +126,8 @@ class Manifest:
                 self.put(f, source, **facts)
             self._conn.execute("COMMIT")
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):  # a failed ROLLBACK must not hide why the write failed
+                self._conn.execute("ROLLBACK")
             raise
 
     # ---------------------------------------------------------------------------------------- loaded feeds
@@ -175,7 +177,7 @@ class Manifest:
         tmp = path.with_suffix(".tmp")
         with duckdb.connect() as con:
             con.register("frame", frame)
-            con.execute(f"COPY frame TO '{tmp.as_posix()}' (FORMAT parquet)")
+            con.execute("COPY frame TO ? (FORMAT parquet)", [str(tmp)])  # a path is a parameter, never SQL text
         tmp.replace(path)  # readers see the whole file or none
 
     def rows(self) -> pd.DataFrame:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -124,7 +125,8 @@ def write_results(conn: duckdb.DuckDBPyConnection, rows: pd.DataFrame, checks: S
         conn.execute(f"INSERT INTO {DATA_QUALITY_RESULTS.qualified_name} BY NAME SELECT * FROM frame")
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        with contextlib.suppress(duckdb.Error):  # a failed ROLLBACK must not hide why the write failed
+            conn.execute("ROLLBACK")
         raise
 
 
