@@ -33,6 +33,11 @@ SENDER = "FlexPower Invoicing <invoicing@flexpower.example>"
 ISSUER_LINES = ("FlexPower GmbH", "RouteToMarket - Invoicing", "invoicing@flexpower.example")
 OPERATIONS_FILE = "operations.csv"
 OPERATIONS_COLUMNS = ("invoice_id", "contract_id", "asset_id", "email", "status", "action", "problems")
+#: What operations do about a blocked invoice, by ``invoices.blocked_by``.
+OPERATIONS_ACTIONS = {
+    "contract": "fix the contract data in the CRM, then re-run the month",
+    "missing_input": "load the missing input named in the problems (e.g. re-deliver the day's file), then re-run the month",
+}
 
 INVOICE_HTML = """<!DOCTYPE html>
 <html lang="en">
@@ -191,7 +196,7 @@ def operations_csv(invoices: pd.DataFrame) -> bytes:
         OPERATIONS_COLUMNS,
         (
             [r["invoice_id"], r["contract_id"], r["asset_id"] or "", r["email"] or "", r["status"],
-             "fix the contract data in the CRM, then re-run the month", r["problems"] or ""]
+             OPERATIONS_ACTIONS.get(r.get("blocked_by"), OPERATIONS_ACTIONS["contract"]), r["problems"] or ""]
             for r in blocked.to_dict("records")
         ),
     )

@@ -87,6 +87,7 @@ INVOICES = TableSpec(
         Column("balance_direction", "VARCHAR", "flexpower_pays_customer or customer_pays_flexpower"),
         Column("status", "VARCHAR", "final, provisional or blocked", nullable=False),
         Column("problems", "VARCHAR", "Reasons ('; '-separated): why blocked, or why provisional"),
+        Column("blocked_by", "VARCHAR", "Why blocked: contract (fix the CRM data) or missing_input (load the input); NULL otherwise"),
         Column("html_path", "VARCHAR", "Invoice HTML, relative to the data directory (NULL when blocked)"),
         Column("pdf_path", "VARCHAR", "Invoice PDF, relative to the data directory (NULL when blocked)"),
         Column("eml_path", "VARCHAR", "Outbox e-mail, relative to the data directory (NULL when blocked)"),
