@@ -32,6 +32,7 @@ import duckdb
 import pandas as pd
 
 from flexpower_dagster.defs.crm.formulas import FEE, PAYOUT
+from flexpower_dagster.defs.invoicing.register import assign_documents, read_register
 from flexpower_dagster.defs.invoicing.status import (
     blocking_problems,
     day_ranges,
@@ -132,27 +133,24 @@ def _lines(r: Mapping, days_in_force: int, days_in_month: int) -> list[Line]:
     return lines
 
 
-def document_paths(month: date, inv_id: str) -> dict[str, str]:
-    """Where the documents of one invoice go, relative to the data directory."""
-    return {
-        "html_path": f"invoices/{month:%Y-%m}/{inv_id}.html",
-        "pdf_path": f"invoices/{month:%Y-%m}/{inv_id}.pdf",
-        "eml_path": f"outbox/{month:%Y-%m}/{inv_id}.eml",
-    }
-
-
-def compute_invoices(month: date, inputs: Mapping[str, pd.DataFrame | None]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(invoice_lines, invoices) for ``month`` from frames (see :func:`invoices_from_sums`)."""
-    return invoices_from_sums(month, contract_month_sums_of(month, inputs))
+def compute_invoices(
+    month: date, inputs: Mapping[str, pd.DataFrame | None], register: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(invoice_lines, invoices) for ``month`` from frames (see :func:`invoices_from_sums`); ``register``: the
+    documents sent so far (none by default)."""
+    return invoices_from_sums(month, contract_month_sums_of(month, inputs), register)
 
 
 def compute_invoices_in(conn: duckdb.DuckDBPyConnection, month: date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(invoice_lines, invoices) for ``month`` from the warehouse ``conn``."""
-    return invoices_from_sums(month, contract_month_sums(conn, month))
+    """(invoice_lines, invoices) for ``month`` from the warehouse ``conn`` (sums and the document register)."""
+    return invoices_from_sums(month, contract_month_sums(conn, month), read_register(conn, month))
 
 
-def invoices_from_sums(month: date, sums: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(invoice_lines, invoices) for ``month``, conformed to their TableSpecs, sorted by invoice id.
+def invoices_from_sums(
+    month: date, sums: pd.DataFrame, register: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(invoice_lines, invoices) for ``month``, conformed to their TableSpecs, sorted by invoice id; the document
+    columns (number, status, paths) come from :func:`~.register.assign_documents` against ``register``.
 
     Works per invoice on a handful of decimal sums (the QH work is done in SQL by
     :mod:`~flexpower_dagster.defs.invoicing.sums`), so the money arithmetic can be exact ``Decimal``.
@@ -207,6 +205,9 @@ def invoices_from_sums(month: date, sums: pd.DataFrame) -> tuple[pd.DataFrame, p
             "html_path": None,
             "pdf_path": None,
             "eml_path": None,
+            "document_number": None,
+            "document_status": None,
+            "replaces_document_number": None,
         }
         if blocking:
             row.update(
@@ -265,16 +266,14 @@ def invoices_from_sums(month: date, sums: pd.DataFrame) -> tuple[pd.DataFrame, p
             balance_direction=FLEX_PAYS if totals["gross"] >= 0 else CUSTOMER_PAYS,
             status="provisional" if provisional else "final",
             problems="; ".join(provisional) or None,
-            **document_paths(start, inv_id),
         )
         invoice_rows.append(row)
 
     lines = INVOICE_LINES.conform(pd.DataFrame(line_rows)) if line_rows else INVOICE_LINES.empty_frame()
     invoices = INVOICES.conform(pd.DataFrame(invoice_rows)) if invoice_rows else INVOICES.empty_frame()
-    return (
-        lines.sort_values(["invoice_id", "line_no"]).reset_index(drop=True),
-        invoices.sort_values("invoice_id").reset_index(drop=True),
-    )
+    lines = lines.sort_values(["invoice_id", "line_no"]).reset_index(drop=True)
+    invoices = INVOICES.conform(assign_documents(invoices, lines, register)) if len(invoices) else invoices
+    return lines, invoices.sort_values("invoice_id").reset_index(drop=True)
 
 
 def _float(value: Decimal | None) -> float | None:

@@ -88,9 +88,17 @@ INVOICES = TableSpec(
         Column("status", "VARCHAR", "final, provisional or blocked", nullable=False),
         Column("problems", "VARCHAR", "Reasons ('; '-separated): why blocked, or why provisional"),
         Column("blocked_by", "VARCHAR", "Why blocked: contract (fix the CRM data) or missing_input (load the input); NULL otherwise"),
-        Column("html_path", "VARCHAR", "Invoice HTML, relative to the data directory (NULL when blocked)"),
-        Column("pdf_path", "VARCHAR", "Invoice PDF, relative to the data directory (NULL when blocked)"),
-        Column("eml_path", "VARCHAR", "Outbox e-mail, relative to the data directory (NULL when blocked)"),
+        Column("html_path", "VARCHAR", "Current document's HTML (the internal draft while provisional), relative to the data directory"),
+        Column("pdf_path", "VARCHAR", "Current document's PDF (the internal draft while provisional), relative to the data directory"),
+        Column("eml_path", "VARCHAR", "Outbox e-mail of the current sent document (NULL for a draft or a blocked invoice)"),
+        Column("document_number", "VARCHAR", "Current customer document FP-<YYYY-MM>-<contract_id>-<seq> (NULL: nothing sent)"),
+        Column(
+            "document_status",
+            "VARCHAR",
+            "draft (provisional: internal, not sent), sent (final: this document is in the outbox), held (a document "
+            "was sent, the figures are no longer final: nothing new is sent), NULL (blocked, nothing sent)",
+        ),
+        Column("replaces_document_number", "VARCHAR", "Sent document this one corrects (cancelled by a cancellation)"),
     ),
     key=("invoice_month", "invoice_id"),
     partition_column="invoice_month",
@@ -105,9 +113,42 @@ INVOICE_DOCUMENTS = TableSpec(
         Column("path", "VARCHAR", "File path relative to the data directory", nullable=False),
         Column("invoice_id", "VARCHAR", "Invoice the file belongs to (NULL for the operations list)"),
         Column("kind", "VARCHAR", "html, pdf, eml or operations"),
+        Column("document_number", "VARCHAR", "Customer document the file belongs to (NULL for a draft or the operations list)"),
         Column("bytes", "BIGINT", "File size"),
         Column("sha256", "VARCHAR", "SHA-256 of the content (identical on every re-run of the same data)"),
     ),
     key=("invoice_month", "path"),
+    partition_column="invoice_month",
+)
+
+INVOICE_REGISTER = TableSpec(
+    schema="marts",
+    name="invoice_register",
+    description=(
+        "Every customer document ever sent (final invoices, cancellations), append-only: a sent document is never "
+        "changed; a correction is a cancellation of it plus a new invoice document. Carried forward on every run."
+    ),
+    columns=(
+        Column("invoice_month", "DATE", "First day of the invoiced month", nullable=False),
+        Column("document_number", "VARCHAR", "FP-<YYYY-MM>-<contract_id>-<seq> (seq 01, 02, ... per invoice)", nullable=False),
+        Column("invoice_id", "VARCHAR", "<YYYY-MM>-<contract_id>", nullable=False),
+        Column("contract_id", "VARCHAR", "Contract invoiced", nullable=False),
+        Column("seq", "INTEGER", "Position in the invoice's document sequence", nullable=False),
+        Column("kind", "VARCHAR", "invoice or cancellation", nullable=False),
+        Column("refers_to", "VARCHAR", "cancellation: the document it cancels; invoice: the document it replaces (NULL: first)"),
+        Column("figures_sha256", "VARCHAR", "SHA-256 of the invoiced figures (of the cancelled document for a cancellation)"),
+        Column("email", "VARCHAR", "Recipient"),
+        Column("issue_date", "DATE", "Date printed on the document"),
+        Column("net_cents", "BIGINT", "Balance net FlexPower -> customer (a cancellation: the cancelled one negated)"),
+        Column("vat_cents", "BIGINT", "Balance VAT, signed as net_cents"),
+        Column("gross_cents", "BIGINT", "Balance gross, signed as net_cents"),
+        Column("html_path", "VARCHAR", "Document HTML, relative to the data directory"),
+        Column("pdf_path", "VARCHAR", "Document PDF, relative to the data directory"),
+        Column("eml_path", "VARCHAR", "Outbox e-mail, relative to the data directory"),
+        Column("html_sha256", "VARCHAR", "SHA-256 of the HTML as sent"),
+        Column("pdf_sha256", "VARCHAR", "SHA-256 of the PDF as sent"),
+        Column("eml_sha256", "VARCHAR", "SHA-256 of the e-mail as sent"),
+    ),
+    key=("invoice_month", "document_number"),
     partition_column="invoice_month",
 )
