@@ -1,4 +1,6 @@
-"""Invoice documents: the PDF opens and shows the totals, the .eml carries the PDF, everything is byte-stable."""
+"""Invoice documents: the PDF opens and shows the totals, the .eml carries the PDF, everything is byte-stable.
+Only a final invoice is e-mailed; a provisional one is an internal draft (test_invoicing_register.py: numbers,
+corrections)."""
 
 from __future__ import annotations
 
@@ -45,11 +47,19 @@ def pdf_text(content: bytes) -> str:
 
 
 def test_files_per_invoice_and_operations_list():
-    docs, _invoices = docs_by_path()
+    docs, invoices = docs_by_path()
+    # provisional: an internal draft for finance, never in the customer outbox
+    assert invoices.set_index("contract_id").loc["CON1_A", "document_status"] == "draft"
     assert sorted(docs) == [
         "invoices/2025-06/2025-06-CON1_A.html",
         "invoices/2025-06/2025-06-CON1_A.pdf",
-        "outbox/2025-06/2025-06-CON1_A.eml",
+        "outbox/2025-06/operations.csv",
+    ]
+    final_docs, _ = docs_by_path(final=True)
+    assert sorted(final_docs) == [
+        "invoices/2025-06/FP-2025-06-CON1_A-01.html",
+        "invoices/2025-06/FP-2025-06-CON1_A-01.pdf",
+        "outbox/2025-06/FP-2025-06-CON1_A-01.eml",
         "outbox/2025-06/operations.csv",
     ]
     ops = docs["outbox/2025-06/operations.csv"].content.decode()
@@ -57,7 +67,7 @@ def test_files_per_invoice_and_operations_list():
     assert "2025-06-CON1_B" in ops and "price_model 'fixed' without price" in ops
 
 
-def test_pdf_opens_and_shows_number_customer_period_lines_totals_and_watermark():
+def test_draft_pdf_opens_and_shows_customer_period_lines_totals_and_the_draft_mark():
     docs, invoices = docs_by_path()
     inv = invoices.set_index("contract_id").loc["CON1_A"]
     # 5 days x 96 QH x 0.5 MWh = 240 MWh; payout 240 x 80 = 19,200.00 (VAT 3,648.00), fee 240 x 2.5 = 600.00 (114.00)
@@ -65,31 +75,36 @@ def test_pdf_opens_and_shows_number_customer_period_lines_totals_and_watermark()
     text = pdf_text(docs["invoices/2025-06/2025-06-CON1_A.pdf"].content)
     for expected in ("Invoice 2025-06-CON1_A", "maria@example.de", "2025-06-01 to 2025-06-30", "Asset A",
                      "19,200.00", "600.00", "Total net 18,600.00 EUR", "VAT 19 % 3,534.00 EUR",
-                     "Total gross 22,134.00 EUR", "PROVISIONAL"):
+                     "Total gross 22,134.00 EUR", "DRAFT", "PROVISIONAL - DRAFT, NOT SENT", "not sent to the customer"):
         assert expected in text, expected
     html = docs["invoices/2025-06/2025-06-CON1_A.html"].content.decode()
-    assert 'class="watermark">PROVISIONAL' in html and "22,134.00" in html and "maria@example.de" in html
+    assert 'class="watermark">DRAFT' in html and "22,134.00" in html and "maria@example.de" in html
+    assert "none: internal draft, not sent" in html
 
 
-def test_final_invoice_has_no_watermark():
+def test_final_invoice_has_no_watermark_and_its_document_number():
     docs, invoices = docs_by_path(final=True)
-    assert invoices.set_index("contract_id").loc["CON1_A", "status"] == "final"
-    assert "PROVISIONAL" not in pdf_text(docs["invoices/2025-06/2025-06-CON1_A.pdf"].content)
-    assert "watermark\">" not in docs["invoices/2025-06/2025-06-CON1_A.html"].content.decode()
+    inv = invoices.set_index("contract_id").loc["CON1_A"]
+    assert (inv["status"], inv["document_status"], inv["document_number"]) == ("final", "sent", "FP-2025-06-CON1_A-01")
+    text = pdf_text(docs["invoices/2025-06/FP-2025-06-CON1_A-01.pdf"].content)
+    assert "PROVISIONAL" not in text and "DRAFT" not in text and "Invoice FP-2025-06-CON1_A-01" in text
+    assert "watermark\">" not in docs["invoices/2025-06/FP-2025-06-CON1_A-01.html"].content.decode()
 
 
 def test_eml_parses_and_carries_the_pdf():
-    docs, _ = docs_by_path()
-    msg = email.message_from_bytes(docs["outbox/2025-06/2025-06-CON1_A.eml"].content, policy=policy.default)
+    docs, invoices = docs_by_path(final=True)
+    inv = invoices.set_index("contract_id").loc["CON1_A"]
+    msg = email.message_from_bytes(docs["outbox/2025-06/FP-2025-06-CON1_A-01.eml"].content, policy=policy.default)
     assert msg["To"] == "maria@example.de"
-    assert msg["Subject"] == "[PROVISIONAL] Invoice 2025-06-CON1_A"
+    assert msg["Subject"] == "Invoice FP-2025-06-CON1_A-01"
+    assert msg["X-FlexPower-Invoice-Status"] == "final" and msg["X-FlexPower-Document"] == "FP-2025-06-CON1_A-01"
     assert msg["Date"] == "Tue, 01 Jul 2025 00:00:00 +0000"
-    assert msg["Message-ID"].startswith("<2025-06-CON1_A.")
+    assert str(msg["Message-ID"]).strip().startswith("<FP-2025-06-CON1_A-01.")  # long: folded, as RFC 5322 allows
     attachments = list(msg.iter_attachments())
-    assert len(attachments) == 1 and attachments[0].get_filename() == "2025-06-CON1_A.pdf"
+    assert len(attachments) == 1 and attachments[0].get_filename() == "FP-2025-06-CON1_A-01.pdf"
     assert attachments[0].get_content_type() == "application/pdf"
-    assert attachments[0].get_content() == docs["invoices/2025-06/2025-06-CON1_A.pdf"].content
-    assert "22,134.00" in msg.get_body(preferencelist=("plain",)).get_content()
+    assert attachments[0].get_content() == docs["invoices/2025-06/FP-2025-06-CON1_A-01.pdf"].content
+    assert f"Total net {inv['net_cents'] / 100:,.2f} EUR" in msg.get_body(preferencelist=("plain",)).get_content()
 
 
 def test_deterministic_bytes_and_idempotent_writes(tmp_path):
@@ -105,13 +120,13 @@ def test_deterministic_bytes_and_idempotent_writes(tmp_path):
     assert {p: (tmp_path / p).read_bytes() for p in m2["path"]} == snapshot
 
 
-def test_stale_documents_are_removed_when_an_invoice_becomes_blocked(tmp_path):
+def test_stale_drafts_are_removed_when_an_invoice_becomes_blocked(tmp_path):
     lines, invoices = month()
     write_documents(tmp_path, JUNE, month_documents(JUNE, invoices, lines))
-    assert (tmp_path / "outbox/2025-06/2025-06-CON1_A.eml").exists()
+    assert (tmp_path / "invoices/2025-06/2025-06-CON1_A.pdf").exists()
+    assert not list((tmp_path / "outbox").rglob("*.eml"))  # a draft is never e-mailed
     blocked = invoices.copy()
     blocked.loc[blocked["contract_id"] == "CON1_A", "status"] = "blocked"
     write_documents(tmp_path, JUNE, month_documents(JUNE, blocked, lines))
-    assert not (tmp_path / "outbox/2025-06/2025-06-CON1_A.eml").exists()
     assert not (tmp_path / "invoices/2025-06/2025-06-CON1_A.pdf").exists()
     assert "2025-06-CON1_A" in (tmp_path / "outbox/2025-06/operations.csv").read_text()

@@ -130,13 +130,31 @@ def test_provisional_month_names_missing_days_and_shares():
     assert lines.iloc[0]["volume_mwh"] == 192.0  # 4 days x 96 x 0.5
 
 
-def test_qh_without_market_vwap_is_valued_zero_and_makes_the_invoice_provisional():
+def test_qh_without_market_vwap_blocks_the_invoice_naming_the_input_and_days():
+    """Missing is never 0: a QH with infeed but no market VWAP is not valued 0, the invoice waits for it."""
     c = contract(days=DAYS, price_model="market", price=None, fee_model="percent_of_market", fee=None, fee_percent=10.0)
-    lines, invoices = run(c, infeed(days=DAYS, mw=2.0), vwap_overrides={(date(2025, 6, 2), 7): None})
+    lines, invoices = run(c, infeed(days=DAYS, mw=2.0), vwap_overrides={(date(2025, 6, 2), 7): None, (date(2025, 6, 3), 9): None})
     inv = invoices.iloc[0]
-    assert inv["status"] == "provisional" and "1 quarter-hour(s) with infeed but no market VWAP" in inv["problems"]
-    assert lines.iloc[0]["net_cents"] == (2879 * 50 * 100)  # 0.5 MWh x 100 EUR in 2879 QHs
-    assert lines.iloc[1]["net_cents"] == (2879 * 5 * 100)
+    assert inv["status"] == "blocked" and inv["blocked_by"] == "missing_input"
+    assert inv["problems"] == ("missing input market VWAP (marts.trading_qh, from the exchange's public trades) for "
+                               "2 quarter-hour(s) with infeed on 2025-06-02..2025-06-03: not priced until the trades exist")
+    assert pd.isna(inv["net_cents"]) and pd.isna(inv["gross_eur"]) and len(lines) == 0
+
+
+def test_fixed_price_contract_does_not_need_the_market_vwap():
+    c = contract(days=DAYS, price=80.0, fee=2.5)
+    _lines, invoices = run(c, infeed(days=DAYS, mw=2.0), vwap_overrides={(date(2025, 6, 2), 7): None})
+    assert invoices.iloc[0]["status"] == "final"
+
+
+def test_redispatched_qh_without_compensation_price_blocks_the_invoice():
+    day = date(2025, 6, 5)
+    inf = infeed(days=DAYS, mw=2.0, overrides={(day, 40): (0.0, "forecast_redispatched")})
+    lines, invoices = run(contract(days=DAYS), inf, flag_qhs=[(day, 40)], comp_price=None)
+    inv = invoices.iloc[0]
+    assert inv["status"] == "blocked" and inv["blocked_by"] == "missing_input"
+    assert inv["problems"] == "missing input DSO redispatch compensation price for 1 redispatched quarter-hour(s) on 2025-06-05"
+    assert len(lines) == 0
 
 
 def test_blocked_contract_does_not_stop_the_others():

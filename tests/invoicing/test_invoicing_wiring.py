@@ -85,9 +85,10 @@ def test_monthly_assets_over_stub_days(tmp_path):
     # redispatch 1 QH x 5 MW x 0.25 h x 60 EUR/MWh = 75.00
     assert list(lines["net_cents"]) == [1536000, 48000, 7500]
     assert a["net_cents"] == 1536000 - 48000 + 7500
-    assert set(docs["kind"]) == {"html", "pdf", "eml", "operations"}
-    assert (data_dir / "outbox/2025-06/2025-06-CON1_A.eml").is_file()
-    assert not (data_dir / "outbox/2025-06/2025-06-CON1_B.eml").exists()
+    # provisional: an internal draft (HTML + PDF), never e-mailed
+    assert set(docs["kind"]) == {"html", "pdf", "operations"} and a["document_status"] == "draft"
+    assert (data_dir / "invoices/2025-06/2025-06-CON1_A.pdf").is_file()
+    assert not list((data_dir / "outbox").rglob("*.eml"))
     assert "2025-06-CON1_B" in (data_dir / "outbox/2025-06/operations.csv").read_text()
 
     before = {p: (data_dir / p).read_bytes() for p in docs["path"]}
@@ -118,3 +119,53 @@ def test_running_month_with_future_days_does_not_crash(tmp_path):
     with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as conn:
         status, missing = conn.execute("SELECT status, n_missing_days FROM marts.invoices").fetchone()
     assert status == "provisional" and missing == len(days) - 1
+
+
+def test_final_month_is_sent_once_and_a_corrected_day_issues_a_cancellation_and_a_new_document(tmp_path):
+    """Through Dagster and the warehouse: a contract in force on 3 days, all final -> FP-...-01 sent; a re-run
+    sends nothing; a corrected day (new best-of-infeed) -> cancellation -02 and new invoice -03, register kept."""
+    days = [date(2025, 6, 28), date(2025, 6, 29), date(2025, 6, 30)]
+    warehouse, data_dir = tmp_path / "wh.duckdb", tmp_path / "data"
+    resources = resources_for(tmp_path, warehouse, data_dir)
+
+    def stubs(mw):
+        return [
+            _stub(["marts", "contracts_in_force"], CONTRACTS_IN_FORCE,
+                  contract("CON1_A", "A", days=days, begin=date(2025, 6, 28), price=80.0, fee=2.5)),
+            _stub(["marts", "best_of_infeed"], BEST_OF_INFEED, infeed("A", days=days, mw=mw)),
+            _stub(["marts", "asset_forecast"], ASSET_FORECAST, forecast("A", days=days)),
+            _stub(["marts", "trading_qh"], TRADING_QH, trading(days=days)),
+            _stub(["staging", "dso_redispatch_flags"], DSO_REDISPATCH_FLAGS, flags("A", qhs=[])),
+            _stub(["staging", "dso_redispatch_compensation"], DSO_REDISPATCH_COMPENSATION, compensation(days=days)),
+        ]
+
+    def run_month(mw):
+        result = dg.materialize([*stubs(mw), *build_invoicing_assets()], selection=dg.AssetSelection.tag("cadence", "monthly"),
+                                partition_key="2025-06-01", resources=resources)
+        assert result.success
+        with duckdb.connect(str(warehouse), read_only=True) as conn:
+            inv = conn.execute("SELECT * FROM marts.invoices").fetchdf().iloc[0]
+            register = conn.execute("SELECT * FROM marts.invoice_register ORDER BY seq").fetchdf()
+        files = {p.relative_to(data_dir).as_posix(): p.read_bytes() for p in sorted(data_dir.rglob("*"))
+                 if p.is_file() and p.parts[len(data_dir.parts)] in ("invoices", "outbox")}
+        return inv, register, files
+
+    for d in days:
+        assert dg.materialize(stubs(2.0), partition_key=d.isoformat(), resources=resources).success
+    inv, register, files = run_month(2.0)
+    assert (inv["status"], inv["document_status"], inv["document_number"]) == ("final", "sent", "FP-2025-06-CON1_A-01")
+    assert sorted(p for p in files if p.endswith(".eml")) == ["outbox/2025-06/FP-2025-06-CON1_A-01.eml"]
+
+    inv2, register2, files2 = run_month(2.0)  # unchanged inputs: same rows, same bytes, nothing new
+    assert inv2.equals(inv) and register2.equals(register) and files2 == files
+
+    assert dg.materialize(stubs(1.0), partition_key="2025-06-29", resources=resources).success  # corrected day
+    inv3, register3, files3 = run_month(1.0)
+    assert (inv3["invoice_id"], inv3["document_number"], inv3["replaces_document_number"]) == (
+        "2025-06-CON1_A", "FP-2025-06-CON1_A-03", "FP-2025-06-CON1_A-01")
+    assert list(register3["document_number"]) == ["FP-2025-06-CON1_A-01", "FP-2025-06-CON1_A-02", "FP-2025-06-CON1_A-03"]
+    assert list(register3["kind"]) == ["invoice", "cancellation", "invoice"]
+    assert register3.iloc[1]["net_cents"] == -register3.iloc[0]["net_cents"]
+    assert sorted(p for p in files3 if p.endswith(".eml")) == [
+        f"outbox/2025-06/FP-2025-06-CON1_A-0{i}.eml" for i in (1, 2, 3)]
+    assert all(files3[p] == c for p, c in files.items() if "FP-" in p)  # what was sent is untouched

@@ -16,16 +16,18 @@ from datetime import date
 import dagster as dg
 import pandas as pd
 
-from flexpower_dagster.defs.invoicing.documents import month_documents, write_documents
+from flexpower_dagster.defs.invoicing.documents import issue_documents, write_documents
 from flexpower_dagster.defs.invoicing.expectations import INVOICE_LINES_SUITE, INVOICES_SUITE
 from flexpower_dagster.defs.invoicing.lines import compute_invoices_in
+from flexpower_dagster.defs.invoicing.register import read_register
 from flexpower_dagster.defs.invoicing.sums import INPUTS
-from flexpower_dagster.defs.invoicing.tables import INVOICE_DOCUMENTS, INVOICE_LINES, INVOICES
+from flexpower_dagster.defs.invoicing.tables import INVOICE_DOCUMENTS, INVOICE_LINES, INVOICE_REGISTER, INVOICES
 from flexpower_dagster.lib.dagster.checks import build_suite_checks
 from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import quantities, table_metadata
 from flexpower_dagster.lib.dagster.partitions import MONTHLY_TAGS, monthly_partitions
 from flexpower_dagster.lib.dagster.resources import DataDir, Warehouse
+from flexpower_dagster.lib.warehouse import replace_partitions
 
 GROUP = "marts_invoicing"
 
@@ -107,23 +109,39 @@ def build_invoicing_assets() -> list[dg.AssetsDefinition]:
         kinds={"duckdb", "pandas", "pdf", "html"},
         metadata=table_metadata(INVOICE_DOCUMENTS),
         description=(
-            "Invoice documents of the month: <data_dir>/invoices/<YYYY-MM>/<invoice_id>.html and .pdf, one .eml per "
-            "non-blocked invoice in <data_dir>/outbox/<YYYY-MM>/ (never sent), operations.csv listing blocked "
-            "invoices; the table is the manifest (path, size, SHA-256). Same data -> same bytes."
+            "Invoice documents of the month. Only settled invoices reach a customer: a final invoice is sent as "
+            "<data_dir>/invoices/<YYYY-MM>/<document_number>.html/.pdf plus an e-mail in <data_dir>/outbox/<YYYY-MM>/; "
+            "a provisional one is an internal draft <invoice_id>.html/.pdf marked DRAFT, never e-mailed; a sent "
+            "document is never changed (a correction is a cancellation plus a new document, both e-mailed, recorded "
+            "in marts.invoice_register); operations.csv lists blocked invoices. The table is the manifest (path, "
+            "size, SHA-256). Same data -> same bytes, nothing new sent."
         ),
     )
     @limited("invoicing")
     def invoice_documents(
-        context: dg.AssetExecutionContext, data_dir: DataDir, invoices: pd.DataFrame, invoice_lines: pd.DataFrame
+        context: dg.AssetExecutionContext, data_dir: DataDir, warehouse: Warehouse, invoices: pd.DataFrame,
+        invoice_lines: pd.DataFrame,
     ) -> dg.Output[pd.DataFrame]:
         month = date.fromisoformat(context.partition_key)
-        docs = month_documents(month, invoices, invoice_lines)
+        with warehouse.connect(log=context.log.info) as conn:
+            register = read_register(conn, month)
+        docs, new_register = issue_documents(month, invoices, invoice_lines, register)
         manifest = write_documents(data_dir.path, month, docs)
+        # After the files: the register never names a document that was not written. Old rows are carried forward.
+        issued = new_register[~new_register["document_number"].isin(register["document_number"])]
+        if len(issued):
+            with warehouse.connect(log=context.log.info) as conn:
+                replace_partitions(conn, INVOICE_REGISTER, [month], new_register)
+        for r in issued.to_dict("records"):
+            context.log.info(f"sent {r['kind']} {r['document_number']} of invoice {r['invoice_id']} to {r['email']}")
         return dg.Output(
             manifest,
             metadata=quantities({
                 "files": len(manifest),
                 "emails": int((manifest["kind"] == "eml").sum()),
+                "documents_sent_now": len(issued),
+                "documents_sent_total": len(new_register),
+                "drafts": int((invoices["status"] == "provisional").sum()) if len(invoices) else 0,
                 "blocked": int((invoices["status"] == "blocked").sum()) if len(invoices) else 0,
                 "invoice_dir": str(data_dir.path / "invoices" / f"{month:%Y-%m}"),
                 "outbox_dir": str(data_dir.path / "outbox" / f"{month:%Y-%m}"),

@@ -5,8 +5,10 @@ Everything here is deterministic: the same invoice rows give the same bytes.
 * HTML: a Jinja2 template (``INVOICE_HTML``) rendered with autoescaping from a plain document model.
 * PDF: drawn with fpdf2 from the same document model (:mod:`.pdf`), deterministic bytes.
 * E-mail: :func:`flexpower_dagster.lib.mail.build_message` with the PDF attached; ``Date`` = issue date, ``Message-ID`` =
-  invoice id + first 16 hex digits of the PDF's SHA-256, MIME boundary derived from the same hash.
-  Nothing is ever sent: the ``.eml`` files are the outbox.
+  document number + first 16 hex digits of the PDF's SHA-256, MIME boundary derived from the same hash.
+  Only customer documents (final invoices, cancellations) get one: the ``.eml`` files are the outbox. A
+  provisional invoice is an internal draft (HTML/PDF marked DRAFT), never e-mailed. Which documents are
+  sent, and their numbers, is decided against the register (:mod:`.register`): a sent document is never rewritten.
 * Operations list: ``operations.csv`` with one row per blocked invoice (header only when none is blocked).
 """
 
@@ -24,7 +26,18 @@ import pandas as pd
 
 from flexpower_dagster.defs.invoicing.lines import CUSTOMER_PAYS, FLEX_PAYS
 from flexpower_dagster.defs.invoicing.pdf import render_pdf
-from flexpower_dagster.defs.invoicing.tables import INVOICE_DOCUMENTS
+from flexpower_dagster.defs.invoicing.register import (
+    CANCELLATION,
+    DRAFT,
+    INVOICE,
+    SENT,
+    assign_documents,
+    current_documents,
+    document_number,
+    document_paths,
+    figures_sha256,
+)
+from flexpower_dagster.defs.invoicing.tables import INVOICE_DOCUMENTS, INVOICE_REGISTER
 from flexpower_dagster.lib.exports import safe_csv
 from flexpower_dagster.lib.mail import Attachment, build_message
 from flexpower_dagster.lib.paths import safe_path
@@ -33,12 +46,17 @@ SENDER = "FlexPower Invoicing <invoicing@flexpower.example>"
 ISSUER_LINES = ("FlexPower GmbH", "RouteToMarket - Invoicing", "invoicing@flexpower.example")
 OPERATIONS_FILE = "operations.csv"
 OPERATIONS_COLUMNS = ("invoice_id", "contract_id", "asset_id", "email", "status", "action", "problems")
+#: What operations do about a blocked invoice, by ``invoices.blocked_by``.
+OPERATIONS_ACTIONS = {
+    "contract": "fix the contract data in the CRM, then re-run the month",
+    "missing_input": "load the missing input named in the problems (e.g. re-deliver the day's file), then re-run the month",
+}
 
 INVOICE_HTML = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>Invoice {{ inv.invoice_id }}</title>
+<title>{{ inv.title }}</title>
 <style>
   body { font-family: Helvetica, Arial, sans-serif; margin: 2.5em; color: #222; position: relative; }
   h1 { margin-bottom: 0.2em; }
@@ -56,16 +74,10 @@ INVOICE_HTML = """<!DOCTYPE html>
 <body>
 {% if inv.watermark %}<div class="watermark">{{ inv.watermark }}</div>{% endif %}
 <p>{% for l in inv.issuer %}{{ l }}{% if not loop.last %}<br>{% endif %}{% endfor %}</p>
-<h1>Invoice {{ inv.invoice_id }}</h1>
+<h1>{{ inv.title }}</h1>
 <table class="meta">
-  <tr><td>Invoice number</td><td>{{ inv.invoice_id }}</td></tr>
-  <tr><td>Issue date</td><td>{{ inv.issue_date }}</td></tr>
-  <tr><td>Customer</td><td>{{ inv.email }}</td></tr>
-  <tr><td>Contract</td><td>{{ inv.contract_id }}</td></tr>
-  <tr><td>Asset</td><td>{{ inv.asset_id }} (metering point {{ inv.metering_point_id }})</td></tr>
-  <tr><td>Period</td><td>{{ inv.period }}</td></tr>
-  <tr><td>Status</td><td class="status">{{ inv.status }}</td></tr>
-</table>
+{% for label, value in inv.meta %}  <tr><td>{{ label }}</td><td>{{ value }}</td></tr>
+{% endfor %}</table>
 <table>
   <thead>
     <tr><th>#</th><th>Description</th><th>Direction</th><th class="num">Quantity</th><th class="num">Unit price</th>
@@ -84,7 +96,7 @@ INVOICE_HTML = """<!DOCTYPE html>
   </tfoot>
 </table>
 <div class="notes">
-  <p>Infeed volume {{ inv.volume }} MWh. VAT {{ inv.vat_percent }} % is computed per line on the net rounded to cents.</p>
+  {% if inv.volume %}<p>Infeed volume {{ inv.volume }} MWh. VAT {{ inv.vat_percent }} % is computed per line on the net rounded to cents.</p>{% endif %}
   {% for n in inv.notes %}<p>{{ n }}</p>{% endfor %}
 </div>
 </body>
@@ -112,23 +124,47 @@ def _day(value) -> date:
     return pd.Timestamp(value).date()
 
 
+def _period(invoice: dict) -> str:
+    return (f"{_day(invoice['period_start']).isoformat()} to {_day(invoice['period_end']).isoformat()}"
+            f" ({int(invoice['days_in_force'])} of {int(invoice['days_in_month'])} days)")
+
+
 def document_model(invoice: dict, lines: pd.DataFrame) -> dict:
-    """What the templates show for one (non-blocked) invoice row and its line rows."""
+    """What the templates show for one (non-blocked) invoice row and its line rows: the customer document
+    ``invoice["document_number"]`` for a final invoice, else the internal draft (marked DRAFT, never sent)."""
     status = invoice["status"]
+    draft = status != "final"
+    number = invoice["invoice_id"] if draft else invoice["document_number"]
     gross = int(invoice["gross_cents"])
     lines = lines.sort_values("line_no")
+    meta = [("Document number", "none: internal draft, not sent" if draft else number),
+            ("Invoice", invoice["invoice_id"])]
+    if not draft and invoice.get("replaces_document_number"):
+        meta.append(("Replaces", f"{invoice['replaces_document_number']} (cancelled)"))
+    meta += [
+        ("Issue date", _day(invoice["issue_date"]).isoformat()),
+        ("Customer", invoice["email"]),
+        ("Contract", invoice["contract_id"]),
+        ("Asset", f"{invoice['asset_id']} (metering point {invoice['metering_point_id'] or ''})"),
+        ("Period", _period(invoice)),
+        ("Status", f"{status.upper()} - DRAFT, NOT SENT" if draft else status.upper()),
+    ]
+    notes = []
+    if draft:
+        notes.append("Internal draft for finance: the figures are not settled, this document is not sent to the customer.")
+        if invoice["problems"]:
+            notes.append(f"Provisional: {invoice['problems']}")
     return {
         "issuer": ISSUER_LINES,
+        "title": f"{'DRAFT ' if draft else ''}Invoice {number}",
+        "number": number,
         "invoice_id": invoice["invoice_id"],
-        "issue_date": _day(invoice["issue_date"]).isoformat(),
-        "email": invoice["email"],
         "contract_id": invoice["contract_id"],
         "asset_id": invoice["asset_id"],
-        "metering_point_id": invoice["metering_point_id"] or "",
-        "period": f"{_day(invoice['period_start']).isoformat()} to {_day(invoice['period_end']).isoformat()}"
-        f" ({int(invoice['days_in_force'])} of {int(invoice['days_in_month'])} days)",
+        "period": _period(invoice),
+        "meta": meta,
         "status": status,
-        "watermark": "PROVISIONAL" if status == "provisional" else "",
+        "watermark": "DRAFT" if draft else "",
         "vat_percent": 19,
         "volume": _num(invoice["volume_mwh"], 3),
         "lines": [
@@ -149,7 +185,42 @@ def document_model(invoice: dict, lines: pd.DataFrame) -> dict:
         "vat": eur(abs(int(invoice["vat_cents"]))),
         "gross": eur(abs(gross)),
         "balance_text": "FlexPower pays the customer" if gross >= 0 else "the customer pays FlexPower",
-        "notes": ([f"Provisional: {invoice['problems']}"] if status == "provisional" and invoice["problems"] else []),
+        "notes": notes,
+    }
+
+
+def cancellation_model(invoice: dict, cancelled: dict, number: str) -> dict:
+    """The cancellation (Storno) of the sent document ``cancelled`` (a register row): its amounts negated."""
+    net, vat, gross = (-int(cancelled[c]) for c in ("net_cents", "vat_cents", "gross_cents"))
+    original = cancelled["document_number"]
+    text = f"Cancellation of invoice {original} of {_day(cancelled['issue_date']).isoformat()}: all its amounts reversed"
+    return {
+        "issuer": ISSUER_LINES,
+        "title": f"Cancellation {number}",
+        "number": number,
+        "invoice_id": invoice["invoice_id"],
+        "contract_id": invoice["contract_id"],
+        "asset_id": invoice["asset_id"],
+        "period": _period(invoice),
+        "meta": [
+            ("Document number", number), ("Cancels", original), ("Invoice", invoice["invoice_id"]),
+            ("Issue date", _day(invoice["issue_date"]).isoformat()), ("Customer", cancelled["email"]),
+            ("Contract", invoice["contract_id"]),
+            ("Asset", f"{invoice['asset_id']} (metering point {invoice['metering_point_id'] or ''})"),
+            ("Period", _period(invoice)), ("Status", "CANCELLATION"),
+        ],
+        "status": "cancellation",
+        "watermark": "",
+        "vat_percent": 19,
+        "volume": "",
+        "lines": [{"no": 1, "description": text, "direction": "balance of the cancelled invoice, negated",
+                   "quantity": "", "unit_price": "", "net": eur(net), "vat": eur(vat), "gross": eur(gross)}],
+        "net": eur(net),
+        "vat": eur(vat),
+        "gross": eur(gross),
+        "balance_text": f"cancels the balance of invoice {original}",
+        "notes": [f"Invoice {original} is cancelled by this document; it is replaced by invoice "
+                  f"{invoice['document_number']}, sent with it."],
     }
 
 
@@ -158,28 +229,32 @@ def render_html(model: dict) -> bytes:
 
 
 def build_email(model: dict, to: str, issue_date: date, pdf: bytes) -> bytes:
+    """The outbox message of a sent document (a final invoice or a cancellation), the PDF attached."""
     digest = hashlib.sha256(pdf).hexdigest()
-    status = model["status"]
+    if model["status"] == "cancellation":
+        intro = f"please find attached {model['title'].lower()} for contract {model['contract_id']}"
+    else:
+        intro = f"please find attached invoice {model['number']} for contract {model['contract_id']}"
     body = [
         "Dear customer,",
         "",
-        f"please find attached invoice {model['invoice_id']} for contract {model['contract_id']} "
-        f"(asset {model['asset_id']}), period {model['period']}.",
+        f"{intro} (asset {model['asset_id']}), period {model['period']}.",
         "",
         f"Total net {model['net']} EUR, VAT {model['vat']} EUR, gross {model['gross']} EUR: {model['balance_text']}.",
     ]
-    if status == "provisional":
-        body += ["", "This invoice is PROVISIONAL: it will be replaced once all final metering data is available."]
+    if model["notes"]:
+        body += ["", *model["notes"]]
     body += ["", "Kind regards", ISSUER_LINES[0]]
     return build_message(
         sender=SENDER,
         to=to,
-        subject=f"{'[PROVISIONAL] ' if status == 'provisional' else ''}Invoice {model['invoice_id']}",
+        subject=model["title"],
         sent_at=datetime(issue_date.year, issue_date.month, issue_date.day, tzinfo=UTC),
-        message_id=f"<{model['invoice_id']}.{digest[:16]}@invoicing.flexpower.example>",
-        headers={"X-FlexPower-Invoice-Status": status},
+        message_id=f"<{model['number']}.{digest[:16]}@invoicing.flexpower.example>",
+        headers={"X-FlexPower-Invoice-Status": model["status"], "X-FlexPower-Document": model["number"],
+                 "X-FlexPower-Invoice": model["invoice_id"]},
         body="\n".join(body) + "\n",
-        attachments=[Attachment(pdf, "application", "pdf", f"{model['invoice_id']}.pdf")],
+        attachments=[Attachment(pdf, "application", "pdf", f"{model['number']}.pdf")],
         boundary=f"=_flexpower_{digest[:32]}",
     )
 
@@ -191,7 +266,7 @@ def operations_csv(invoices: pd.DataFrame) -> bytes:
         OPERATIONS_COLUMNS,
         (
             [r["invoice_id"], r["contract_id"], r["asset_id"] or "", r["email"] or "", r["status"],
-             "fix the contract data in the CRM, then re-run the month", r["problems"] or ""]
+             OPERATIONS_ACTIONS.get(r.get("blocked_by"), OPERATIONS_ACTIONS["contract"]), r["problems"] or ""]
             for r in blocked.to_dict("records")
         ),
     )
@@ -202,23 +277,89 @@ class Document:
     path: str  # relative to the data directory
     invoice_id: str | None
     kind: str
-    content: bytes
+    content: bytes | None  # None: a file sent by an earlier run (immutable: kept, never rewritten)
+    document_number: str | None = None
+    sha256: str | None = None  # of a kept file, from the register
+
+    @property
+    def digest(self) -> str:
+        return self.sha256 if self.content is None else hashlib.sha256(self.content).hexdigest()
 
 
-def month_documents(month: date, invoices: pd.DataFrame, lines: pd.DataFrame) -> list[Document]:
-    """All files of an invoice month, in memory (nothing written)."""
-    docs: list[Document] = []
-    for inv in invoices.sort_values("invoice_id").to_dict("records"):
-        if inv["status"] == "blocked":
-            continue
-        model = document_model(inv, lines[lines["invoice_id"] == inv["invoice_id"]])
-        issue = _day(inv["issue_date"])
-        pdf = render_pdf(model, issue)
-        docs.append(Document(inv["html_path"], inv["invoice_id"], "html", render_html(model)))
-        docs.append(Document(inv["pdf_path"], inv["invoice_id"], "pdf", pdf))
-        docs.append(Document(inv["eml_path"], inv["invoice_id"], "eml", build_email(model, inv["email"], issue, pdf)))
-    docs.append(Document(f"outbox/{month:%Y-%m}/{OPERATIONS_FILE}", None, "operations", operations_csv(invoices)))
+def _rendered(model: dict, issue: date, paths: dict, inv: dict, to: str | None) -> list[Document]:
+    pdf = render_pdf(model, issue)
+    number = None if model["watermark"] else model["number"]
+    docs = [Document(paths["html_path"], inv["invoice_id"], "html", render_html(model), number),
+            Document(paths["pdf_path"], inv["invoice_id"], "pdf", pdf, number)]
+    if to is not None:
+        docs.append(Document(paths["eml_path"], inv["invoice_id"], "eml", build_email(model, to, issue, pdf), number))
     return docs
+
+
+def _register_row(inv: dict, number: str, seq: int, kind: str, refers_to, fp: str, cents: tuple, docs) -> dict:
+    by_kind = {d.kind: d for d in docs}
+    return {
+        "invoice_month": inv["invoice_month"], "document_number": number, "invoice_id": inv["invoice_id"],
+        "contract_id": inv["contract_id"], "seq": seq, "kind": kind, "refers_to": refers_to, "figures_sha256": fp,
+        "email": inv["email"], "issue_date": inv["issue_date"],
+        "net_cents": cents[0], "vat_cents": cents[1], "gross_cents": cents[2],
+        **{f"{k}_path": by_kind[k].path for k in ("html", "pdf", "eml")},
+        **{f"{k}_sha256": by_kind[k].digest for k in ("html", "pdf", "eml")},
+    }
+
+
+def issue_documents(
+    month: date, invoices: pd.DataFrame, lines: pd.DataFrame, register: pd.DataFrame | None = None
+) -> tuple[list[Document], pd.DataFrame]:
+    """All files of an invoice month, in memory (nothing written), and the month's register after this run.
+
+    * provisional: the internal draft (HTML + PDF marked DRAFT) under ``invoices/<YYYY-MM>/<invoice_id>``, no e-mail;
+    * final, not sent yet with these figures: the invoice document (HTML, PDF, outbox e-mail) named by its new
+      number, preceded by the cancellation of the previously sent document if there is one;
+    * every document sent before: kept as it is (listed, never re-rendered);
+    * blocked: nothing but its row in ``operations.csv``.
+    """
+    register = INVOICE_REGISTER.empty_frame() if register is None else register
+    invoices = assign_documents(invoices, lines, register)
+    current, sent = current_documents(register), set(register["document_number"])
+    docs: list[Document] = []
+    new_rows: list[dict] = []
+    for inv in invoices.sort_values("invoice_id").to_dict("records"):
+        inv_lines = lines[lines["invoice_id"] == inv["invoice_id"]]
+        issue = _day(inv["issue_date"])
+        if inv["document_status"] == DRAFT:
+            docs += _rendered(document_model(inv, inv_lines), issue, inv, inv, to=None)
+        elif inv["document_status"] == SENT and inv["document_number"] not in sent:
+            number = inv["document_number"]
+            seq = int(number.rsplit("-", 1)[1])
+            if inv["replaces_document_number"]:
+                old = current[inv["invoice_id"]]
+                cancel_no = document_number(inv["invoice_month"], inv["contract_id"], seq - 1)
+                cancel_docs = _rendered(cancellation_model(inv, old, cancel_no), issue,
+                                        document_paths(inv["invoice_month"], cancel_no, sent=True), inv, to=old["email"])
+                docs += cancel_docs
+                new_rows.append(_register_row(inv, cancel_no, seq - 1, CANCELLATION, old["document_number"],
+                                              old["figures_sha256"],
+                                              tuple(-int(old[c]) for c in ("net_cents", "vat_cents", "gross_cents")),
+                                              cancel_docs))
+            inv_docs = _rendered(document_model(inv, inv_lines), issue, inv, inv, to=inv["email"])
+            docs += inv_docs
+            new_rows.append(_register_row(inv, number, seq, INVOICE, inv["replaces_document_number"],
+                                          figures_sha256(inv, inv_lines),
+                                          tuple(int(inv[c]) for c in ("net_cents", "vat_cents", "gross_cents")), inv_docs))
+    for r in register.to_dict("records"):  # sent before: immutable, kept as they are
+        for k in ("html", "pdf", "eml"):
+            docs.append(Document(r[f"{k}_path"], r["invoice_id"], k, None, r["document_number"], r[f"{k}_sha256"]))
+    docs.append(Document(f"outbox/{month:%Y-%m}/{OPERATIONS_FILE}", None, "operations", operations_csv(invoices)))
+    out = pd.concat([register, pd.DataFrame(new_rows)], ignore_index=True) if new_rows else register
+    out = INVOICE_REGISTER.conform(out) if len(out) else INVOICE_REGISTER.empty_frame()
+    return docs, out.sort_values(["invoice_id", "seq"]).reset_index(drop=True)
+
+
+def month_documents(month: date, invoices: pd.DataFrame, lines: pd.DataFrame,
+                    register: pd.DataFrame | None = None) -> list[Document]:
+    """The files of :func:`issue_documents` (without the register)."""
+    return issue_documents(month, invoices, lines, register)[0]
 
 
 def _write_if_changed(path: Path, content: bytes) -> None:
@@ -235,12 +376,14 @@ def month_dirs(data_dir: Path, month: date) -> tuple[Path, Path]:
 
 
 def write_documents(data_dir: Path, month: date, docs: Iterable[Document]) -> pd.DataFrame:
-    """Write the month's files (atomic, unchanged files untouched), remove stale ones, return the manifest."""
+    """Write the month's new files (atomic, unchanged files untouched; files sent before are never rewritten),
+    remove stale drafts, return the manifest."""
     docs = list(docs)
     targets = {d.path: safe_path(data_dir, *d.path.split("/")) for d in docs}  # never outside data_dir
     wanted = set(targets.values())
     for d in docs:
-        _write_if_changed(targets[d.path], d.content)
+        if d.content is not None:
+            _write_if_changed(targets[d.path], d.content)
     for folder in month_dirs(data_dir, month):
         if folder.is_dir():
             for f in folder.iterdir():
@@ -252,8 +395,11 @@ def write_documents(data_dir: Path, month: date, docs: Iterable[Document]) -> pd
             "path": [d.path for d in docs],
             "invoice_id": [d.invoice_id for d in docs],
             "kind": [d.kind for d in docs],
-            "bytes": [len(d.content) for d in docs],
-            "sha256": [hashlib.sha256(d.content).hexdigest() for d in docs],
+            "document_number": [d.document_number for d in docs],
+            "bytes": [len(d.content) if d.content is not None else
+                      (targets[d.path].stat().st_size if targets[d.path].is_file() else None) for d in docs],
+            "sha256": [d.digest for d in docs],
         }
     )
+    manifest = manifest.sort_values("path").reset_index(drop=True)
     return INVOICE_DOCUMENTS.conform(manifest) if len(manifest) else INVOICE_DOCUMENTS.empty_frame()

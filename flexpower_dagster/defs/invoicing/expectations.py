@@ -25,7 +25,7 @@ INVOICES_SUITE = Suite(
         in_set("status", ("final",), check="freshness", severity=WARN, entity="contract_id", id="final",
                description="every invoice is final (all QHs from final DSO data)"),
     ),
-    check_descriptions={"blocked_contracts": "Invoices blocked by unusable contract data (the contract is isolated; others are issued)."},
+    check_descriptions={"blocked_contracts": "Invoices blocked by unusable contract data or a missing input (the contract is isolated; others are issued)."},
 )
 
 INVOICE_LINES_SUITE = Suite(

@@ -9,8 +9,9 @@ See docs/invoicing.md for the rules in words; the short version:
 * QHs invoiced: the best-of-infeed rows of the contract's asset on the days of the month on which the
   contract is in force (``marts.contracts_in_force``) and inside the contract period of the newest terms.
 * infeed payout: ``fixed`` -> volume (MWh, rounded to 3 decimals) x price; ``market`` -> sum over QHs of
-  MWh x market VWAP of the QH. A QH with infeed but no market VWAP is valued 0 and makes the invoice
-  provisional (listed in ``problems``).
+  MWh x market VWAP of the QH. A QH with infeed but no market VWAP is never valued 0: the invoice is
+  blocked until the VWAP exists (``problems`` names the missing input and the days); the same holds for a
+  redispatched QH without compensation price or forecast.
 * fee: ``fixed_as_produced`` -> volume x fee; ``fixed_for_capacity`` -> capacity x fee x days in force /
   days of the month (pro rata for a partial month, once per month); ``percent_of_market`` -> sum over QHs
   of MWh x VWAP x fee_percent / 100.
@@ -31,7 +32,14 @@ import duckdb
 import pandas as pd
 
 from flexpower_dagster.defs.crm.formulas import FEE, PAYOUT
-from flexpower_dagster.defs.invoicing.status import blocking_problems, day_ranges, dec, provisional_problems
+from flexpower_dagster.defs.invoicing.register import assign_documents, read_register
+from flexpower_dagster.defs.invoicing.status import (
+    blocking_problems,
+    day_ranges,
+    dec,
+    missing_input_problems,
+    provisional_problems,
+)
 from flexpower_dagster.defs.invoicing.sums import contract_month_sums, contract_month_sums_of, month_bounds
 from flexpower_dagster.defs.invoicing.tables import INVOICE_LINES, INVOICES
 from flexpower_dagster.lib.sql import QHS_PER_DAY
@@ -125,27 +133,24 @@ def _lines(r: Mapping, days_in_force: int, days_in_month: int) -> list[Line]:
     return lines
 
 
-def document_paths(month: date, inv_id: str) -> dict[str, str]:
-    """Where the documents of one invoice go, relative to the data directory."""
-    return {
-        "html_path": f"invoices/{month:%Y-%m}/{inv_id}.html",
-        "pdf_path": f"invoices/{month:%Y-%m}/{inv_id}.pdf",
-        "eml_path": f"outbox/{month:%Y-%m}/{inv_id}.eml",
-    }
-
-
-def compute_invoices(month: date, inputs: Mapping[str, pd.DataFrame | None]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(invoice_lines, invoices) for ``month`` from frames (see :func:`invoices_from_sums`)."""
-    return invoices_from_sums(month, contract_month_sums_of(month, inputs))
+def compute_invoices(
+    month: date, inputs: Mapping[str, pd.DataFrame | None], register: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(invoice_lines, invoices) for ``month`` from frames (see :func:`invoices_from_sums`); ``register``: the
+    documents sent so far (none by default)."""
+    return invoices_from_sums(month, contract_month_sums_of(month, inputs), register)
 
 
 def compute_invoices_in(conn: duckdb.DuckDBPyConnection, month: date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(invoice_lines, invoices) for ``month`` from the warehouse ``conn``."""
-    return invoices_from_sums(month, contract_month_sums(conn, month))
+    """(invoice_lines, invoices) for ``month`` from the warehouse ``conn`` (sums and the document register)."""
+    return invoices_from_sums(month, contract_month_sums(conn, month), read_register(conn, month))
 
 
-def invoices_from_sums(month: date, sums: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(invoice_lines, invoices) for ``month``, conformed to their TableSpecs, sorted by invoice id.
+def invoices_from_sums(
+    month: date, sums: pd.DataFrame, register: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(invoice_lines, invoices) for ``month``, conformed to their TableSpecs, sorted by invoice id; the document
+    columns (number, status, paths) come from :func:`~.register.assign_documents` against ``register``.
 
     Works per invoice on a handful of decimal sums (the QH work is done in SQL by
     :mod:`~flexpower_dagster.defs.invoicing.sums`), so the money arithmetic can be exact ``Decimal``.
@@ -157,7 +162,12 @@ def invoices_from_sums(month: date, sums: pd.DataFrame) -> tuple[pd.DataFrame, p
     invoice_rows: list[dict] = []
     for r in sums.to_dict("records"):
         inv_id = invoice_id(start, r["contract_id"])
+        # The contract first; an invoice with usable terms is still blocked while an input it needs is missing.
         blocking = blocking_problems(r)
+        blocked_by = "contract" if blocking else None
+        if not blocking:
+            blocking = missing_input_problems(r)
+            blocked_by = "missing_input" if blocking else None
         p_start = pd.Timestamp(r["period_start"]).date() if not pd.isna(r["period_start"]) else None
         p_end = pd.Timestamp(r["period_end_excl"]).date() if not pd.isna(r["period_end_excl"]) else None
         days_in_force = max((p_end - p_start).days, 0) if p_start and p_end else 0
@@ -191,15 +201,19 @@ def invoices_from_sums(month: date, sums: pd.DataFrame) -> tuple[pd.DataFrame, p
             "n_missing_days": len(missing),
             "missing_days": day_ranges(missing) or None,
             "volume_mwh": float(Decimal(r["volume"]).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)),
+            "blocked_by": None,
             "html_path": None,
             "pdf_path": None,
             "eml_path": None,
+            "document_number": None,
+            "document_status": None,
+            "replaces_document_number": None,
         }
         if blocking:
             row.update(
                 payout_net_eur=None, charge_net_eur=None, net_eur=None, vat_eur=None, gross_eur=None,
                 net_cents=None, vat_cents=None, gross_cents=None, balance_direction=None,
-                status="blocked", problems="; ".join(blocking),
+                status="blocked", problems="; ".join(blocking), blocked_by=blocked_by,
             )
             invoice_rows.append(row)
             continue
@@ -252,16 +266,14 @@ def invoices_from_sums(month: date, sums: pd.DataFrame) -> tuple[pd.DataFrame, p
             balance_direction=FLEX_PAYS if totals["gross"] >= 0 else CUSTOMER_PAYS,
             status="provisional" if provisional else "final",
             problems="; ".join(provisional) or None,
-            **document_paths(start, inv_id),
         )
         invoice_rows.append(row)
 
     lines = INVOICE_LINES.conform(pd.DataFrame(line_rows)) if line_rows else INVOICE_LINES.empty_frame()
     invoices = INVOICES.conform(pd.DataFrame(invoice_rows)) if invoice_rows else INVOICES.empty_frame()
-    return (
-        lines.sort_values(["invoice_id", "line_no"]).reset_index(drop=True),
-        invoices.sort_values("invoice_id").reset_index(drop=True),
-    )
+    lines = lines.sort_values(["invoice_id", "line_no"]).reset_index(drop=True)
+    invoices = INVOICES.conform(assign_documents(invoices, lines, register)) if len(invoices) else invoices
+    return lines, invoices.sort_values("invoice_id").reset_index(drop=True)
 
 
 def _float(value: Decimal | None) -> float | None:

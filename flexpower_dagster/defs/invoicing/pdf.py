@@ -2,7 +2,8 @@
 
 Core font Helvetica (no font files, Latin-1 text), creation date fixed to the invoice's issue date
 (00:00 UTC), so fpdf2's ``/ID`` (an MD5 of the content plus the creation date) is fixed as well: the same
-invoice gives the same bytes. A provisional invoice carries a diagonal ``PROVISIONAL`` watermark.
+invoice gives the same bytes. A provisional invoice (an internal draft, never sent) carries a diagonal ``DRAFT``
+watermark.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def _latin1(text: str) -> str:
 def render_pdf(model: dict, issue_date: date) -> bytes:
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_creation_date(datetime(issue_date.year, issue_date.month, issue_date.day, tzinfo=UTC))
-    pdf.set_title(f"Invoice {model['invoice_id']}")
+    pdf.set_title(model["title"])
     pdf.set_author(model["issuer"][0])
     pdf.set_subject(f"{model['status']} invoice for {model['contract_id']}")
     pdf.set_creator("flexpower_dagster invoicing")
@@ -36,17 +37,9 @@ def render_pdf(model: dict, issue_date: date) -> bytes:
         pdf.cell(0, 4.5, _latin1(issuer_line), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.set_font("Helvetica", "B", 16)
-    pdf.cell(0, 9, _latin1(f"Invoice {model['invoice_id']}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 9, _latin1(model["title"]), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", size=10)
-    for label, value in (
-        ("Invoice number", model["invoice_id"]),
-        ("Issue date", model["issue_date"]),
-        ("Customer", model["email"]),
-        ("Contract", model["contract_id"]),
-        ("Asset", f"{model['asset_id']} (metering point {model['metering_point_id']})"),
-        ("Period", model["period"]),
-        ("Status", model["status"].upper()),
-    ):
+    for label, value in model["meta"]:
         pdf.cell(35, 5.5, _latin1(label))
         pdf.cell(0, 5.5, _latin1(value), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
@@ -70,8 +63,9 @@ def render_pdf(model: dict, issue_date: date) -> bytes:
     pdf.cell(0, 6, _latin1(f"Balance: {model['balance_text']} {model['gross']} EUR (gross)"), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     pdf.set_font("Helvetica", size=8)
-    pdf.multi_cell(0, 4, _latin1(f"Infeed volume {model['volume']} MWh. VAT {model['vat_percent']} % is computed per line "
-                                 "on the net rounded to cents."), new_x="LMARGIN", new_y="NEXT")
+    if model["volume"]:
+        pdf.multi_cell(0, 4, _latin1(f"Infeed volume {model['volume']} MWh. VAT {model['vat_percent']} % is computed per "
+                                     "line on the net rounded to cents."), new_x="LMARGIN", new_y="NEXT")
     for n in model["notes"]:
         pdf.multi_cell(0, 4, _latin1(n), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())

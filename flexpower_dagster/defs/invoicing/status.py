@@ -1,10 +1,12 @@
 """Why an invoice is ``blocked`` or ``provisional`` (pure, no Dagster): the problems, in words a customer
 service colleague can act on. See docs/invoicing.md.
 
-* blocked: the contract is invalid in ``marts.contracts_in_force`` (its problems are named), its terms changed
-  within the month, or a term the invoice needs is missing (checked again here, belt and braces);
-* provisional: days without data, quarter-hours not from final DSO data, quarter-hours with infeed but no
-  market VWAP, redispatched quarter-hours without compensation price or forecast.
+* blocked by the contract: the contract is invalid in ``marts.contracts_in_force`` (its problems are named), its
+  terms changed within the month, or a term the invoice needs is missing (checked again here, belt and braces);
+* blocked by a missing input (missing is never 0): quarter-hours with infeed but no market VWAP (for a model that
+  uses the market), redispatched quarter-hours without DSO compensation price or without forecast; the reason
+  names the input and the days;
+* provisional: days without data, quarter-hours not from final DSO data.
 """
 
 from __future__ import annotations
@@ -76,6 +78,34 @@ def blocking_problems(r: Mapping) -> list[str]:
     return list(dict.fromkeys(problems))
 
 
+def _days(values) -> list[date]:
+    return [pd.Timestamp(d).date() for d in (values if values is not None else [])]
+
+
+def missing_input_problems(r: Mapping) -> list[str]:
+    """Inputs the invoice needs on delivered days but that are missing: never valued 0, the invoice is blocked
+    until they exist (e.g. the day's public trades were rejected, so the market VWAP is missing)."""
+    problems: list[str] = []
+    uses_market = r["price_model"] == "market" or r["fee_model"] == "percent_of_market"
+    if uses_market and r["n_qh_no_vwap"]:
+        problems.append(
+            f"missing input market VWAP (marts.trading_qh, from the exchange's public trades) for "
+            f"{int(r['n_qh_no_vwap'])} quarter-hour(s) with infeed on {day_ranges(_days(r['days_no_vwap']))}: "
+            "not priced until the trades exist"
+        )
+    if r["n_redispatch_no_price"]:
+        problems.append(
+            f"missing input DSO redispatch compensation price for {int(r['n_redispatch_no_price'])} redispatched "
+            f"quarter-hour(s) on {day_ranges(_days(r['days_redispatch_no_price']))}"
+        )
+    if r["n_redispatch_no_forecast"]:
+        problems.append(
+            f"missing input forecast (marts.asset_forecast) for {int(r['n_redispatch_no_forecast'])} redispatched "
+            f"quarter-hour(s) on {day_ranges(_days(r['days_redispatch_no_forecast']))}"
+        )
+    return problems
+
+
 def provisional_problems(r: Mapping, missing_days: list[date], n_expected: int, n_final: int) -> list[str]:
     problems: list[str] = []
     if missing_days:
@@ -87,11 +117,4 @@ def provisional_problems(r: Mapping, missing_days: list[date], n_expected: int, 
             f"(live {int(r['n_qh_live'])}, forecast {int(r['n_qh_forecast'])}, "
             f"no value {int(r['n_qh_no_value'])}, on missing days {len(missing_days) * QHS_PER_DAY})"
         )
-    uses_market = r["price_model"] == "market" or r["fee_model"] == "percent_of_market"
-    if uses_market and r["n_qh_no_vwap"]:
-        problems.append(f"{int(r['n_qh_no_vwap'])} quarter-hour(s) with infeed but no market VWAP (valued 0 EUR until one exists)")
-    if r["n_redispatch_no_price"]:
-        problems.append(f"{int(r['n_redispatch_no_price'])} redispatched quarter-hour(s) without DSO compensation price (valued 0 EUR)")
-    if r["n_redispatch_no_forecast"]:
-        problems.append(f"{int(r['n_redispatch_no_forecast'])} redispatched quarter-hour(s) without forecast (valued 0 EUR)")
     return problems

@@ -114,11 +114,14 @@ sums AS (
         CAST(coalesce(sum(mwh_d), 0) AS VARCHAR) AS volume,
         CAST(coalesce(sum(mwh_d * vwap_d), 0) AS VARCHAR) AS market_value,
         count(*) FILTER (WHERE coalesce(mwh, 0) <> 0 AND vwap_d IS NULL) AS n_qh_no_vwap,
+        list(DISTINCT delivery_day) FILTER (WHERE coalesce(mwh, 0) <> 0 AND vwap_d IS NULL) AS days_no_vwap,
         count(*) FILTER (WHERE redispatched) AS n_qh_redispatched,
         CAST(coalesce(sum(fc_mwh_d) FILTER (WHERE redispatched), 0) AS VARCHAR) AS redispatch_mwh,
         CAST(coalesce(sum(fc_mwh_d * comp_d) FILTER (WHERE redispatched), 0) AS VARCHAR) AS redispatch_value,
         count(*) FILTER (WHERE redispatched AND comp_d IS NULL) AS n_redispatch_no_price,
-        count(*) FILTER (WHERE redispatched AND fc_mwh_d IS NULL) AS n_redispatch_no_forecast
+        count(*) FILTER (WHERE redispatched AND fc_mwh_d IS NULL) AS n_redispatch_no_forecast,
+        list(DISTINCT delivery_day) FILTER (WHERE redispatched AND comp_d IS NULL) AS days_redispatch_no_price,
+        list(DISTINCT delivery_day) FILTER (WHERE redispatched AND fc_mwh_d IS NULL) AS days_redispatch_no_forecast
     FROM qhx GROUP BY contract_id
 )
 SELECT
@@ -133,7 +136,10 @@ SELECT
     coalesce(s.n_qh_no_vwap, 0) AS n_qh_no_vwap, coalesce(s.n_qh_redispatched, 0) AS n_qh_redispatched,
     coalesce(s.redispatch_mwh, '0') AS redispatch_mwh, coalesce(s.redispatch_value, '0') AS redispatch_value,
     coalesce(s.n_redispatch_no_price, 0) AS n_redispatch_no_price,
-    coalesce(s.n_redispatch_no_forecast, 0) AS n_redispatch_no_forecast
+    coalesce(s.n_redispatch_no_forecast, 0) AS n_redispatch_no_forecast,
+    coalesce(s.days_no_vwap, []) AS days_no_vwap,
+    coalesce(s.days_redispatch_no_price, []) AS days_redispatch_no_price,
+    coalesce(s.days_redispatch_no_forecast, []) AS days_redispatch_no_forecast
 FROM periods p
 JOIN versions v USING (contract_id)
 LEFT JOIN sums s USING (contract_id)
