@@ -81,3 +81,117 @@ def test_past_partitions_and_blocking_checks_hold_daily_and_monthly_dependants()
         req = _requested(r)
         assert req["daily"] == {"2025-03-02"}
         assert req["invoices"] == {"2025-03-01"}
+
+
+# --------------------------------------------------------------------------------------------
+# convergence: whatever the interleaving, every partition ends materialised after its newest upstream
+
+
+DAY, MONTH = "2025-03-02", "2025-03-01"
+KEYS = {"src": src.key, "contracts": contracts.key, "daily": daily.key, "invoices": invoices.key}
+
+
+class Loop:
+    """The automation sensor's evaluations over the toy graph, with runs executed when the test says."""
+
+    def __init__(self, instance):
+        self.defs = _defs()
+        self.job = self.defs.resolve_implicit_global_asset_job_def()
+        self.instance = instance
+        self.cursor = None
+
+    def run(self, *names: str, partition: str = DAY) -> None:
+        self.job.execute_in_process(
+            instance=self.instance, partition_key=partition, asset_selection=[KEYS[n] for n in names]
+        )
+
+    def evaluate(self) -> dict[str, set]:
+        r = dg.evaluate_automation_conditions(defs=self.defs, instance=self.instance, cursor=self.cursor)
+        self.cursor = r.cursor
+        return {n: r.get_requested_partitions(k) for n, k in KEYS.items() if n != "src"}
+
+    def execute(self, requested: dict[str, set]) -> None:
+        """The requested runs, one per partition: the day's run first, then the month's (queue order)."""
+        for pk in sorted({p for ps in requested.values() for p in ps}, key=lambda p: p != DAY):
+            self.run(*[n for n, ps in requested.items() if pk in ps], partition=pk)
+
+    def settle(self, max_ticks: int = 8) -> int:
+        runs = 0
+        for _ in range(max_ticks):
+            requested = self.evaluate()
+            if not any(requested.values()):
+                return runs
+            runs += sum(len(ps) for ps in requested.values())
+            self.execute(requested)
+        raise AssertionError("automation did not settle")
+
+    def latest(self, name: str, partition: str) -> int:
+        ids = self.instance.get_latest_storage_id_by_partition(KEYS[name], dg.DagsterEventType.ASSET_MATERIALIZATION)
+        return ids.get(partition, -1)
+
+    def assert_converged(self) -> None:
+        assert self.latest("contracts", DAY) > self.latest("src", DAY)
+        assert self.latest("daily", DAY) > self.latest("contracts", DAY)
+        assert self.latest("invoices", MONTH) > self.latest("contracts", DAY)
+
+
+def test_first_evaluation_on_the_tick_the_upstream_arrives():
+    """The condition's very first evaluation sees the upstream already updated: the partition is requested."""
+    with dg.instance_for_test() as instance:
+        loop = Loop(instance)
+        loop.run("src")
+        assert loop.evaluate()["contracts"] == {DAY}  # first evaluation ever (no cursor)
+        loop.run("contracts", "daily")
+        loop.settle()
+        loop.assert_converged()
+
+
+def test_a_month_requested_with_its_day_and_run_first_is_run_again():
+    """Issue 29.2: the invoice ran on the old day (its run went first); when the day's and the invoice's own
+    materialisations are seen on the same tick, the month is requested again and ends on the newest day."""
+    with dg.instance_for_test() as instance:
+        loop = Loop(instance)
+        loop.run("src")
+        loop.settle()
+        loop.assert_converged()
+        loop.run("src")  # a corrected file
+        requested = loop.evaluate()
+        assert requested["contracts"] == {DAY} and requested["daily"] == {DAY}
+        assert requested["invoices"] == set()  # not on the tick its day is requested: it would read the old day
+        loop.run("invoices", partition=MONTH)  # a month run that overtakes the day (e.g. a person's)
+        loop.run("contracts", "daily")  # then the day; both are seen by the next evaluation
+        assert loop.evaluate()["invoices"] == {MONTH}
+        loop.run("invoices", partition=MONTH)
+        assert loop.settle() == 0
+        loop.assert_converged()
+
+
+def test_upstream_updated_while_the_asset_runs_and_on_the_tick_it_is_requested():
+    with dg.instance_for_test() as instance:
+        loop = Loop(instance)
+        loop.run("src")
+        loop.settle()
+        loop.run("src")
+        requested = loop.evaluate()
+        assert requested["contracts"] == {DAY}
+        loop.run("contracts")  # the requested run starts ...
+        loop.run("src")  # ... and a newer file is staged while it runs (before its materialisation is seen)
+        loop.run("daily")
+        loop.settle()
+        loop.assert_converged()
+        # an upstream update landing on the very tick the dependant is requested
+        loop.run("src")
+        requested = loop.evaluate()
+        loop.run("src")
+        loop.execute(requested)
+        loop.settle()
+        loop.assert_converged()
+
+
+def test_a_quiet_platform_requests_nothing():
+    with dg.instance_for_test() as instance:
+        loop = Loop(instance)
+        loop.run("src")
+        loop.settle()
+        for _ in range(3):
+            assert not any(loop.evaluate().values())

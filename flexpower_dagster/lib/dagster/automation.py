@@ -20,6 +20,7 @@ at a time and every run executes in-process, so sensor and automation runs never
 import warnings
 
 import dagster as dg
+from dagster._core.events import DagsterEventType
 
 from flexpower_dagster.lib.dagster.jobs import ORIGIN_TAG
 from flexpower_dagster.lib.dagster.sensors import BACKGROUND_PRIORITY, PRIORITY_TAG, SENSOR_INTERVAL_SECONDS, TRIGGER_TAG
@@ -32,6 +33,77 @@ AUTOMATION_SENSOR_NAME = "automation_condition_sensor"
 AC = dg.AutomationCondition
 
 
+class UpstreamNewer(dg.AutomationCondition):
+    """True for a partition whose newest upstream materialisation is newer than its own latest one.
+
+    A state, not an event: it compares storage ids (the event log's order) of the latest materialisation of
+    the partition with those of the upstream partitions it maps to (the same day; the days of an invoice
+    month; every partition of an unpartitioned upstream's single one). Whatever the interleaving (an upstream
+    update on the tick of the partition's first evaluation, on the tick it is requested, while it runs, in
+    another run of the same tick), the partition stays true until a run of its own materialises it after its
+    newest upstream. Dagster's ``any_deps_updated().since_last_handled()`` is an event latch that a request or
+    a materialisation on the same tick resets, and it lost updates that way (docs/automation.md, "Convergence").
+    A partition that has no materialisation of its own is newer-upstream as soon as one upstream has one.
+    """
+
+    @property
+    def name(self) -> str:
+        return "upstream_newer_than_self"
+
+    @property
+    def requires_cursor(self) -> bool:
+        return False
+
+    def evaluate(self, context):  # AutomationContext -> AutomationResult (Dagster's custom-condition API)
+        candidates = context.candidate_subset
+        if candidates.is_empty:
+            return dg.AutomationResult(context, candidates)
+        view, graph, key = context.asset_graph_view, context.asset_graph, context.key
+        pdef = graph.get(key).partitions_def
+        keys = set(candidates.expensively_compute_partition_keys()) if pdef is not None else {None}
+        own = _latest_ids(view.instance, key, pdef)
+        newest: dict[str | None, int] = {}
+        for parent in graph.get(key).parent_keys:
+            if not graph.has(parent) or not graph.get(parent).is_materializable:
+                continue
+            ppdef = graph.get(parent).partitions_def
+            for pk, sid in _mapped(_latest_ids(view.instance, parent, ppdef), pdef, ppdef, keys).items():
+                if sid > newest.get(pk, -1):
+                    newest[pk] = sid
+        true_keys = {pk for pk in keys if newest.get(pk, -1) > own.get(pk, -1)}
+        if pdef is None:
+            subset = candidates if true_keys else context.get_empty_subset()
+        else:
+            subset = view.get_subset_from_partition_keys(key, pdef, {k for k in true_keys if k is not None})
+        return dg.AutomationResult(context, subset)
+
+
+def _latest_ids(instance: dg.DagsterInstance, key: dg.AssetKey, pdef) -> dict[str | None, int]:
+    """Partition key (None: unpartitioned) -> storage id of its latest materialisation."""
+    if pdef is None:
+        event = instance.get_latest_materialization_event(key)
+        return {} if event is None or event.storage_id is None else {None: event.storage_id}
+    return dict(instance.get_latest_storage_id_by_partition(key, DagsterEventType.ASSET_MATERIALIZATION))
+
+
+def _mapped(ids: dict[str | None, int], pdef, ppdef, keys: set[str | None]) -> dict[str | None, int]:
+    """Upstream ids per *downstream* partition key: the newest over the upstream partitions it reads."""
+    if not ids:
+        return {}
+    if ppdef is None:  # one upstream for every partition
+        return dict.fromkeys(keys, ids[None])
+    if pdef is None:  # an unpartitioned asset over all upstream partitions
+        return {None: max(ids.values())}
+    if isinstance(pdef, dg.MonthlyPartitionsDefinition) and isinstance(ppdef, dg.DailyPartitionsDefinition):
+        out: dict[str | None, int] = {}
+        for day, sid in ids.items():  # month key 2025-06-01 <- days 2025-06-*
+            month = f"{day[:7]}-01"
+            if month in keys and sid > out.get(month, -1):
+                out[month] = sid
+        return out
+    return {pk: ids[pk] for pk in keys if pk in ids}  # the same partitions (daily <- daily, monthly <- monthly)
+
+
 def blocking_check_failed_upstream() -> dg.AutomationCondition:
     """True while a blocking check of a direct upstream partition has failed (and that asset is not
     being re-materialised on this tick: a re-run re-executes its checks). Unlike
@@ -41,42 +113,58 @@ def blocking_check_failed_upstream() -> dg.AutomationCondition:
     ).with_label("upstream_blocking_check_failed")
 
 
+def _not_failed_or_retriggered() -> dg.AutomationCondition:
+    """A partition whose last run failed is retried once per upstream update, not on every tick."""
+    return (~AC.execution_failed() | AC.any_deps_updated().since_last_handled()).with_label("not_failed_or_upstream_updated")
+
+
 def daily_condition() -> dg.AutomationCondition:
-    """``eager()`` on every partition, not only the latest (a late file for a day weeks ago updates
-    that day), while every upstream blocking check passed."""
-    return (AC.eager().without(AC.in_latest_time_window()) & AC.all_deps_blocking_checks_passed()).with_label(
-        "eager_all_partitions"
-    )
+    """Every partition (a late file for a day weeks ago updates that day) whose upstream is newer than itself,
+    or whose upstream of the same day is requested on this tick (it joins that run, after it in the run's
+    order); never while an upstream is missing or in progress or a blocking check upstream failed."""
+    return (
+        (UpstreamNewer() | AC.any_deps_match(AC.will_be_requested()).with_label("upstream_requested_this_tick"))
+        & ~AC.any_deps_missing()
+        & ~AC.any_deps_in_progress()
+        & ~AC.in_progress()
+        & _not_failed_or_retriggered()
+        & AC.all_deps_blocking_checks_passed()
+    ).with_label("eager_all_partitions")
 
 
 def monthly_condition() -> dg.AutomationCondition:
-    """Monthly partitions (invoicing): eager, but a month runs as soon as one of its days has data and
-    only *monthly* upstream partitions must exist; it waits while an upstream blocking check fails
-    (a structural problem of a day's marts), not for days without data (see module docstring)."""
+    """Monthly partitions (invoicing): a month runs once one of its days has data and every day it reads is
+    settled: no upstream requested on this tick or in progress (its run is separate from the days' runs, so it
+    must start after them), and its upstream is newer than itself. Only *monthly* upstream partitions must exist
+    (a month's days are never all there before it ends); it waits while an upstream blocking check fails."""
     monthly_dep_missing = (
         AC.any_deps_match(AC.missing() & ~AC.will_be_requested())
         .ignore(dg.AssetSelection.tag("cadence", "daily"))  # convention: daily assets carry DAILY_TAGS
         .with_label("any_monthly_deps_missing")
     )
     return (
-        (AC.newly_missing() | AC.any_deps_updated()).since_last_handled()
+        UpstreamNewer()
         & AC.any_deps_match(~AC.missing()).with_label("any_dep_has_data")
         & ~monthly_dep_missing
+        & ~AC.any_deps_match(AC.will_be_requested()).with_label("no_upstream_requested_this_tick")
         & ~AC.any_deps_in_progress()
         & ~AC.in_progress()
+        & _not_failed_or_retriggered()
         & ~blocking_check_failed_upstream()
     ).with_label("eager_all_months")
 
 
 def staging_follow_condition() -> dg.AutomationCondition:
     """Staging assets that read other staging assets (DSO data is validated against the CRM
-    metering points) re-run for a day when their upstream changed; their own files are the
-    sensors' business (``eager()`` without ``newly_missing``)."""
+    metering points) re-run for a day whose upstream is newer than themselves; their own files, and which
+    days exist, are the sensors' business (a missing partition is not requested here)."""
     return (
-        AC.any_deps_updated().since_last_handled()
+        UpstreamNewer()
+        & ~AC.missing()
         & ~AC.any_deps_missing()
         & ~AC.any_deps_in_progress()
         & ~AC.in_progress()
+        & _not_failed_or_retriggered()
         & AC.all_deps_blocking_checks_passed()
     ).with_label("follow_upstream")
 
@@ -117,6 +205,7 @@ def automation_sensor() -> dg.AutomationConditionSensorDefinition:
         default_status=dg.DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
         emit_backfills=False,  # one run per partition through the run queue
+        use_user_code_server=True,  # UpstreamNewer is Python: evaluated in the code server, not in the daemon
         run_tags={TRIGGER_TAG: "automation", ORIGIN_TAG: "automation", PRIORITY_TAG: BACKGROUND_PRIORITY},
         description="Evaluates the automation conditions of every asset downstream of staging (docs/automation.md).",
     )
