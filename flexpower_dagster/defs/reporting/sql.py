@@ -438,16 +438,18 @@ VIEWS: dict[str, str] = {
         LEFT JOIN marts.invoices i USING (invoice_month, invoice_id)
         ORDER BY l.invoice_month, l.invoice_id, l.line_type
     """,
-    # Alerts (marts.alerts, defs/ops): open first, most severe first, newest first; labels for the page.
+    # Alerts (marts.alerts, defs/ops): one row per cause with the days it covers; open first, in the alerts'
+    # priority (late files, failed runs, blocked invoices, data quality; errors first), newest day first.
     "alerts": """
-        SELECT alert_key, kind, severity, status, delivery_day, strftime(delivery_day, '%d.%m.%Y') AS day_label,
+        SELECT alert_key, kind, severity, status, priority, title, covers, covered_keys, n_covered,
+               delivery_day, strftime(delivery_day, '%d.%m.%Y') AS day_label,
                invoice_month, strftime(invoice_month, '%m/%Y') AS month_label, entity, source, message, action, link,
                since, strftime(since, '%d.%m.%Y %H:%M') AS since_label,
                opened_at, strftime(opened_at, '%d.%m.%Y %H:%M') AS opened_label,
                last_seen_at, strftime(last_seen_at, '%d.%m.%Y %H:%M') AS last_seen_label,
                resolved_at, strftime(resolved_at, '%d.%m.%Y %H:%M') AS resolved_label, occurrences
         FROM marts.alerts
-        ORDER BY status = 'open' DESC, severity = 'error' DESC, severity = 'warning' DESC, opened_at DESC, alert_key
+        ORDER BY status = 'open' DESC, priority, delivery_day DESC NULLS LAST, invoice_month DESC NULLS LAST, alert_key
     """,
     # Data quality: the newest result per day, asset, check and expectation (re-runs append results), plus
     # since when the (asset, check, expectation) has been failing.
