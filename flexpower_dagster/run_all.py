@@ -241,7 +241,8 @@ def print_findings(outcomes: list[RunOutcome], width: int = 160) -> None:
 
 
 def print_open_alerts(settings: Settings, limit: int = 12, width: int = 150) -> None:
-    """The open alerts (marts.alerts), most severe first: what needs a person after this batch."""
+    """The open alerts (marts.alerts), one per cause in their priority (late files first): what needs a person
+    after this batch."""
     if not settings.warehouse.exists():
         return
     with _read_warehouse(settings) as conn:
@@ -249,8 +250,8 @@ def print_open_alerts(settings: Settings, limit: int = 12, width: int = 150) -> 
                             "AND table_name = 'alerts'").fetchone()[0]:
             return
         rows = conn.execute(
-            "SELECT severity, kind, message FROM marts.alerts WHERE status = 'open' "
-            "ORDER BY severity = 'error' DESC, kind, delivery_day, alert_key"
+            "SELECT severity, kind, coalesce(title, message) FROM marts.alerts WHERE status = 'open' "
+            "ORDER BY priority, delivery_day DESC NULLS LAST, alert_key"
         ).fetchall()
         kinds = conn.execute("SELECT kind, count(*) FROM marts.alerts WHERE status = 'open' GROUP BY ALL ORDER BY 1").fetchall()
     if not rows:

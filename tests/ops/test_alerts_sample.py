@@ -18,8 +18,8 @@ from flexpower_dagster.settings import Settings
 from support import materialize_month, resources_for
 
 SAMPLE_MONTH = "2025-06-01"
-KEY_LATE = "late_data:dso_final_production:2025-06-08:WND-DE-001"
-KEY_INVOICE = "blocked_invoice:2025-06-CON1_WND-DE-003"
+KEY_LATE = "late_data:dso_final_production:WND-DE-001"
+KEY_INVOICE = "blocked_invoice:CON1_WND-DE-003"
 
 
 @pytest.fixture(scope="module")

@@ -74,3 +74,18 @@ def test_one_email_per_transition_in_the_operations_outbox(tmp_path):
     body = msg.get_content()
     assert "Invoice blocked: no price." in body and "What to do: Fix the contract." in body
     assert "http://127.0.0.1:3000/assets/marts/invoices" in body
+
+
+def test_the_subject_names_the_source_the_entity_and_the_days(tmp_path):
+    from datetime import date
+
+    from flexpower_dagster.defs.ops.deadlines import DEADLINES, Late
+
+    dso = next(d for d in DEADLINES if d.table == "dso_final_production")
+    days = [date(2025, 6, d) for d in (2, 3, 4, 5, 9)]
+    findings = al.late_data_findings([Late(dso, d, "SOL-DE-001", dso.due_at(d), 5) for d in days], None, NOW.replace(day=20))
+    _, changes = al.reconcile([], findings, NOW)
+    (path,) = write_outbox(tmp_path, changes, NOW)
+    msg = message_from_bytes(path.read_bytes(), policy=policy.SMTP)
+    assert msg["Subject"] == "[warning] ALERT: late dso_final_production SOL-DE-001 2025-06-02..06-05, 06-09"
+    assert "Covers: 2025-06-02..06-05, 06-09 (5)" in msg.get_content()

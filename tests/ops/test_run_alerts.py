@@ -93,3 +93,19 @@ def test_a_failed_run_requests_one_alert_evaluation_but_a_failed_evaluation_does
             dagster_instance=instance, dagster_run=instance.get_run_by_id(failed.run_id),
         ).for_run_failure()
         assert isinstance(run_failure_alert_sensor(looping), dg.SkipReason)
+
+
+@dg.asset(key=["marts", "flaky_daily"], partitions_def=dg.DailyPartitionsDefinition(start_date="2025-06-01"))
+def flaky_daily(context: dg.AssetExecutionContext) -> None:
+    raise ValueError(f"bad input for {context.partition_key}")
+
+
+def test_a_step_failing_for_several_days_is_one_alert_listing_them():
+    days = ("2025-06-02", "2025-06-03", "2025-06-05")
+    with dg.instance_for_test() as instance:
+        runs = [dg.materialize([flaky_daily], partition_key=d, instance=instance, raise_on_error=False) for d in days]
+        (f,) = run_failure_findings(instance)
+    assert f.alert_key.startswith("run_failure:") and f.alert_key.endswith(":marts__flaky_daily")  # no partition
+    assert f.covered == days and "failing for 3 partitions: 2025-06-02..06-03, 06-05" in f.message
+    assert f.details["run_id"] == runs[-1].run_id and "bad input for 2025-06-05" in f.message  # the newest names the run
+    assert f.details["runs"] == {d: r.run_id for d, r in zip(days, runs, strict=True)}

@@ -458,6 +458,9 @@ def test_alerts_page_names_the_late_file_and_the_blocked_invoice(visit):
     open_alerts = v.page.locator('[data-table="open-alerts"]').inner_text()
     assert "dso_final_production of 2025-06-08 for asset WND-DE-001" in open_alerts
     assert "Invoice 2025-06-CON1_WND-DE-003 of contract CON1_WND-DE-003" in open_alerts
+    assert "Days covered" in open_alerts and "late dso_final_production WND-DE-001 2025-06-08" in open_alerts
+    # one alert per cause: the late file comes first, before the blocked invoice and the data-quality warnings
+    assert open_alerts.index("late dso_final_production WND-DE-001") < open_alerts.index("blocked invoice CON1_WND-DE-003")
     assert "WND-DE-001" in v.page.locator('[data-table="incomplete-days"]').inner_text()
     v.assert_clean()
 

@@ -1,8 +1,8 @@
 """Dagster wiring of the operations layer (rules in :mod:`.deadlines`, :mod:`.alerts`, :mod:`.delivery`).
 
 * ``marts/alerts``: one evaluation of everything that needs a person — late sources, failed runs, failed
-  data-quality checks, blocked invoices — reconciled with the stored alerts (one row per key), the
-  transitions delivered to the operations outbox and the optional webhook.
+  data-quality checks, blocked invoices — reconciled with the stored alerts (one row per cause, listing its
+  days), the openings and resolutions delivered to the operations outbox and the optional webhook.
 * ``alerts_job`` runs it; ``alerts_sensor`` requests it every 15 minutes (deadlines pass with the clock, not
   with a file), ``run_failure_alert_sensor`` right after any run fails. ``make run`` runs it after the days
   and months and prints the open alerts.
@@ -33,10 +33,11 @@ EVALUATE_EVERY_SECONDS = 15 * 60
 def evaluate(conn, instance: dg.DagsterInstance | None, now: datetime) -> list[al.Finding]:
     """Every current finding: late data, failed runs (from the Dagster instance), data quality, invoices."""
     days = evaluated_days(conn)  # one scan of the staging tables for both questions
-    findings = al.late_data_findings(late_sources(conn, now, days), silent_since(conn, now, days), now)
+    late = late_sources(conn, now, days)
+    findings = al.late_data_findings(late, silent_since(conn, now, days), now)
     if instance is not None:
         findings += run_failure_findings(instance, ignore_jobs=(ALERTS_JOB,))
-    findings += al.data_quality_findings(conn)
+    findings += al.data_quality_findings(conn, late)
     findings += al.blocked_invoice_findings(conn)
     return findings
 
@@ -46,10 +47,11 @@ def evaluate(conn, instance: dg.DagsterInstance | None, now: datetime) -> list[a
     group_name="marts_operations",
     kinds={"duckdb", "python"},
     description=(
-        "What needs a person now, one row per alert key (marts.alerts): late source files per source, day and "
-        "asset against the arrival deadlines, failed runs with their run id and failing step, failed data-quality "
-        "checks, blocked invoices. Opens once, updates in place, resolves itself when the cause is gone; each "
-        "opening and resolution goes to the operations outbox (data/outbox/operations/) and the optional webhook. "
+        "What needs a person now, one row per cause (marts.alerts) with the days or months it covers: late source "
+        "files per source and asset against the arrival deadlines, failed runs per job and step with their run id, "
+        "failed data-quality checks per asset and check, blocked invoices per contract. Opens once, takes in new "
+        "days in place, resolves itself when the cause is gone; each opening and resolution goes to the operations "
+        "outbox (data/outbox/operations/) and the optional webhook. "
         "Deadlines, limits and alerts: docs/operations.md."
     ),
     metadata=table_metadata(al.ALERTS),
@@ -59,8 +61,9 @@ def marts_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse, data_d
     now = alerting.clock()
     with warehouse.connect(log=context.log.info) as conn:
         findings = evaluate(conn, context.instance, now)
-        rows, transitions = al.reconcile(al.read_alerts(conn), findings, now)
+        rows, changes = al.reconcile(al.read_alerts(conn), findings, now)
         al.write_alerts(conn, rows)
+    transitions = [t for t in changes if t.change in al.DELIVERED]  # a new day of an open cause: no message
     written = write_outbox(data_dir.path, transitions, now, to=alerting.email, ui_url=alerting.ui_url)
     webhook_error = None
     if alerting.webhook_url and transitions:
@@ -68,11 +71,11 @@ def marts_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse, data_d
         if webhook_error:
             context.log.warning(f"alert webhook not delivered ({webhook_error}); the table and the outbox have the alerts")
     open_rows = [r for r in rows if r["status"] == "open"]
-    for t in transitions:
-        log = context.log.warning if t.change != "resolved" else context.log.info
-        log(f"alert {t.change}: {t.alert['message']}")
+    for t in changes:
+        log = context.log.warning if t.change in ("opened", "reopened") else context.log.info
+        log(f"alert {t.change}: {t.alert['title']}: {t.alert['message']}")
     by_kind = Counter(str(r["kind"]) for r in open_rows)
-    frame = pd.DataFrame(open_rows, columns=["kind", "severity", "delivery_day", "entity", "message"]) if open_rows else None
+    frame = pd.DataFrame(open_rows, columns=["severity", "kind", "title", "n_covered"]) if open_rows else None
     return dg.MaterializeResult(
         metadata={
             TABLE_NAME_KEY: al.ALERTS.qualified_name,
@@ -80,6 +83,7 @@ def marts_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse, data_d
                 "open_count": len(open_rows),
                 "opened_count": sum(t.change in ("opened", "reopened") for t in transitions),
                 "resolved_count": sum(t.change == "resolved" for t in transitions),
+                "updated_count": sum(t.change == "updated" for t in changes),
                 **{f"open_{k}_count": by_kind.get(k, 0) for k in al.KINDS},
                 "outbox_files_count": len(written),
             }),

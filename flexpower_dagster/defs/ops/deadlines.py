@@ -101,6 +101,9 @@ class Late:
     delivery_day: date
     entity: str
     due_at: datetime
+    #: how many entities the source owed for the day (assets in force; 1 for a portfolio source): when all of
+    #: them are late the cause is the source's delivery of the day, not one asset (:mod:`.alerts`)
+    expected: int = 1
 
 
 def evaluated_days(conn: duckdb.DuckDBPyConnection) -> list[date]:
@@ -157,7 +160,7 @@ def late_sources(conn: duckdb.DuckDBPyConnection, now: datetime, days: list[date
             if due > now:
                 continue
             entities = assets.get(day, []) if deadline.per == "asset" else ["portfolio"]
-            late += [Late(deadline, day, e, due) for e in entities if (day, e) not in present]
+            late += [Late(deadline, day, e, due, len(entities)) for e in entities if (day, e) not in present]
     return late
 
 

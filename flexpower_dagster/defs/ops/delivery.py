@@ -1,7 +1,8 @@
 """Delivering alert transitions: the operations outbox (.eml) and an optional webhook (pure: no Dagster).
 
 * Outbox: ``<data_dir>/outbox/operations/<YYYY-MM-DD>/<HHMMSS>-<change>-<key slug>.eml``, one message per
-  transition (opened / reopened / resolved), built with the same mail code as the invoices
+  delivered transition (opened / reopened / resolved; not ``updated``: a new day of an open cause), its
+  subject the alert's title (check or source, entity, days), built with the same mail code as the invoices
   (:mod:`flexpower_dagster.lib.mail`). Nothing is sent: a mail relay or a person picks them up.
 * Webhook: a JSON POST per evaluation with its transitions (``{"alerts": [...]}``) to
   ``FLEXPOWER_ALERT_WEBHOOK_URL`` (e.g. a chat tool's incoming webhook). Only ``http``/``https`` URLs are
@@ -27,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flexpower_dagster.defs.ops.alerts import Transition
+from flexpower_dagster.defs.ops.alerts import DELIVERED, Transition
 from flexpower_dagster.lib.mail import build_message
 from flexpower_dagster.lib.paths import safe_path
 from flexpower_dagster.settings import DEFAULT_ALERT_EMAIL, DEFAULT_UI_URL, validate_webhook_url
@@ -56,7 +57,8 @@ def _jsonable(alert: Mapping[str, object]) -> dict:
 def payload(transitions: Sequence[Transition], ui_url: str = DEFAULT_UI_URL) -> dict:
     return {
         "source": "flexpower_dagster",
-        "alerts": [{"change": t.change, **_jsonable(t.alert), "url": full_link(t.alert.get("link"), ui_url)} for t in transitions],
+        "alerts": [{"change": t.change, **_jsonable(t.alert), "url": full_link(t.alert.get("link"), ui_url)}
+                   for t in transitions if t.change in DELIVERED],
     }
 
 
@@ -125,7 +127,8 @@ def alert_email(t: Transition, to: str, sent_at: datetime, ui_url: str = DEFAULT
         f"{head}: {a['message']}",
         "",
         f"Kind: {a['kind']}   Severity: {a['severity']}",
-        f"Day: {a.get('delivery_day') or '-'}   Month: {a.get('invoice_month') or '-'}   Entity: {a.get('entity') or '-'}",
+        f"Covers: {a.get('covers') or '-'}" + (f" ({a.get('n_covered')})" if (a.get("n_covered") or 0) > 1 else "")
+        + f"   Entity: {a.get('entity') or '-'}",
         f"Since: {a.get('since') or '-'}   Opened: {a.get('opened_at')}" + (f"   Resolved: {a.get('resolved_at')}" if t.change == "resolved" else ""),
         "",
         f"What to do: {a['action']}" if t.change != "resolved" else "Nothing to do: the cause is gone.",
@@ -136,7 +139,7 @@ def alert_email(t: Transition, to: str, sent_at: datetime, ui_url: str = DEFAULT
     lines += ["", f"Details: {a.get('details') or '{}'}", f"Alert key: {a['alert_key']}"]
     digest = hashlib.sha256(f"{a['alert_key']}|{t.change}|{sent_at.isoformat()}".encode()).hexdigest()
     return build_message(
-        sender=SENDER, to=to, subject=f"[{a['severity']}] {head}: {a['kind']} {a.get('entity') or ''}".strip(),
+        sender=SENDER, to=to, subject=f"[{a['severity']}] {head}: {a.get('title') or a['kind']}".strip(),
         sent_at=sent_at, message_id=f"<{digest[:24]}@alerts.flexpower.example>",
         headers={"X-FlexPower-Alert-Key": str(a["alert_key"]), "X-FlexPower-Alert-Change": t.change},
         body="\n".join(lines) + "\n",
@@ -145,10 +148,10 @@ def alert_email(t: Transition, to: str, sent_at: datetime, ui_url: str = DEFAULT
 
 def write_outbox(data_dir: Path, transitions: Sequence[Transition], now: datetime, to: str = DEFAULT_RECIPIENT,
                  ui_url: str = DEFAULT_UI_URL) -> list[Path]:
-    """One .eml per transition in the operations outbox; returns the files written."""
+    """One .eml per delivered transition (:data:`DELIVERED`) in the operations outbox; returns the files written."""
     sent_at = now.replace(tzinfo=UTC) if now.tzinfo is None else now
     written = []
-    for t in transitions:
+    for t in (t for t in transitions if t.change in DELIVERED):
         path = safe_path(data_dir, "outbox", "operations", f"{now:%Y-%m-%d}",
                          f"{now:%H%M%S}-{t.change}-{_slug(str(t.alert['alert_key']))}.eml")
         path.parent.mkdir(parents=True, exist_ok=True)

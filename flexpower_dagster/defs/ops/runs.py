@@ -165,10 +165,11 @@ def _succeeded_after(instance: dg.DagsterInstance, run: dg.DagsterRun, partition
 
 
 def run_failure_findings(instance: dg.DagsterInstance, now: float | None = None, ignore_jobs: tuple[str, ...] = ()) -> list:
-    """One finding per failing step (or failed run without a failing step) and partition, for failed runs of
-    the last RUN_FAILURE_LOOKBACK_SECONDS that no later run has fixed (the step's asset materialised again
-    for the partition, or the same job and partition succeeded). The newest failure of a key wins."""
-    from flexpower_dagster.defs.ops.alerts import Finding
+    """One finding per failing step (or failed run without a failing step) of a job, listing the partitions
+    it failed for, over failed runs of the last RUN_FAILURE_LOOKBACK_SECONDS that no later run has fixed (the
+    step's asset materialised again for the partition, or the same job and partition succeeded). The newest
+    failure of a step and partition wins; the newest of the step names the run and the error."""
+    from flexpower_dagster.defs.ops.alerts import Finding, compact
 
     now = time.time() if now is None else now
     records = instance.get_run_records(
@@ -176,8 +177,8 @@ def run_failure_findings(instance: dg.DagsterInstance, now: float | None = None,
                    updated_after=datetime.fromtimestamp(now - RUN_FAILURE_LOOKBACK_SECONDS, UTC)),
         limit=1000,
     )
-    findings: list[Finding] = []
-    decided: set[str] = set()  # keys whose newest failure was looked at (alerted, or fixed since)
+    failing: dict[str, list[tuple]] = {}  # cause key -> (run, partition, step, error, ended), newest first
+    decided: set[tuple[str, str]] = set()  # (cause, partition) whose newest failure was looked at
     for record in records:  # newest first
         run = record.dagster_run
         if run.job_name in ignore_jobs:
@@ -186,24 +187,33 @@ def run_failure_findings(instance: dg.DagsterInstance, now: float | None = None,
         ended = record.end_time or record.update_timestamp.timestamp()
         steps = _failed_steps(instance, run.run_id) or [("(run)", _run_failure_message(instance, run.run_id))]
         for step, error in steps:
-            key = f"run_failure:{run.job_name}:{step}:{partition or '-'}"
-            if key in decided:
+            key = f"run_failure:{run.job_name}:{step}"
+            if (key, partition or "-") in decided:
                 continue
-            decided.add(key)
+            decided.add((key, partition or "-"))
             fixed = (_materialized_after(instance, step, partition, ended) if step != "(run)"
                      else _succeeded_after(instance, run, partition, ended))
-            if fixed:
-                continue
-            overrun = "time limit" in error
-            findings.append(Finding(
-                alert_key=key, kind="run_failure", severity="error", entity=step, source=run.job_name,
-                message=(f"Run {run.run_id} ({run.job_name}{', partition ' + partition if partition else ''}) failed "
-                         f"in step {step}: {error.splitlines()[0] if error else 'no message'}"),
-                action=("The step overran its time limit: find what held it, then re-execute the run."
-                        if overrun else "Open the run in the Dagster UI, read the step's error, fix the cause and "
-                        "re-execute from failure."),
-                link=f"/runs/{run.run_id}", since=datetime.fromtimestamp(ended, UTC).replace(tzinfo=None),
-                details={"run_id": run.run_id, "job": run.job_name, "step": step, "partition": partition,
-                         "error": error, "origin": run.tags.get("flexpower/origin")},
-            ))
+            if not fixed:
+                failing.setdefault(key, []).append((run, partition, step, error, ended))
+    findings: list[Finding] = []
+    for key, failures in failing.items():
+        run, partition, step, error, ended = failures[0]
+        partitions = tuple(sorted({p for _, p, *_ in failures if p}))
+        covers = compact(partitions)
+        overrun = "time limit" in error
+        others = len(failures) - 1
+        findings.append(Finding(
+            alert_key=key, kind="run_failure", severity="error", entity=step, source=run.job_name,
+            covered=partitions, title=f"failed {run.job_name} {step} {compact(partitions, limit=4)}".strip(),
+            message=(f"Run {run.run_id} ({run.job_name}{', partition ' + partition if partition else ''}) failed "
+                     f"in step {step}: {error.splitlines()[0] if error else 'no message'}"
+                     + (f" (the step is failing for {len(partitions)} partitions: {covers})" if others else "")),
+            action=("The step overran its time limit: find what held it, then re-execute the run."
+                    if overrun else "Open the run in the Dagster UI, read the step's error, fix the cause and "
+                    "re-execute from failure" + (" for each partition listed." if others else ".")),
+            link=f"/runs/{run.run_id}", since=datetime.fromtimestamp(min(f[4] for f in failures), UTC).replace(tzinfo=None),
+            details={"run_id": run.run_id, "job": run.job_name, "step": step, "partition": partition,
+                     "error": error, "origin": run.tags.get("flexpower/origin"),
+                     "runs": {p or "-": r.run_id for r, p, *_ in failures}},
+        ))
     return findings

@@ -390,17 +390,34 @@ VIEWS: dict[str, str] = {
         LEFT JOIN marts.invoices inv ON inv.invoice_month = c.month_start AND inv.asset_id = c.asset_id
         ORDER BY c.delivery_day, c.asset_id
     """,
-    # Days and months that have data (the pickers).
-    "calendar": f"""
-        SELECT delivery_day, {_keys()}, day(delivery_day) AS dom,
-            delivery_day = max(delivery_day) OVER (PARTITION BY date_trunc('month', delivery_day)) AS last_in_month
-        FROM report.days ORDER BY delivery_day
+    # Days and months that have data (the pickers). A day is *delivered* when it has DSO final production or the
+    # exchange export of its trades (domain.md: the days an invoice covers); the others (forecast-only days at
+    # the edges) are built for the trading view but labelled "(forecast only)", and the site opens on the last
+    # delivered day (is_default_day; the month's: month_default_day_key), or the last day when none is delivered.
+    "calendar": """
+        WITH d AS (
+            SELECT delivery_day, strftime(delivery_day, '%Y-%m-%d') AS day_key, strftime(delivery_day, '%d.%m.%Y') AS date_label,
+                strftime(delivery_day, '%Y-%m') AS month_key, strftime(delivery_day, '%m/%Y') AS month_label,
+                day(delivery_day) AS dom,
+                delivery_day = max(delivery_day) OVER (PARTITION BY date_trunc('month', delivery_day)) AS last_in_month,
+                delivery_day IN (SELECT delivery_day FROM marts.best_of_infeed WHERE source = 'final'
+                                 UNION SELECT delivery_day FROM staging.exchange_private_trades) AS delivered
+            FROM report.days
+        )
+        SELECT delivery_day, day_key,
+            CASE WHEN delivered THEN date_label ELSE date_label || ' (forecast only)' END AS day_label,
+            date_label, month_key, month_label, dom, last_in_month, delivered,
+            day_key = coalesce(max(day_key) FILTER (WHERE delivered) OVER (), max(day_key) OVER ()) AS is_default_day,
+            coalesce(max(day_key) FILTER (WHERE delivered) OVER (PARTITION BY month_key),
+                     max(day_key) OVER (PARTITION BY month_key)) AS month_default_day_key
+        FROM d ORDER BY delivery_day
     """,
     "months": """
-        SELECT strftime(delivery_day, '%Y-%m') AS month_key, strftime(min(delivery_day), '%m/%Y') AS month_label,
-            strftime(min(delivery_day), '%Y-%m-%d') AS first_day_key, strftime(max(delivery_day), '%Y-%m-%d') AS last_day_key,
-            count(*) AS n_days
-        FROM report.days GROUP BY 1 ORDER BY 1
+        SELECT month_key, min(month_label) || CASE WHEN bool_or(delivered) THEN '' ELSE ' (forecast only)' END AS month_label,
+            min(day_key) AS first_day_key, max(day_key) AS last_day_key, count(*) AS n_days,
+            count(*) FILTER (WHERE delivered) AS n_delivered, any_value(month_default_day_key) AS default_day_key,
+            bool_or(is_default_day) AS is_default
+        FROM report.calendar GROUP BY 1 ORDER BY 1
     """,
     # The asset picker: every asset with data, its newest terms.
     "assets": """
@@ -438,16 +455,18 @@ VIEWS: dict[str, str] = {
         LEFT JOIN marts.invoices i USING (invoice_month, invoice_id)
         ORDER BY l.invoice_month, l.invoice_id, l.line_type
     """,
-    # Alerts (marts.alerts, defs/ops): open first, most severe first, newest first; labels for the page.
+    # Alerts (marts.alerts, defs/ops): one row per cause with the days it covers; open first, in the alerts'
+    # priority (late files, failed runs, blocked invoices, data quality; errors first), newest day first.
     "alerts": """
-        SELECT alert_key, kind, severity, status, delivery_day, strftime(delivery_day, '%d.%m.%Y') AS day_label,
+        SELECT alert_key, kind, severity, status, priority, title, covers, covered_keys, n_covered,
+               delivery_day, strftime(delivery_day, '%d.%m.%Y') AS day_label,
                invoice_month, strftime(invoice_month, '%m/%Y') AS month_label, entity, source, message, action, link,
                since, strftime(since, '%d.%m.%Y %H:%M') AS since_label,
                opened_at, strftime(opened_at, '%d.%m.%Y %H:%M') AS opened_label,
                last_seen_at, strftime(last_seen_at, '%d.%m.%Y %H:%M') AS last_seen_label,
                resolved_at, strftime(resolved_at, '%d.%m.%Y %H:%M') AS resolved_label, occurrences
         FROM marts.alerts
-        ORDER BY status = 'open' DESC, severity = 'error' DESC, severity = 'warning' DESC, opened_at DESC, alert_key
+        ORDER BY status = 'open' DESC, priority, delivery_day DESC NULLS LAST, invoice_month DESC NULLS LAST, alert_key
     """,
     # Data quality: the newest result per day, asset, check and expectation (re-runs append results), plus
     # since when the (asset, check, expectation) has been failing.
