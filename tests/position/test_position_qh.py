@@ -179,3 +179,15 @@ def test_trades_while_the_portfolio_forecast_is_zero_are_not_attributable():
     assert sol.reason == "not_attributable"
     assert pf.open_position_mwh == pytest.approx(1.3) and pf.imbalance_price_source == "none"
     assert pf.reason == "no_imbalance_price"
+
+
+def test_metadata_totals_of_the_portfolio_and_unknown_is_none():
+    from flexpower_dagster.defs.position.assets import summarize_position_qh
+
+    md = summarize_position_qh(build())
+    assert md["open_position_mwh"] == pytest.approx(1.3)  # 10:00 only: 10:15 is unknown (partial forecast)
+    assert md["net_sold_mwh"] == pytest.approx(1.2) and md["realised_revenue_eur"] == pytest.approx(68.0)
+    assert md["expected_imbalance_cost_eur"] == pytest.approx(-39.0) and md["open_position_value_eur"] == pytest.approx(58.5)
+    assert md["qhs_open_position_unknown"] == 95 and md["as_of"] == "2025-06-08 10:10:00"
+    empty = summarize_position_qh(build(private=PRIVATE.iloc[0:0]))
+    assert empty["net_sold_mwh"] is None and empty["open_position_mwh"] is None
