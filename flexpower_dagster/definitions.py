@@ -39,6 +39,7 @@ OWNERS = {
     "marts_infeed": "team:trading",
     "marts_trading": "team:trading",
     "marts_imbalance": "team:trading",
+    "marts_position": "team:trading",  # the desk's open position while trading is happening
     "marts_performance": "team:trading",  # per-asset performance: trading and portfolio management read it
     "marts_invoicing": "team:finance",
     "marts_operations": "team:operations",  # alerts: late data, failed runs, findings that need a person

@@ -146,7 +146,7 @@ def _entries(node: dict) -> dict[str, dict]:
 
 
 def test_every_asset_has_owner_group_description_kinds_columns_and_code(assets):
-    assert len(assets) == 28
+    assert len(assets) == 29
     for name, node in assets.items():
         assert [o["team"] for o in node["owners"] if o["__typename"] == "TeamAssetOwner"], f"{name}: no owning team"
         assert GROUP_SCHEME.fullmatch(node["groupName"]), f"{name}: group {node['groupName']}"

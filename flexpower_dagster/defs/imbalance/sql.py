@@ -49,8 +49,9 @@ prices AS (
 )"""
 
 
-def _priced(imb: str) -> str:
-    """Columns direction, final_price, price, price_source for the imbalance expression ``imb``."""
+def priced_columns(imb: str) -> str:
+    """Columns ``direction``, ``price_eur_per_mwh``, ``price_source`` for the imbalance expression ``imb`` over a
+    row of ``prices`` (:data:`PRICES_CTE`): the one pricing rule, also used by ``marts.position_qh``."""
     direction = f"CASE WHEN {imb} IS NULL THEN NULL WHEN {imb} < 0 THEN 'short' WHEN {imb} > 0 THEN 'long' ELSE 'balanced' END"
     final_price = f"CASE WHEN {imb} < 0 THEN final_short WHEN {imb} >= 0 THEN final_long END"
     price = f"coalesce({final_price}, CASE WHEN {imb} IS NOT NULL THEN estimate END)"
@@ -73,7 +74,7 @@ vol AS (
     WHERE b.delivery_day = CAST($day AS DATE)
 ),
 priced AS (
-    SELECT v.*, {_priced('v.imbalance_mwh')}
+    SELECT v.*, {priced_columns('v.imbalance_mwh')}
     FROM vol v LEFT JOIN prices p USING (delivery_start)
 )
 SELECT CAST($day AS DATE) AS delivery_day, asset_id, delivery_start, delivery_end,
@@ -127,7 +128,7 @@ net AS (
     FROM prices p LEFT JOIN agg a USING (delivery_start)
 ),
 priced AS (
-    SELECT n.*, {_priced('n.imbalance_mwh')} FROM net n
+    SELECT n.*, {priced_columns('n.imbalance_mwh')} FROM net n
 )
 SELECT CAST($day AS DATE) AS delivery_day, delivery_start, delivery_end,
        imbalance_mwh, known_imbalance_mwh, direction, price_eur_per_mwh, price_source,

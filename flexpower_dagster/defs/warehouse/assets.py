@@ -11,7 +11,7 @@ from flexpower_dagster.lib.dagster.resources import Warehouse
 _UPSTREAM = [
     "contracts_in_force", "asset_forecast", "portfolio_forecast", "live_infeed", "best_of_infeed",
     "portfolio_best_of_infeed", "trading_qh", "trading_daily", "imbalance", "portfolio_imbalance",
-    "asset_performance", "invoices", "invoice_lines",
+    "asset_performance", "position_qh", "invoices", "invoice_lines",
 ]
 
 

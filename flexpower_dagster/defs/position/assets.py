@@ -1,0 +1,68 @@
+"""Dagster wiring of the position mart (logic in :mod:`flexpower_dagster.defs.position.sql`) and its checks."""
+
+import pandas as pd
+
+from flexpower_dagster.defs.position.expectations import POSITION_QH_SUITE
+from flexpower_dagster.defs.position.sql import POSITION_QH_SQL
+from flexpower_dagster.defs.position.tables import PORTFOLIO_SCOPE, POSITION_QH
+from flexpower_dagster.lib.dagster.checks import build_suite_checks
+from flexpower_dagster.lib.dagster.marts import daily_sql_mart
+from flexpower_dagster.lib.dagster.metadata import md
+from flexpower_dagster.lib.markdown import rounded
+
+INPUTS = [
+    ["marts", "asset_forecast"],
+    ["marts", "portfolio_forecast"],
+    ["marts", "trading_qh"],
+    ["staging", "crm_contracts"],
+    ["staging", "exchange_private_trades"],
+    ["staging", "imbalance_price_final"],
+    ["staging", "imbalance_price_estimates"],
+]
+
+_SUMS = ("latest_forecast_mwh", "net_sold_mwh", "open_position_mwh", "open_position_value_eur", "realised_revenue_eur",
+         "expected_imbalance_cost_eur")
+
+
+def _sum(s: pd.Series, n: int = 3) -> float | None:
+    """Sum of the known values; None when none is known (metadata says unknown, never 0)."""
+    return rounded(s.sum(), n) if s.notna().any() else None
+
+
+def summarize_position_qh(out: pd.DataFrame) -> dict:
+    p = out.loc[out["scope"] == PORTFOLIO_SCOPE]
+    per_scope = (
+        out.groupby("scope")
+        .agg(**{c: (c, lambda s: _sum(s)) for c in _SUMS},
+             qhs_open_unknown=("open_position_mwh", lambda s: int(s.isna().sum())))
+        .reset_index()
+    )
+    as_of = out["as_of"].max()
+    return {
+        "latest_forecast_mwh": _sum(p["latest_forecast_mwh"]),
+        "net_sold_mwh": _sum(p["net_sold_mwh"]),
+        "open_position_mwh": _sum(p["open_position_mwh"]),
+        "open_position_value_eur": _sum(p["open_position_value_eur"], 2),
+        "realised_revenue_eur": _sum(p["realised_revenue_eur"], 2),
+        "expected_imbalance_cost_eur": _sum(p["expected_imbalance_cost_eur"], 2),
+        "qhs_open_position_unknown": int(p["open_position_mwh"].isna().sum()),
+        "qhs_priced_with_estimates": int((p["imbalance_price_source"] == "estimate").sum()),
+        "as_of": None if pd.isna(as_of) else str(as_of),
+        "per_scope": md(per_scope),
+    }
+
+
+marts_position_qh = daily_sql_mart(
+    POSITION_QH,
+    POSITION_QH_SQL,
+    deps=INPUTS,
+    group_name="marts_position",
+    description=(
+        "The trading desk's open position per scope (portfolio, solar, wind) and QH: open_position_mwh = latest forecast "
+        "- net sold (> 0 still to sell, < 0 to buy back), valued at the market VWAP; realised revenue and VWAP vs market; "
+        "expected_imbalance_cost_eur = -open_position_mwh * imbalance price (positive = FlexPower pays); as_of = newest input."
+    ),
+    summarize=summarize_position_qh,
+)
+
+position_qh_checks = build_suite_checks(POSITION_QH_SUITE)
