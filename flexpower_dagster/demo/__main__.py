@@ -91,7 +91,7 @@ def replay_main(args: argparse.Namespace) -> int:
             return 1
         first, last = arrivals[0].at, arrivals[-1].at
         print(f"replay of {args.replay}: {len(arrivals)} files, simulated {first:%Y-%m-%d %H:%M}Z .. {last:%Y-%m-%d %H:%M}Z"
-              + (f", about {(last - first).total_seconds() / args.speed / 60:.0f} real minutes at speed {args.speed:g}"
+              + (f", {replay.duration((last - first).total_seconds() / args.speed)} (h:mm:ss) real time at speed {args.speed:g}"
                  if args.speed > 0 else ""))
         if args.dry_run or args.speed == 0:
             replay.dry_run(arrivals, args.speed)

@@ -204,11 +204,12 @@ def dry_run(arrivals: Sequence[Arrival], speed: float = 0, emit: Callable[[str],
         return
     first = arrivals[0].at
     for a in arrivals:
-        offset = "" if speed <= 0 else "+" + _duration((a.at - first).total_seconds() / speed)
+        offset = "" if speed <= 0 else "+" + duration((a.at - first).total_seconds() / speed)
         emit(line(a, offset.rjust(9) if offset else "schedule"))
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """``h:mm:ss``."""
     s = round(seconds)
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 

@@ -163,7 +163,7 @@ def test_cli_dry_run_shows_real_offsets_and_refuses_the_source_as_target(tmp_pat
     assert main(["--replay", "2025-06-08", "--dry-run", "--speed", "60", "--from", str(SAMPLE_DIR),
                  "--into", str(tmp_path / "x")]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert "about" in out[0] and "+0:00:00" in out[1]
+    assert "0:48:01 (h:mm:ss) real time at speed 60" in out[0] and "+0:00:00" in out[1]
     # 2025-06-09 00:05:16 is 36 h 05 min 16 s after the start (2025-06-07 12:00): 36:05.27 real minutes
     assert any("+0:36:05" in line and "Private_Trades" in line for line in out)
     assert main(["--replay", "2025-06-08", "--speed", "0", "--from", str(SAMPLE_DIR), "--into", str(SAMPLE_DIR)]) == 2
