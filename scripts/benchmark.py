@@ -48,6 +48,9 @@ from benchmark.project import (
     Materialized,
     ProjectEnv,
     code_location_module,
+    coverage,
+    describe_runs,
+    incremental_check,
     materialize,
     selection_of_keys,
 )
@@ -134,28 +137,33 @@ class Benchmark:
         folder.mkdir(parents=True, exist_ok=True)
         done: list[Materialized] = []
         refused_s = None
+        range_run = False
         if len(days) > 1:
             m = materialize(env, selection, partition_range=f"{days[0]}...{days[-1]}", log_path=folder / "range.log",
                             timeout=self.budget.remaining())
             if m.runs:
-                done, mode = [m], "one run for the range"
+                done, range_run = [m], True
             else:  # refused before any run: not every selected asset has a single-run backfill policy
                 refused_s = m.measured.wall_s
         if not done:
-            mode = "one run" if len(days) == 1 else f"{len(days)} runs, one per day"
             for d in days:
                 done.append(materialize(env, selection, partition=d.isoformat(), log_path=folder / f"{d}.log",
                                         timeout=self.budget.remaining()))
+        runs = [r for m in done for r in m.runs]
+        built = coverage(days, runs)  # from the run results: a command that started no run built nothing
+        if built["not_built"]:
+            log(f"  not built: {', '.join(built['not_built'])} ({describe_runs(days, runs, range_run=range_run)})")
         return {
-            "mode": mode,
+            "mode": describe_runs(days, runs, range_run=range_run),
+            **built,
             "wall_s": sum(m.measured.wall_s for m in done),
             "cpu_s": sum(m.measured.cpu_s for m in done),
             "peak_rss_bytes": max(m.measured.peak_rss_bytes for m in done),
-            "ok": all(m.ok for m in done),
+            "ok": all(m.ok for m in done) and not built["not_built"],
             "other_load_max": max(m.measured.other_load for m in done),
             "timed_out": any(m.measured.timed_out for m in done),
             "range_refused_s": refused_s,
-            "runs": [r for m in done for r in m.runs],
+            "runs": runs,
             "commands": [m.to_dict() for m in done],
         }
 
@@ -256,8 +264,9 @@ class Benchmark:
             update = self.materialize_days(env, INCREMENTAL_UPDATE, days, folder / "update")
             log(f"  update {update['wall_s']:.1f} s ({update['mode']}), ok={update['ok']}; floor of those days ...")
             fl = self.run_floor(zone.landing, days, folder / "floor")
-            check = self.check(fl["db"], env, days)
-            log(f"  asset_forecast differences: {check.get('differences')}")
+            check = incremental_check(self.check(fl["db"], env, days), setup, update)
+            log(f"  asset_forecast differences: {check.get('differences')}"
+                + (f"; FAILED, {check['error']}" if check.get("error") else ""))
         finally:
             incremental.remove_added(Path(zone.folder))
         self.record(f"incremental/{n}", {

@@ -201,3 +201,69 @@ def steps_total(runs: list[dict]) -> float:
 
 def failed_steps(runs: list[dict]) -> list[str]:
     return [s["step"] for r in runs for s in r["steps"] if s["status"] != "SUCCESS"]
+
+
+# ---------------------------------------------------------------------- what the runs actually built
+
+
+def _covers(run: dict, day: str) -> bool:
+    """The run was for ``day`` (ISO): its partition, or a partition range holding it."""
+    if run.get("partition") == day:
+        return True
+    first, last = (run.get("partition_range") or [None, None])[:2]
+    return bool(first and last) and first <= day <= last
+
+
+def coverage(days: list, runs: list[dict]) -> dict:
+    """What ``runs`` (:func:`run_breakdown` results) built of ``days``, counted from the run results, never from
+    the commands issued: ``runs_executed``; ``runs_per_day`` (runs recorded for each day); ``not_run`` (days no
+    run was recorded for, e.g. a partition the CLI refused); ``failed`` (days whose runs all failed);
+    ``not_built`` = both, in day order."""
+    iso = [d.isoformat() if hasattr(d, "isoformat") else str(d) for d in days]
+    per_day = {d: sum(_covers(r, d) for r in runs) for d in iso}
+    succeeded = {d for d in iso if any(_covers(r, d) and r.get("status") == "SUCCESS" for r in runs)}
+    not_run = [d for d in iso if per_day[d] == 0]
+    failed = [d for d in iso if per_day[d] and d not in succeeded]
+    return {
+        "runs_executed": len(runs),
+        "runs_per_day": per_day,
+        "not_run": not_run,
+        "failed": failed,
+        "not_built": [d for d in iso if d not in succeeded],
+    }
+
+
+def describe_runs(days: list, runs: list[dict], *, range_run: bool = False) -> str:
+    """How ``days`` were built, from the run results: ``one run for the range``, ``3 runs, one per day`` — or
+    what is missing: ``2 runs for 3 days; no run for 2025-06-10``."""
+    c = coverage(days, runs)
+    n, k = c["runs_executed"], len(days)
+    if range_run and n == 1 and not c["not_run"]:
+        head = "one run for the range"
+    elif k == 1:
+        head = "one run" if n == 1 else f"{n} runs for one day"
+    elif n == k and all(v == 1 for v in c["runs_per_day"].values()):
+        head = f"{n} runs, one per day"
+    else:
+        head = f"{n} run{'s' if n != 1 else ''} for {k} days"
+    gaps = []
+    if c["not_run"]:
+        gaps.append("no run for " + ", ".join(c["not_run"]))
+    if c["failed"]:
+        gaps.append("failed: " + ", ".join(c["failed"]))
+    return "; ".join([head, *gaps])
+
+
+def incremental_check(check: dict | None, setup: dict, update: dict) -> dict:
+    """The incremental comparison's verdict: the asset_forecast check of the floor, failed (``ok`` false, an
+    ``error`` naming them) when the setup or the update did not build every day: a day not built leaves the
+    warehouse without or with old rows, so its differences say nothing about the incremental update."""
+    out = dict(check or {"differences": None, "project_rows": 0})
+    missing = {part: p.get("not_built") or [] for part, p in (("setup", setup), ("update", update))}
+    out["not_built"] = missing
+    if any(missing.values()):
+        out["ok"] = False
+        out["error"] = "days not built: " + "; ".join(f"{part} {', '.join(days)}" for part, days in missing.items() if days)
+    else:
+        out.setdefault("ok", out.get("differences") == 0)
+    return out

@@ -135,7 +135,8 @@ def goals(store: dict) -> list[list[str]]:
         rows.append([
             "incremental: one new forecast version (1,000 files) → staging + asset_forecast ≤ 15 s",
             f"{secs(wall)} for {inc['new_files']:,} files, {len(inc['days'])} days, {inc['update']['mode']}{at}",
-            _verdict(wall <= INCREMENTAL_MAX_S and inc["update"]["ok"], inc["assets"] >= GOAL_ASSETS),
+            _verdict(wall <= INCREMENTAL_MAX_S and inc["update"]["ok"] and (inc.get("check") or {}).get("ok", True),
+                     inc["assets"] >= GOAL_ASSETS),
         ])
     bf = _largest(_entries(store, "backfill"))
     if bf is None:
@@ -288,7 +289,10 @@ def render(store: dict) -> str:
 def _diffs(check: dict | None) -> str:
     if not check:
         return "–"
-    return f"{check['differences']:,} of {check['project_rows']:,} rows"
+    diffs = f"{check['differences']:,} of {check['project_rows']:,} rows" if check.get("differences") is not None else ""
+    if check.get("error"):  # e.g. a day the setup or update did not build: the comparison failed
+        return f"FAILED ({check['error']})" + (f"; {diffs}" if diffs else "")
+    return diffs or "–"
 
 
 def _slowest(e: dict) -> str:

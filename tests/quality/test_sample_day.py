@@ -127,3 +127,16 @@ def test_every_check_ran_and_results_are_stored(sample_run):
         assert "staging/imbalance_price_final:completeness" in warned  # 10 QHs without final reBAP
     gx_dir = Path(settings.data_dir) / "gx" / result.run_id
     assert (gx_dir / "marts.contracts_in_force" / f"{DAY}.json").is_file()
+
+
+def test_every_mart_has_its_inputs_on_the_sample_day(sample_run):
+    """The completeness rules against the inputs (issue 29.3) pass for every daily mart of the full sample day."""
+    settings, _ = sample_run
+    marts = {"/".join(s.asset) for s in all_suites() if s.failing_rows and s.partition_column == "delivery_day"}
+    assert len(marts) == 11
+    with connect(settings.warehouse, read_only=True) as conn:
+        rows = conn.execute(
+            "SELECT asset_key, expectation, severity, passed, details FROM marts.data_quality_results "
+            "WHERE delivery_day = ? AND expectation_type = 'ExpectTableRowCountToEqual'", [DAY]).fetchall()
+    assert {r[0] for r in rows if r[2] == "blocking"} == marts
+    assert [r for r in rows if not r[3]] == []

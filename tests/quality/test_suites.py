@@ -46,6 +46,14 @@ CONTRACTS = contracts_frame()
 REFS = Refs(day=DAY, tables={"contracts": CONTRACTS})
 
 
+def inputs(*specs, **frames) -> Refs:
+    """REFS plus the input tables a mart's completeness rules read (lib/quality/completeness.py), by qualified
+    name: ``frames`` as given, ``specs`` with one (otherwise empty) row of the day."""
+    tables = {spec.qualified_name: pd.DataFrame({c: [None] for c in spec.column_names}).assign(delivery_day=D)
+              for spec in specs}
+    return Refs(day=DAY, tables={**REFS.tables, **tables, **{k.replace("__", "."): v for k, v in frames.items()}})
+
+
 def failed(suite, frame, refs=REFS) -> set[str]:
     return set(run_suite(suite, frame, refs).failed_ids)
 
@@ -257,12 +265,26 @@ def test_imbalance_suite_estimate_share_is_a_warning():
         "delivery_end": base["delivery_end"], "best_of_infeed_mwh": 0.25, "infeed_source": "final",
         "tradeable_forecast_mwh": 0.2, "tradeable_version": D, "imbalance_mwh": 0.05, "direction": "long",
         "price_eur_per_mwh": 80.0, "price_source": "final", "cost_eur": -4.0, "reason": None}))
-    assert failed(IMBALANCE_SUITE, f) == set()
+    prices = IMBALANCE_PRICE_FINAL_SUITE.table
+    refs = inputs(marts__best_of_infeed=base, staging__imbalance_price_final=pd.DataFrame(
+        {"delivery_day": [D], "delivery_start": [D], "price_short_eur_per_mwh": [80.0], "price_long_eur_per_mwh": [70.0]}))
+    assert prices.qualified_name in {t.qualified_name for t in IMBALANCE_SUITE.sql_tables}
+    assert failed(IMBALANCE_SUITE, f, refs) == set()
     est = f.copy()
     est.loc[est["delivery_start"] < D + pd.Timedelta(hours=3), "price_source"] = "estimate"  # 12.5 %
-    r = run_suite(IMBALANCE_SUITE, est, REFS)
+    r = run_suite(IMBALANCE_SUITE, est, refs)
     assert r.failed_ids == ["final-price-share"] and r.checks()["freshness"].severity == "warn"
-    assert failed(IMBALANCE_SUITE, with_row(f, 0, direction="sideways")) == {"direction-in-set"}
+    assert failed(IMBALANCE_SUITE, with_row(f, 0, direction="sideways"), refs) == {"direction-in-set"}
+    # its inputs: best-of-infeed of a day with a portfolio (blocking), a price (warn)
+    r = run_suite(IMBALANCE_SUITE, f, inputs(marts__best_of_infeed=base))
+    assert r.failed_ids == ["prices-present"] and r.checks()["missing_inputs"].severity == "warn"
+    assert r["prices-present"].observation == (
+        "neither staging.imbalance_price_final has no final price nor staging.imbalance_price_estimates has no estimate "
+        "on 2025-06-08 while marts.best_of_infeed has 192 rows")
+    r = run_suite(IMBALANCE_SUITE, f, REFS)
+    assert "inputs-present" in r.failed_ids and r.checks()["completeness"].severity == "blocking"
+    assert "marts.best_of_infeed has no rows on 2025-06-08 while staging.crm_contracts has 2 contracts in force" in (
+        r["inputs-present"].observation)
 
 
 def asset_performance() -> pd.DataFrame:
@@ -276,18 +298,30 @@ def asset_performance() -> pd.DataFrame:
 
 
 def test_asset_performance_suite_incomplete_margin_is_a_named_warning():
+    from flexpower_dagster.defs.crm.tables import CONTRACTS_IN_FORCE
+    from flexpower_dagster.defs.forecast.tables import ASSET_FORECAST
+    from flexpower_dagster.defs.imbalance.tables import IMBALANCE
+    from flexpower_dagster.defs.infeed.tables import BEST_OF_INFEED
+    from flexpower_dagster.defs.trading.tables import TRADING_QH
+
     f = asset_performance()
-    assert failed(ASSET_PERFORMANCE_SUITE, f) == set()
+    REFS = inputs(CONTRACTS_IN_FORCE, ASSET_FORECAST, IMBALANCE, TRADING_QH, BEST_OF_INFEED)
+    missing = run_suite(ASSET_PERFORMANCE_SUITE, f, inputs(CONTRACTS_IN_FORCE, ASSET_FORECAST, BEST_OF_INFEED))
+    assert missing.failed_ids == ["inputs-present"]
+    assert missing["inputs-present"].observation == (
+        "marts.imbalance has no rows on 2025-06-08 while marts.best_of_infeed has 1 rows; "
+        "marts.trading_qh has no rows on 2025-06-08 while marts.best_of_infeed has 1 rows")
+    assert failed(ASSET_PERFORMANCE_SUITE, f, REFS) == set()
     blocked = with_row(with_row(f, 1, margin_complete=False), 1, margin_caveat="contract terms invalid, invoice blocked")
     r = run_suite(ASSET_PERFORMANCE_SUITE, blocked, REFS)
     assert r.failed_ids == ["margin-complete"] and r.checks()["margin"].severity == "warn"
     assert r["margin-complete"].failing_entities == ["WND-1"]
-    assert failed(ASSET_PERFORMANCE_SUITE, f.iloc[:1]) == {"row-per-asset"}
-    assert failed(ASSET_PERFORMANCE_SUITE, f.assign(asset_id=["SOL-1", "WND-9"])) == {"row-per-asset", "only-portfolio-assets"}
-    assert failed(ASSET_PERFORMANCE_SUITE, with_row(f, 0, n_qh=192, n_qh_measured=180)) == {"qh-per-asset"}
-    assert failed(ASSET_PERFORMANCE_SUITE, with_row(f, 0, n_qh_measured=97)) == {"measured-le-qhs"}
-    assert failed(ASSET_PERFORMANCE_SUITE, with_row(f, 0, short_mwh=-0.1)) == {"short_mwh-range"}
-    assert failed(ASSET_PERFORMANCE_SUITE, with_row(f, 0, tradeable_mae_pct_capacity=140.0)) == {"tradeable-mae-plausible"}
+    assert failed(ASSET_PERFORMANCE_SUITE, f.iloc[:1], REFS) == {"row-per-asset"}
+    assert failed(ASSET_PERFORMANCE_SUITE, f.assign(asset_id=["SOL-1", "WND-9"]), REFS) == {"row-per-asset", "only-portfolio-assets"}
+    assert failed(ASSET_PERFORMANCE_SUITE, with_row(f, 0, n_qh=192, n_qh_measured=180), REFS) == {"qh-per-asset"}
+    assert failed(ASSET_PERFORMANCE_SUITE, with_row(f, 0, n_qh_measured=97), REFS) == {"measured-le-qhs"}
+    assert failed(ASSET_PERFORMANCE_SUITE, with_row(f, 0, short_mwh=-0.1), REFS) == {"short_mwh-range"}
+    assert failed(ASSET_PERFORMANCE_SUITE, with_row(f, 0, tradeable_mae_pct_capacity=140.0), REFS) == {"tradeable-mae-plausible"}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,9 +8,11 @@
   ``status='blocked'`` and the reasons), so it must not turn every day's run red (docs/quality.md).
 """
 
+from flexpower_dagster.defs.crm.quality import CONTRACTS_IN_FORCE_ROWS
 from flexpower_dagster.defs.crm.tables import CONTRACTS_IN_FORCE, CRM_CONTRACTS
 from flexpower_dagster.defs.crm.terms import FEE_MODELS, FEE_PARAMETER, PRICE_MODELS, TECHNOLOGIES
 from flexpower_dagster.lib.identifiers import EMAIL
+from flexpower_dagster.lib.quality.completeness import Needs, Rows, inputs_present
 from flexpower_dagster.lib.quality.suites import (
     BLOCKING,
     WARN,
@@ -102,6 +104,12 @@ CONTRACTS_IN_FORCE_SUITE = Suite(
         not_null("metering_point_id", check="customer_data", severity=WARN, entity=_CIF),
         row_count(1, None, check="freshness", severity=WARN, id="has-contracts",
                   description="at least one contract is in force"),
+    ),
+    # the staged snapshot's contracts in force are the portfolio: the mart holds them (an empty portfolio on a
+    # day with asset data is blocked where the portfolio is built: asset_forecast, best_of_infeed)
+    failing_rows=(
+        inputs_present([Needs(Rows(CONTRACTS_IN_FORCE), when=CONTRACTS_IN_FORCE_ROWS)], check="completeness",
+                       severity=BLOCKING),
     ),
     check_descriptions={
         "contract_consistency": (

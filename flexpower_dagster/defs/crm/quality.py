@@ -19,6 +19,7 @@ from flexpower_dagster.defs.crm.portfolio import (
     with_contract_terms,
 )
 from flexpower_dagster.defs.crm.tables import CRM_CONTRACTS
+from flexpower_dagster.lib.quality.completeness import Rows
 from flexpower_dagster.lib.quality.gx_runner import Expectation, Severity
 from flexpower_dagster.lib.quality.suites import View, a_ge_b, between, coverage_view, in_set
 from flexpower_dagster.lib.quality.views import SqlView
@@ -26,6 +27,11 @@ from flexpower_dagster.lib.tables import TableSpec
 
 #: ``Suite(reference_tables=CONTRACTS)``: the views receive the day's contract snapshot.
 CONTRACTS = {CONTRACTS_REF: CRM_CONTRACTS}
+
+#: The day's portfolio as completeness rules count it (lib/quality/completeness.py): the contracts of the staged
+#: snapshot in force on the day (the rule every daily mart builds its portfolio with, :data:`PORTFOLIO_CTE`).
+CONTRACTS_IN_FORCE_ROWS = Rows(CRM_CONTRACTS, noun="contracts in force", none="no contract in force",
+                               where=f"{in_force_sql()} AND asset_id IS NOT NULL")
 
 
 def contract_terms_view(upper_factor: float | None = None, lower_factor: float | None = None) -> View:

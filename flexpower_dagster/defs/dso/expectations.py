@@ -8,6 +8,7 @@ falls back per QH. Only structural problems block.
 
 from flexpower_dagster.defs.crm.quality import CONTRACTS, capacity_bounds, contract_terms_view, known_to_contracts, portfolio_coverage_view
 from flexpower_dagster.defs.dso.tables import DSO_FINAL_PRODUCTION, DSO_REDISPATCH_COMPENSATION, DSO_REDISPATCH_FLAGS
+from flexpower_dagster.lib.quality.completeness import Rows
 from flexpower_dagster.lib.quality.suites import (
     PLAUSIBLE_PRICE,
     WARN,
@@ -18,6 +19,10 @@ from flexpower_dagster.lib.quality.suites import (
     qh_complete,
     structure,
 )
+
+#: Final production of QHs of the day with a value, as completeness rules count it (lib/quality/completeness.py)
+STAGED_FINAL_PRODUCTION = Rows(DSO_FINAL_PRODUCTION,
+                               where="delivery_start >= $day_start AND delivery_start < $day_end AND mw IS NOT NULL")
 
 DSO_FINAL_PRODUCTION_SUITE = Suite(
     asset=("staging", "dso_final_production"),

@@ -7,6 +7,7 @@ trading marts must stop, not report zero trades. Prices outside the plausible ba
 """
 
 from flexpower_dagster.defs.exchange.tables import EXCHANGE_PRIVATE_TRADES, EXCHANGE_PUBLIC_TRADES
+from flexpower_dagster.lib.quality.completeness import Rows
 from flexpower_dagster.lib.quality.suites import (
     BLOCKING,
     EXCHANGE_PRICE_LIMITS,
@@ -20,6 +21,11 @@ from flexpower_dagster.lib.quality.suites import (
     structure,
 )
 from flexpower_dagster.lib.quality.views import with_qh_grid
+
+#: Trades delivering inside the day, as completeness rules count them (lib/quality/completeness.py)
+_IN_DAY = "delivery_start < $day_end AND coalesce(delivery_end, delivery_start + INTERVAL 15 MINUTE) > $day_start"
+STAGED_PRIVATE_TRADES = Rows(EXCHANGE_PRIVATE_TRADES, noun="trades", where=_IN_DAY)
+STAGED_PUBLIC_TRADES = Rows(EXCHANGE_PUBLIC_TRADES, noun="trades", where=_IN_DAY)
 
 
 def _trades_suite(table, who: str) -> Suite:

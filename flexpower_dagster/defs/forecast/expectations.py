@@ -1,7 +1,20 @@
-"""Data-quality suites of the forecast marts, declared as data (run by ``defs/quality``; see docs/quality.md)."""
+"""Data-quality suites of the forecast marts, declared as data (run by ``defs/quality``; see docs/quality.md).
 
-from flexpower_dagster.defs.crm.quality import CONTRACTS, capacity_bounds, contract_terms_view, portfolio_coverage_view
+Completeness against the inputs (lib/quality/completeness.py): a day with staged forecasts needs contracts in
+force (else the portfolio is empty and asset_forecast holds 0 rows) and the mart's rows; that blocks. A forecast
+asset without a contract in force is a per-asset WARN (``missing_inputs``): it is simply not in the portfolio.
+"""
+
+from flexpower_dagster.defs.crm.quality import (
+    CONTRACTS,
+    CONTRACTS_IN_FORCE_ROWS,
+    capacity_bounds,
+    contract_terms_view,
+    portfolio_coverage_view,
+)
 from flexpower_dagster.defs.forecast.tables import ASSET_FORECAST, PORTFOLIO_FORECAST
+from flexpower_dagster.defs.vpp.expectations import STAGED_FORECASTS
+from flexpower_dagster.lib.quality.completeness import Needs, Rows, inputs_present
 from flexpower_dagster.lib.quality.suites import (
     BLOCKING,
     WARN,
@@ -14,6 +27,10 @@ from flexpower_dagster.lib.quality.suites import (
     qh_complete,
     structure,
 )
+
+#: The marts' rows, as completeness rules count them
+ASSET_FORECAST_ROWS = Rows(ASSET_FORECAST)
+PORTFOLIO_FORECAST_ROWS = Rows(PORTFOLIO_FORECAST, noun="QHs with assets", where="n_assets > 0", none="no asset in any QH")
 
 ASSET_FORECAST_SUITE = Suite(
     asset=("marts", "asset_forecast"),
@@ -36,6 +53,14 @@ ASSET_FORECAST_SUITE = Suite(
         not_null("latest_mw", check="freshness", severity=WARN, entity="asset_id",
                  description="a latest forecast exists for every asset and QH"),
     ),
+    failing_rows=(
+        inputs_present([
+            Needs(CONTRACTS_IN_FORCE_ROWS, when=STAGED_FORECASTS),
+            Needs(ASSET_FORECAST_ROWS, when=CONTRACTS_IN_FORCE_ROWS),
+        ], check="completeness", severity=BLOCKING),
+        inputs_present([Needs(CONTRACTS_IN_FORCE_ROWS, when=STAGED_FORECASTS, entity="asset_id")],
+                       check="missing_inputs", severity=WARN, id="inputs-per-asset"),
+    ),
 )
 
 PORTFOLIO_FORECAST_SUITE = Suite(
@@ -47,5 +72,11 @@ PORTFOLIO_FORECAST_SUITE = Suite(
         qh_complete(check="completeness", severity=BLOCKING, entity=None, id="qh-complete", description="96 QHs"),
         between("n_assets_without_tradeable", 0, 0, check="freshness", severity=WARN,
                 description="every portfolio asset has a tradeable forecast in every QH"),
+    ),
+    failing_rows=(
+        inputs_present([
+            Needs(ASSET_FORECAST_ROWS, when=(STAGED_FORECASTS, CONTRACTS_IN_FORCE_ROWS)),
+            Needs(PORTFOLIO_FORECAST_ROWS, when=ASSET_FORECAST_ROWS),
+        ], check="completeness", severity=BLOCKING),
     ),
 )

@@ -5,6 +5,7 @@ completeness is a WARN. Prices outside the plausible band are a WARN (reBAP can 
 """
 
 from flexpower_dagster.defs.imbalance_prices.tables import IMBALANCE_PRICE_ESTIMATES, IMBALANCE_PRICE_FINAL
+from flexpower_dagster.lib.quality.completeness import Rows
 from flexpower_dagster.lib.quality.suites import (
     PLAUSIBLE_PRICE,
     WARN,
@@ -17,6 +18,14 @@ from flexpower_dagster.lib.quality.suites import (
 )
 
 _LO, _HI = PLAUSIBLE_PRICE
+
+_PRICED_QH = "delivery_start >= $day_start AND delivery_start < $day_end"
+#: A price for the day, final or estimated, as completeness rules count it (lib/quality/completeness.py)
+STAGED_PRICES = (
+    Rows(IMBALANCE_PRICE_FINAL, noun="QH prices", where=_PRICED_QH, none="no final price"),
+    Rows(IMBALANCE_PRICE_ESTIMATES, noun="QH prices", where=f"{_PRICED_QH} AND price_eur_per_mwh IS NOT NULL",
+         none="no estimate"),
+)
 
 IMBALANCE_PRICE_ESTIMATES_SUITE = Suite(
     asset=("staging", "imbalance_price_estimates"),

@@ -4,10 +4,20 @@ Blocking: the declared structure, one row per portfolio asset and the asset's 96
 or doubled by a join would make every sum of the row wrong). A margin with an unknown part (the payout of a
 contract whose invoice is blocked, a QH without imbalance cost) is a WARN naming the asset and its caveat: the
 figures are right over what is known and the report shows the caveat.
+
+Completeness against the inputs (lib/quality/completeness.py) blocks: best-of-infeed missing although the day has
+a portfolio, any other input mart (contracts in force, asset forecast, imbalance, trading per QH) missing
+although best-of-infeed has rows, or no rows of the mart itself.
 """
 
-from flexpower_dagster.defs.crm.quality import CONTRACTS, portfolio_coverage_view
+from flexpower_dagster.defs.crm.quality import CONTRACTS, CONTRACTS_IN_FORCE_ROWS, portfolio_coverage_view
+from flexpower_dagster.defs.crm.tables import CONTRACTS_IN_FORCE
+from flexpower_dagster.defs.forecast.expectations import ASSET_FORECAST_ROWS
+from flexpower_dagster.defs.imbalance.expectations import IMBALANCE_ROWS
+from flexpower_dagster.defs.infeed.expectations import BEST_OF_INFEED_ROWS
 from flexpower_dagster.defs.performance.tables import ASSET_PERFORMANCE
+from flexpower_dagster.defs.trading.tables import TRADING_QH
+from flexpower_dagster.lib.quality.completeness import Needs, Rows, inputs_present
 from flexpower_dagster.lib.quality.suites import BLOCKING, WARN, Suite, a_ge_b, between, in_set, structure
 
 #: Forecast error per QH above this share of the capacity's QH energy is worth a look.
@@ -39,6 +49,14 @@ ASSET_PERFORMANCE_SUITE = Suite(
                 description=f"tradeable forecast MAE within {MAX_MAE_PCT_CAPACITY:g} % of the capacity's QH energy"),
         in_set("margin_complete", [True], check="margin", severity=WARN, entity="asset_id", id="margin-complete",
                description="every part of the margin is known (e.g. not a blocked invoice's payout)"),
+    ),
+    failing_rows=(
+        inputs_present([
+            Needs(BEST_OF_INFEED_ROWS, when=CONTRACTS_IN_FORCE_ROWS),
+            *(Needs(rows, when=BEST_OF_INFEED_ROWS) for rows in (
+                Rows(CONTRACTS_IN_FORCE), ASSET_FORECAST_ROWS, IMBALANCE_ROWS, Rows(TRADING_QH),
+                Rows(ASSET_PERFORMANCE))),
+        ], check="completeness", severity=BLOCKING),
     ),
     check_descriptions={
         "margin": "The margin (trading revenue - payout + fee - imbalance cost) is known in full; otherwise "

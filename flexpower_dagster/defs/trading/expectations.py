@@ -1,6 +1,13 @@
-"""Data-quality suites of the trading marts, declared as data (run by ``defs/quality``; see docs/quality.md)."""
+"""Data-quality suites of the trading marts, declared as data (run by ``defs/quality``; see docs/quality.md).
 
+Completeness against the inputs (lib/quality/completeness.py): staged private trades of the day but no private
+figures in the mart blocks (the day's revenue would be wrong); public trades without any private trades is a
+WARN (``missing_inputs``): the private export is missing, the figures are NULL (no data), not wrong.
+"""
+
+from flexpower_dagster.defs.exchange.expectations import STAGED_PRIVATE_TRADES, STAGED_PUBLIC_TRADES
 from flexpower_dagster.defs.trading.tables import TRADING_DAILY, TRADING_QH
+from flexpower_dagster.lib.quality.completeness import Needs, Rows, inputs_present
 from flexpower_dagster.lib.quality.suites import (
     BLOCKING,
     PLAUSIBLE_PRICE,
@@ -15,6 +22,16 @@ from flexpower_dagster.lib.quality.suites import (
 )
 
 _LO, _HI = PLAUSIBLE_PRICE
+
+
+def _inputs(table) -> tuple:
+    loaded = Rows(table, noun="rows with private trades loaded", where="private_trades_loaded",
+                  none="no private trades loaded")
+    return (
+        inputs_present([Needs(loaded, when=STAGED_PRIVATE_TRADES)], check="completeness", severity=BLOCKING),
+        inputs_present([Needs(STAGED_PRIVATE_TRADES, when=STAGED_PUBLIC_TRADES)], check="missing_inputs", severity=WARN,
+                       id="private-export-present"),
+    )
 
 
 def _values(check: str) -> list:
@@ -45,6 +62,7 @@ TRADING_QH_SUITE = Suite(
         *_values("values"),
         *_plausible(),
     ),
+    failing_rows=_inputs(TRADING_QH),
 )
 
 TRADING_DAILY_SUITE = Suite(
@@ -56,4 +74,5 @@ TRADING_DAILY_SUITE = Suite(
         *_values("values"),
         *_plausible(),
     ),
+    failing_rows=_inputs(TRADING_DAILY),
 )

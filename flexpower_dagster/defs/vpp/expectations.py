@@ -15,6 +15,7 @@ from flexpower_dagster.defs.crm.quality import (
     portfolio_coverage_sql_view,
 )
 from flexpower_dagster.defs.vpp.tables import VPP_FORECASTS, VPP_LIVE_SAMPLES, VPP_TECHNICAL_DATA
+from flexpower_dagster.lib.quality.completeness import Rows
 from flexpower_dagster.lib.quality.suites import (
     WARN,
     Suite,
@@ -26,6 +27,12 @@ from flexpower_dagster.lib.quality.suites import (
     structure,
     structure_sql,
 )
+
+#: What the marts use of the staged VPP data, as completeness rules count it (lib/quality/completeness.py):
+#: forecast values for QHs of the day; live samples inside the day with a value (marts/live_infeed's filter)
+STAGED_FORECASTS = Rows(VPP_FORECASTS, where="delivery_start >= $day_start AND delivery_start < $day_end")
+STAGED_LIVE_SAMPLES = Rows(VPP_LIVE_SAMPLES, noun="samples",
+                           where='"timestamp" >= $day_start AND "timestamp" < $day_end AND mw IS NOT NULL')
 
 VPP_TECHNICAL_DATA_SUITE = Suite(
     asset=("staging", "vpp_technical_data"),

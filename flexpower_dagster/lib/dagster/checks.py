@@ -154,9 +154,14 @@ def build_suite_checks(suite: Suite) -> dg.AssetChecksDefinition:
                     if frame is None:
                         context.log.warning(f"{suite.table.qualified_name} does not exist yet: validating an empty partition")
                         frame = suite.table.empty_frame()
-                    result: SuiteResult = run_suite(suite, frame, Refs(day=day, tables=tables))
+                    conn_for_views = None
+                    if suite.needs_warehouse:  # failing-rows rules over other tables run where the data is
+                        for spec in suite.sql_tables:
+                            ensure_table(conn, spec)
+                        conn_for_views = conn
+                    result: SuiteResult = run_suite(suite, frame, Refs(day=day, tables=tables, conn=conn_for_views))
                 else:  # checked where the data is: the views reduce the day in the warehouse
-                    for spec in (suite.table, *suite.reference_tables.values()):
+                    for spec in (suite.table, *suite.reference_tables.values(), *suite.sql_tables):
                         ensure_table(conn, spec)
                     frame = suite.table.empty_frame()
                     result = run_suite(suite, frame, Refs(day=day, conn=conn))

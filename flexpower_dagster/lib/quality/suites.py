@@ -22,10 +22,11 @@ from typing import Any
 import pandas as pd
 
 from flexpower_dagster.lib.quality.gx_runner import BLOCKING, WARN, Expectation, ExpectationResult, Severity, validate
-from flexpower_dagster.lib.quality.observations import observe, row_noun
+from flexpower_dagster.lib.quality.observations import FAILING_ROWS_TYPE, observe, row_noun
 from flexpower_dagster.lib.quality.views import (
     REJECTED_REF,
     Refs,
+    SqlView,
     column_types,
     files_view,
     key_duplicates,
@@ -56,6 +57,34 @@ CHECK_DESCRIPTIONS = {
 }
 
 @dataclass(frozen=True)
+class FailingRows:
+    """An expectation stated as SQL that returns the rows breaking it: none when it holds.
+
+    ``sql`` runs in the warehouse with the day's parameters (``$day``, ``$day_start``, ``$day_end``) and returns
+    one row per finding with a ``problem`` column in words (e.g. ``staging.crm_contracts has no contract in force
+    on 2025-06-09 while staging.vpp_forecasts has 38016 rows``) and, for per-entity findings, the ``entity``
+    column. GX validates the result (``ExpectTableRowCountToEqual(0)``); each row is a failing row, its
+    ``problem`` the observation. ``tables``: the tables the SQL reads (see :class:`SqlView`).
+    """
+
+    id: str
+    sql: str
+    description: str
+    check: str
+    severity: Severity
+    tables: tuple[TableSpec, ...] = ()
+    entity: str | None = None
+
+    @property
+    def view(self) -> str:
+        return f"failing_rows:{self.id}"
+
+    def expectation(self) -> Expectation:
+        return expect(self.id, FAILING_ROWS_TYPE, self.description, check=self.check, severity=self.severity,
+                      view=self.view, entity=self.entity, value=0)
+
+
+@dataclass(frozen=True)
 class Suite:
     """The expectations of one asset, declared as data."""
 
@@ -75,10 +104,17 @@ class Suite:
     #: False for tables that grow with assets x versions: the partition is never read into pandas, every
     #: view is computed in the warehouse (SQL views, :func:`structure_sql`), see lib/quality/views.py
     load_partition: bool = True
+    #: expectations stated as SQL returning their failing rows (e.g. a mart's inputs present: lib/quality/completeness.py);
+    #: they run in the warehouse, so the check op hands the suite its connection
+    failing_rows: Sequence[FailingRows] = ()
 
     def __post_init__(self) -> None:
         if self.refused_files is not None:
             self._add_file_checks()
+        if self.failing_rows:
+            object.__setattr__(self, "views", {
+                **self.views, **{f.view: SqlView(f.sql, tuple(f.tables)) for f in self.failing_rows}})
+            object.__setattr__(self, "expectations", (*self.expectations, *(f.expectation() for f in self.failing_rows)))
         if "schema" not in self.views:
             object.__setattr__(self, "views", {**self.views, "schema": partial(column_types, table=self.table)})
         if not self.load_partition:
@@ -122,6 +158,22 @@ class Suite:
     @property
     def name(self) -> str:
         return ".".join(self.asset)
+
+    @property
+    def needs_warehouse(self) -> bool:
+        """Some view is computed in the warehouse (SQL views, failing-rows expectations)."""
+        return not self.load_partition or bool(self.failing_rows)
+
+    @property
+    def sql_tables(self) -> tuple[TableSpec, ...]:
+        """The tables the suite's SQL views read besides its own and its reference tables."""
+        own = {self.table.qualified_name, *(t.qualified_name for t in self.reference_tables.values())}
+        out: dict[str, TableSpec] = {}
+        for v in self.views.values():
+            for spec in getattr(v, "tables", ()):
+                if spec.qualified_name not in own:
+                    out.setdefault(spec.qualified_name, spec)
+        return tuple(out.values())
 
     @property
     def partition_column(self) -> str | None:
@@ -208,10 +260,19 @@ def run_suite(suite: Suite, frame: pd.DataFrame, refs: Refs | None = None) -> Su
     (tests: hand-made frames) they run on an in-memory warehouse holding ``frame`` and the reference tables.
     """
     refs = refs or Refs()
-    if not suite.load_partition and refs.conn is None:
-        tables = {suite.table: frame, **{spec: refs.table(name) for name, spec in suite.reference_tables.items()}}
-        with memory_warehouse(tables, partition_day=refs.day) as conn:
-            return run_suite(suite, frame, Refs(day=refs.day, tables=refs.tables, conn=conn))
+    if suite.needs_warehouse and refs.conn is None:
+        day = refs.day or _partition_day(suite, frame)
+        tables = {suite.table: frame, **{spec: refs.table(name) for name, spec in suite.reference_tables.items()},
+                  **{spec: refs.table(spec.qualified_name) for spec in suite.sql_tables}}
+        try:
+            conn = memory_warehouse(tables, partition_day=day)
+        except Exception:
+            if not suite.load_partition:
+                raise
+            conn = None  # hand-made rows that do not fit their columns: the SQL views report it, the rest runs
+        if conn is not None:
+            with conn:
+                return run_suite(suite, frame, Refs(day=day, tables=refs.tables, conn=conn))
     by_view: dict[str, list[Expectation]] = {}
     for e in suite.expectations:
         by_view.setdefault(e.view, []).append(e)
@@ -231,6 +292,16 @@ def run_suite(suite: Suite, frame: pd.DataFrame, refs: Refs | None = None) -> Su
             results[r.id] = observe(r, e, data, noun)  # what failed, in words (lib/quality/observations.py)
     rows = len(frame) if suite.load_partition else int(suite.views["key_duplicates"](frame, refs)["n_rows"].iloc[0])
     return SuiteResult(suite=suite, results=[results[e.id] for e in suite.expectations], row_count=rows)
+
+
+def _partition_day(suite: Suite, frame: pd.DataFrame):
+    """The one day ``frame`` (a partition of the suite's table) holds, or None."""
+    col = suite.partition_column
+    if col and col in frame and len(frame):
+        days = pd.to_datetime(frame[col]).dropna().dt.date.unique()
+        if len(days) == 1:
+            return days[0]
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -350,6 +421,7 @@ __all__ = [
     "PLAUSIBLE_PRICE",
     "WARN",
     "CheckOutcome",
+    "FailingRows",
     "Suite",
     "SuiteResult",
     "a_ge_b",

@@ -49,9 +49,12 @@ class Refs:
 @dataclass(frozen=True)
 class SqlView:
     """A view computed in the warehouse: ``sql`` (parameters ``$day``, ``$day_start``, ``$day_end``) reduces
-    the day's rows to a small frame, e.g. one row per asset with its extremes and counts."""
+    the day's rows to a small frame, e.g. one row per asset with its extremes and counts. ``tables``: the
+    tables it reads besides the suite's own and its reference tables (the check op makes sure they exist; a
+    test without a warehouse gets them, from ``Refs.tables`` by qualified name or empty, in memory)."""
 
     sql: str
+    tables: tuple = ()  # TableSpec
 
     def __call__(self, frame: pd.DataFrame, refs: Refs) -> pd.DataFrame:
         return refs.query(self.sql)
