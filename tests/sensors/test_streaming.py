@@ -9,13 +9,13 @@ import shutil
 import time
 
 import dagster as dg
+from test_end_to_end import Platform
 
 from flexpower_dagster.lib.checksums import compare
 from flexpower_dagster.settings import Settings
 
 from sensor_helpers import touch
 from support import materialize_day, materialize_month, sample_checksums
-from test_end_to_end import Platform
 
 DAYS = ("2025-06-07", "2025-06-08", "2025-06-09", "2025-06-10")  # the sample's landing days
 MONTH = "2025-06-01"
