@@ -118,9 +118,12 @@ def test_the_open_alerts_at_the_end_of_run_all_wait_for_another_run(tmp_path, ca
 
     wh = tmp_path / "w.duckdb"
     with connect(wh) as conn:
-        conn.execute("CREATE SCHEMA marts")
-        conn.execute("CREATE TABLE marts.alerts AS SELECT 'error' AS severity, 'late_file' AS kind, 'a file is late' AS message, "
-                     "'open' AS status, DATE '2025-06-08' AS delivery_day, 'k1' AS alert_key")
+        from flexpower_dagster.defs.ops.tables import ALERTS
+        from flexpower_dagster.lib.warehouse import ensure_table
+
+        ensure_table(conn, ALERTS)  # the declared table, as the alerts asset writes it
+        conn.execute("INSERT INTO marts.alerts (severity, kind, message, status, delivery_day, alert_key) "
+                     "VALUES ('error', 'late_data', 'a file is late', 'open', DATE '2025-06-08', 'k1')")
     settings = Settings(landing_dir=tmp_path, warehouse=wh, data_dir=tmp_path / "data", lock_wait_seconds=30)
     writer = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
