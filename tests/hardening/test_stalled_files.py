@@ -7,16 +7,23 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+from datetime import date
 from pathlib import Path
 
+import dagster as dg
+import duckdb
 import pytest
 
+from flexpower_dagster.defs.trading.sql import trading_daily
 from flexpower_dagster.lib.landing.files import DONE_SUFFIX, scan
 
-from support import source_spec
+from support import SAMPLE_DAY, resources_for, source_spec, staging_asset
 
 PRIVATE = "exchange/Private_Trades-20250608-20250609T000516000Z.csv"
 PUBLIC = "exchange/Public_Trades-20250608-20250609T000516000Z.csv"
+FINAL = "distribution_system_operator/final_production_MP-SOL-002_20250609.csv"
+#: the sample day's trading revenue (marts.trading_daily, tests/golden)
+REVENUE_EUR = 12_254.13
 
 
 @pytest.fixture
@@ -67,3 +74,56 @@ def test_a_source_declared_with_markers_waits_for_the_first_one(landing):
     assert _names(landing, spec) == []
     (landing / (PUBLIC + DONE_SUFFIX)).touch()
     assert _names(landing, spec) == [PUBLIC]
+
+
+# content rules for files without a signal ----------------------------------------------------------
+
+def _stage(warehouse: Path, landing: Path, *names: str) -> dg.ExecuteInProcessResult:
+    assets = [staging_asset("crm_contracts"), *[staging_asset(n) for n in names]]
+    return dg.materialize(assets, partition_key=SAMPLE_DAY, resources=resources_for(landing, warehouse), raise_on_error=False)
+
+
+def _query(warehouse: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_a_stalled_trade_export_never_replaces_the_full_one(tmp_path, landing):
+    """The copy of a newer export stopped after 2,000 of 3,351 lines (1,998 of 3,349 trades), at a line end and
+    quiet for longer than the settle time: it parses cleanly, so the shrink against the previous export holds it."""
+    text = (landing / PRIVATE).read_text()
+    assert text.count("\n") == 3351
+    stalled = PRIVATE.replace("20250609T000516000Z", "20250609T010000000Z")
+    head = "".join(text.splitlines(keepends=True)[:2000])
+    (landing / stalled).write_text(head.replace("2025-06-09T00:05:16.000Z", "2025-06-09T01:00:00.000Z", 1))
+    old = 1_700_000_000
+    os.utime(landing / stalled, (old, old))  # long settled: the quiet-time rule cannot tell it from a finished file
+    warehouse = tmp_path / "w.duckdb"
+    assert _stage(warehouse, landing, "exchange_private_trades", "exchange_public_trades").success
+    ((rule, reason),) = _query(warehouse, f"SELECT rule, reason FROM staging.rejected_files WHERE file = '{stalled}'")
+    assert rule == "shrunk-redelivery"
+    assert stalled in reason and PRIVATE in reason and "1998 rows" in reason and "3349" in reason
+    assert _query(warehouse, "SELECT count(*), min(source_file), max(source_file) FROM staging.exchange_private_trades") == [
+        (3349, PRIVATE, PRIVATE)]  # the previous export stays in use
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        private = conn.execute("SELECT * FROM staging.exchange_private_trades").df()
+        public = conn.execute("SELECT * FROM staging.exchange_public_trades").df()
+    daily = trading_daily(private, public, date(2025, 6, 8)).iloc[0]
+    assert round(daily.revenue_eur, 2) == REVENUE_EUR and daily.n_trades == private["trade_id"].nunique()
+
+
+def test_a_dso_file_cut_after_50_quarter_hours_is_incomplete(tmp_path, landing):
+    warehouse = tmp_path / "w.duckdb"
+    assert _stage(warehouse, landing, "dso_final_production").success
+    mp = "SELECT count(*) FROM staging.dso_final_production WHERE metering_point_id = 'MP-SOL-002'"
+    assert _query(warehouse, mp) == [(96,)]
+    path = landing / FINAL
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:51]))  # header + 50 QHs, cut at a line end: well-formed, but half a day
+    assert _stage(warehouse, landing, "dso_final_production").success
+    ((rule, reason),) = _query(warehouse, f"SELECT rule, reason FROM staging.rejected_files WHERE file = '{FINAL}'")
+    assert rule == "incomplete-day" and "50 quarter-hours" in reason and "96" in reason
+    assert _query(warehouse, mp) == [(96,)]  # what the complete file stored is carried forward
+    fresh = tmp_path / "fresh.duckdb"  # a warehouse that never saw the complete file: no rows, never half a day
+    assert _stage(fresh, landing, "dso_final_production").success
+    assert _query(fresh, mp) == [(0,)]
