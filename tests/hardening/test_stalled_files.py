@@ -5,6 +5,7 @@ the completed-file signal (``<file>.done`` markers) and the content rules for fi
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 from datetime import date
@@ -127,3 +128,15 @@ def test_a_dso_file_cut_after_50_quarter_hours_is_incomplete(tmp_path, landing):
     fresh = tmp_path / "fresh.duckdb"  # a warehouse that never saw the complete file: no rows, never half a day
     assert _stage(fresh, landing, "dso_final_production").success
     assert _query(fresh, mp) == [(0,)]
+
+
+def test_a_forecast_version_short_of_its_horizon_is_incomplete(tmp_path, landing):
+    latest = sorted((landing / "vpp" / "forecasts").glob("forecast_WND-DE-001_*"))[-1]
+    doc = json.loads(latest.read_text())
+    doc["values"] = [v[:100] for v in doc["values"]]  # a complete JSON document of 25 h of a 48 h forecast
+    latest.write_text(json.dumps(doc))
+    warehouse = tmp_path / "w.duckdb"
+    assert _stage(warehouse, landing, "vpp_forecasts").success
+    rel = latest.relative_to(landing).as_posix()
+    assert [r[0] for r in _query(warehouse, f"SELECT rule FROM staging.rejected_files WHERE file = '{rel}'")] == ["forecast-horizon"]
+    assert _query(warehouse, f"SELECT count(*) FROM staging.vpp_forecasts WHERE source_file = '{rel}'") == [(0,)]
