@@ -8,9 +8,11 @@ so that superseding, duplicate detection, rejection and lineage work the same ev
    snapshot falls back to the next older one);
 2. byte-identical duplicates (same size, same SHA-256) are dropped, the newest name kept;
 3. within a ``supersede_group`` (e.g. the exports of one delivery day) only the newest readable
-   file is used;
-4. each file is parsed; a file that breaks a rule is *rejected* with a :class:`Rejection` naming the
-   file, row and rule, and the other files go on;
+   file is used, unless it has suspiciously fewer rows than the export it would supersede
+   (:func:`shrunk`, rule ``shrunk-redelivery``: a stalled copy cut at a line end);
+4. each file is parsed (then ``validate`` and the source's completeness rule ``SourceSpec.complete``);
+   a file that breaks a rule is *rejected* with a :class:`Rejection` naming the file, row and rule,
+   and the other files go on;
 5. rows are cut to the day (``events``) and carry ``delivery_day`` and ``source_file`` (lineage);
 6. rows that share the source's ``row_key`` are resolved in favour of the newest file;
 7. rows already stored for this day from a file that is now rejected are carried forward, so a
