@@ -189,14 +189,41 @@ def test_duplicate_delivery_loads_rows_once(tmp_path, sample_dir):
     assert load.duplicates == [(FINAL_WND2, f"{FOLDER}/final_production_MP-WND-002_20250610.csv")]
 
 
+def _day_rows(starts, kw=lambda i: 1000) -> str:
+    return "".join(f"{T(t):%Y-%m-%d %H:%M:%S}.000000 UTC,{kw(i)}\n" for i, t in enumerate(starts))
+
+
 def test_newer_final_file_wins_per_quarter_hour(tmp_path):
-    write(tmp_path, NAME, HEADER + "2025-06-08 00:00:00.000000 UTC,1000\n2025-06-08 00:15:00.000000 UTC,1000\n")
+    qhs = parser.day_quarter_hours(DAY)["UTC"]
+    write(tmp_path, NAME, HEADER + _day_rows(qhs))
     newer = f"{FOLDER}/final_production_MP-SOL-001_20250610.csv"
-    write(tmp_path, newer, HEADER + "2025-06-08 00:15:00.000000 UTC,2000\n")
+    write(tmp_path, newer, HEADER + _day_rows(qhs, lambda i: 2000 if i == 1 else 1000))
     load = load_day(sources.FINAL_PRODUCTION, tmp_path, DAY, validate=VALIDATE_FINAL)
     got = load.frame.set_index("delivery_start")
-    assert got.loc[T("2025-06-08 00:00"), "mw"] == 1.0 and got.loc[T("2025-06-08 00:00"), "source_file"] == NAME
-    assert got.loc[T("2025-06-08 00:15"), "mw"] == 2.0 and got.loc[T("2025-06-08 00:15"), "source_file"] == newer
+    assert len(got) == 96 and set(got["source_file"]) == {newer}
+    assert got.loc[T("2025-06-08 00:00"), "mw"] == 1.0 and got.loc[T("2025-06-08 00:15"), "mw"] == 2.0
+
+
+def test_a_final_file_short_of_its_day_is_incomplete(tmp_path):
+    qhs = parser.day_quarter_hours(DAY)["UTC"]
+    write(tmp_path, NAME, HEADER + _day_rows(qhs))
+    newer = f"{FOLDER}/final_production_MP-SOL-001_20250610.csv"
+    write(tmp_path, newer, HEADER + _day_rows(qhs[:95], lambda i: 2000))  # the last QH missing
+    load = load_day(sources.FINAL_PRODUCTION, tmp_path, DAY, validate=VALIDATE_FINAL)
+    assert [(r.file, r.rule) for r in load.rejected] == [(newer, "incomplete-day")]
+    assert "95 quarter-hours" in load.rejected[0].reason and "2025-06-08 23:45:00" in load.rejected[0].reason
+    assert len(load.frame) == 96 and set(load.frame["source_file"]) == {NAME}
+
+
+@pytest.mark.parametrize(("day", "n"), [(date(2025, 3, 30), 92), (date(2025, 6, 8), 96), (date(2025, 10, 26), 100)])
+def test_a_whole_local_day_is_complete_across_the_clock_change(day, n):
+    local = parser.day_quarter_hours(day)[parser.LOCAL_TZ]
+    assert len(local) == n
+    parser.check_whole_day(pd.DataFrame({"delivery_start": local}), NAME)
+    parser.check_whole_day(pd.DataFrame({"delivery_start": parser.day_quarter_hours(day)["UTC"]}), NAME)
+    with pytest.raises(SourceFileError) as err:
+        parser.check_whole_day(pd.DataFrame({"delivery_start": local[:-1]}), NAME)
+    assert err.value.rule == "incomplete-day"
 
 
 def test_days_covered_falls_back_to_name_and_never_raises(tmp_path):

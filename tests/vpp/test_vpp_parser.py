@@ -142,6 +142,8 @@ def test_forecast_truncated_json(tmp_path, sample_dir):
         (lambda d: d["values"][0].__setitem__(4, None), "missing-timestamp", 4),
         (lambda d: d["values"][0].__setitem__(4, d["values"][0][4] + 60), "quarter-hour-grid", 4),
         (lambda d: d.__setitem__("values", [[], [], [], []]), "no-values", None),
+        (lambda d: d.__setitem__("values", [v[:100] for v in d["values"]]), "forecast-horizon", None),  # 25 h of 48
+        (lambda d: d.__setitem__("values", [v[:50] + v[51:] for v in d["values"]]), "forecast-horizon", None),  # a gap
     ],
 )
 def test_forecast_rules(tmp_path, sample_dir, mutate, rule, row):

@@ -9,7 +9,10 @@ Final production ``final_production_<MP>_YYYYMMDD.csv`` (the name date is the de
   required and stripped (``bad-timestamp`` when the rest does not parse);
 * ``quarter-hour-grid`` — delivery_start on :00/:15/:30/:45 (delivery_end = start + 15 min);
 * ``kw-to-mw`` — power arrives in kW: ``mw = kw / 1000``, ``mwh = mw * 0.25``;
-* ``duplicate-quarter-hour`` — a QH appears once per file; ``bad-number`` / ``missing-value``.
+* ``duplicate-quarter-hour`` — a QH appears once per file; ``bad-number`` / ``missing-value``;
+* ``incomplete-day`` (the source's completeness rule, :func:`check_whole_day`, run by the load) — a
+  final-production file holds every QH of its day: the 96 of the UTC day, or the 92/96/100 of the
+  German local day (DST); fewer means the file is cut short (a stalled copy) and it is not used.
 
 Redispatch flags ``redispatch_flag_<MP>_YYYYMMDD_HHMM.csv``:
 * header ``delivery_start,delivery_end,is_redispatched`` (``missing-column``);
@@ -217,6 +220,44 @@ def _final_production_plain(text: str) -> tuple[np.ndarray, np.ndarray] | None:
     if not (np.isfinite(kw).all() and ((kw >= POWER_KW.lo) & (kw <= POWER_KW.hi)).all()):
         return None
     return start, kw
+
+
+#: the local day of the DSO's metering (a day has 92, 96 or 100 quarter-hours)
+LOCAL_TZ = "Europe/Berlin"
+
+
+def day_quarter_hours(day: date) -> dict[str, np.ndarray]:
+    """The QH starts (naive UTC ``datetime64[ns]``) of ``day`` as a UTC day (96) and as a local day (92/96/100)."""
+    utc0 = pd.Timestamp(day)
+    local0, local1 = (pd.Timestamp(d).tz_localize(LOCAL_TZ).tz_convert("UTC").tz_localize(None)
+                      for d in (day, day + pd.Timedelta(days=1)))
+    return {
+        "UTC": pd.date_range(utc0, periods=96, freq="15min").to_numpy(),
+        LOCAL_TZ: pd.date_range(local0, local1, freq="15min", inclusive="left").to_numpy(),
+    }
+
+
+def check_whole_day(frame: pd.DataFrame, name: str) -> None:
+    """Rule ``incomplete-day``: a final-production file covers a whole day — every QH of the UTC day of its first
+    QH (a file starting at 00:00Z), or of the local day that starts there (22:00Z/23:00Z: 92, 96 or 100 QHs with
+    the clock change). A stalled copy cut at a line end parses cleanly and would otherwise be read as complete."""
+    if not len(frame):
+        return
+    starts = pd.to_datetime(frame["delivery_start"]).to_numpy(dtype="datetime64[ns]")
+    first = pd.Timestamp(starts.min())
+    day = (first + pd.Timedelta(days=1) if first.hour >= 12 else first).date()  # local midnight is the evening before
+    grids = day_quarter_hours(day)
+    if any(np.isin(grid, starts).all() for grid in grids.values()):
+        return
+    local = grids[LOCAL_TZ]
+    missing = local[~np.isin(local, starts)] if first.hour >= 12 else grids["UTC"][~np.isin(grids["UTC"], starts)]
+    raise SourceFileError(
+        name,
+        "incomplete-day",
+        f"{len(np.unique(starts))} quarter-hours where the day {day} has {len(grids['UTC'])} (UTC) or {len(local)} "
+        f"(local, {LOCAL_TZ}); first missing {pd.Timestamp(missing[0])} UTC: the file is incomplete (cut off or "
+        "still being written) and is not used",
+    )
 
 
 # ---------------------------------------------------------------------------------------------

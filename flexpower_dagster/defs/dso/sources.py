@@ -43,6 +43,7 @@ FINAL_PRODUCTION = SourceSpec(
     time_column="delivery_start",
     days_covered=days_from_content(parser.parse_final_production, _guess(parser.FINAL_PRODUCTION_NAME, "%Y%m%d", (-1,))),
     row_key=("metering_point_id", "delivery_start"),
+    complete=parser.check_whole_day,  # rule incomplete-day: 96 QHs of the UTC day or 92/96/100 of the local day
     defines_days=True,
     delivered=True,
     description=DSO_FINAL_PRODUCTION.description,

@@ -36,6 +36,8 @@ arrays / the ``assets`` list where known, or the file line for JSON syntax error
 ``unknown-unit``                  a power unit other than W / kW / MW (converted to MW)
 ``quarter-hour-grid``             a forecast interval that is not a quarter-hour on the QH grid
 ``duplicate-timestamp``           the same instant twice in one file (forecast start / live sample)
+``forecast-horizon``              a forecast version does not hold every QH of its 48 h horizon (193 QHs
+                                  from its first, both ends included, no gap): incomplete
 ``live-key-asset-or-entity-id``   live key carries the asset as ``asset_id`` *or* ``entity_id``;
                                   neither, or both with different values, is an error
 ``missing-asset-id``              forecast key / technical-data asset without an asset id
@@ -244,6 +246,7 @@ def forecast_columns(data: bytes, name: str) -> dict[str, np.ndarray]:
         a, b = (pd.Timestamp(int(x), unit="ms") for x in (start[i], end[i]))
         raise SourceFileError(name, "quarter-hour-grid", f"interval [{a}, {b}) is not a quarter-hour on the grid", i)
     _first_duplicate(name, "start", start)
+    _check_horizon(name, start)
     return {
         "asset_id": asset_id,  # one asset per file: a single value stands for every row
         "version": timestamps(version),
@@ -251,6 +254,27 @@ def forecast_columns(data: bytes, name: str) -> dict[str, np.ndarray]:
         "delivery_end": timestamps(end),
         "mw": mw.astype("float64"),
     }
+
+
+#: A forecast version covers 48 h ahead: the QHs starting at its first QH .. 48 h later, both ends included (193).
+FORECAST_HORIZON_QH = 48 * 4 + 1
+
+
+def _check_horizon(name: str, start_ms: np.ndarray) -> None:
+    """Rule ``forecast-horizon``: a version holds every QH of its 48 h horizon, without a gap. A JSON document cut
+    off is ``truncated-json``; this catches a complete document of an incomplete forecast (a writer that stored what
+    it had so far), which would otherwise leave the later QHs to an older version unnoticed."""
+    qh_ms = 15 * 60 * 1000
+    first, last = int(start_ms.min()), int(start_ms.max())
+    covered = (last - first) // qh_ms + 1
+    if len(start_ms) < FORECAST_HORIZON_QH or covered != len(start_ms):
+        gap = "" if covered == len(start_ms) else f" with gaps ({covered - len(start_ms)} QHs missing inside)"
+        raise SourceFileError(
+            name,
+            "forecast-horizon",
+            f"{len(start_ms)} quarter-hours from {pd.Timestamp(first, unit='ms')} to {pd.Timestamp(last, unit='ms')}{gap}: "
+            f"a version covers 48 h ahead ({FORECAST_HORIZON_QH} quarter-hours); the forecast is incomplete",
+        )
 
 
 def parse_forecast(path: Path, name: str | None = None) -> pd.DataFrame:

@@ -162,6 +162,21 @@ def days_or_none(spec: SourceSpec, f: LandingFile, manifest: Manifest | None = N
 
 #: Names of files still being written by the convention "write ``x.tmp``, then rename to ``x``".
 IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".filepart")
+#: The completed-file signal: an (empty) file ``<name>.done`` beside ``<name>``, written after ``<name>`` is complete.
+#: A folder that holds any marker (or a source declared with ``done_markers=True``) *uses markers*: there a file is
+#: read only once its marker exists and is not older than the file (docs/hardening.md).
+DONE_SUFFIX = ".done"
+
+
+def _marked_done(marker: os.DirEntry | None, file_mtime_ns: int) -> bool:
+    """The file's ``.done`` marker exists (a regular file, no link) and was written after the file's last change:
+    a marker older than the file belongs to an earlier version (the file is being rewritten)."""
+    if marker is None:
+        return False
+    try:
+        return marker.is_file(follow_symlinks=False) and marker.stat(follow_symlinks=False).st_mtime_ns >= file_mtime_ns
+    except OSError:
+        return False
 
 
 def scan(
@@ -175,8 +190,10 @@ def scan(
     * a symbolic link is never followed (it could point anywhere): it is *refused*, and so is a folder
       that resolves outside the root;
     * a file still being written is *waiting*: its name ends in ``.tmp``/``.part``/... (write, then
-      rename), or it changed less than ``settle_seconds`` ago (for writers that cannot rename); it is
-      picked up by a later scan once it is complete;
+      rename), or it changed less than ``settle_seconds`` ago (for writers that cannot rename), or its
+      folder uses ``.done`` markers (:data:`DONE_SUFFIX`) and its marker is missing or older than the
+      file; it is picked up by a later scan once it is complete. Markers themselves are no data files;
+    * a folder uses markers when it holds any ``<name>.done`` or one of its specs says ``done_markers``;
     * hidden files are ignored; files matching no spec of their folder are *unmatched*.
 
     ``extra_folders`` (e.g. a system's top folder such as ``vpp``) are scanned for stray files only.
@@ -198,34 +215,39 @@ def scan(
             inv.refused.append((folder, "the folder is a symbolic link or lies outside the landing zone: not read"))
             continue
         try:
-            entries = os.scandir(path)
+            with os.scandir(path) as it:
+                entries = [e for e in it if not e.name.startswith(".")]
         except (FileNotFoundError, NotADirectoryError):
             continue
-        with entries:
-            for entry in entries:
-                if entry.name.startswith("."):
+        markers = {e.name[: -len(DONE_SUFFIX)]: e for e in entries if e.name.endswith(DONE_SUFFIX)}
+        uses_markers = bool(markers) or any(sp.done_markers for sp in folder_specs)
+        for entry in entries:
+            rel = f"{folder}/{entry.name}"
+            try:
+                if entry.is_symlink():
+                    inv.refused.append((rel, "a symbolic link: not followed (links may point outside the landing zone)"))
                     continue
-                rel = f"{folder}/{entry.name}"
-                try:
-                    if entry.is_symlink():
-                        inv.refused.append((rel, "a symbolic link: not followed (links may point outside the landing zone)"))
-                        continue
-                    if not entry.is_file(follow_symlinks=False):
-                        continue
-                    st = entry.stat(follow_symlinks=False)
-                except OSError:  # vanished while scanning
+                if not entry.is_file(follow_symlinks=False):
                     continue
-                if entry.name.endswith(IN_PROGRESS_SUFFIXES) or st.st_mtime_ns > newest_settled:
-                    inv.waiting.append(rel)
+                if entry.name.endswith(DONE_SUFFIX):  # a marker: a signal, not data
                     continue
-                owner = _MATCH_CACHE.get((match_key, entry.name), False)
-                if owner is False:
-                    owner = next((sp.name for sp in folder_specs if sp.pattern.fullmatch(entry.name)), None)
-                    _bounded_put(_MATCH_CACHE, (match_key, entry.name), owner)
-                if owner is None:
-                    inv.unmatched.append(rel)
-                else:
-                    files[owner].append(LandingFile(root, rel, st.st_size, st.st_mtime_ns))
+                st = entry.stat(follow_symlinks=False)
+            except OSError:  # vanished while scanning
+                continue
+            if entry.name.endswith(IN_PROGRESS_SUFFIXES) or st.st_mtime_ns > newest_settled:
+                inv.waiting.append(rel)
+                continue
+            if uses_markers and not _marked_done(markers.get(entry.name), st.st_mtime_ns):
+                inv.waiting.append(rel)
+                continue
+            owner = _MATCH_CACHE.get((match_key, entry.name), False)
+            if owner is False:
+                owner = next((sp.name for sp in folder_specs if sp.pattern.fullmatch(entry.name)), None)
+                _bounded_put(_MATCH_CACHE, (match_key, entry.name), owner)
+            if owner is None:
+                inv.unmatched.append(rel)
+            else:
+                files[owner].append(LandingFile(root, rel, st.st_size, st.st_mtime_ns))
     for v in files.values():
         v.sort(key=lambda f: f.name)
     inv.unmatched.sort()

@@ -8,9 +8,11 @@ so that superseding, duplicate detection, rejection and lineage work the same ev
    snapshot falls back to the next older one);
 2. byte-identical duplicates (same size, same SHA-256) are dropped, the newest name kept;
 3. within a ``supersede_group`` (e.g. the exports of one delivery day) only the newest readable
-   file is used;
-4. each file is parsed; a file that breaks a rule is *rejected* with a :class:`Rejection` naming the
-   file, row and rule, and the other files go on;
+   file is used, unless it has suspiciously fewer rows than the export it would supersede
+   (:func:`shrunk`, rule ``shrunk-redelivery``: a stalled copy cut at a line end);
+4. each file is parsed (then ``validate`` and the source's completeness rule ``SourceSpec.complete``);
+   a file that breaks a rule is *rejected* with a :class:`Rejection` naming the file, row and rule,
+   and the other files go on;
 5. rows are cut to the day (``events``) and carry ``delivery_day`` and ``source_file`` (lineage);
 6. rows that share the source's ``row_key`` are resolved in favour of the newest file;
 7. rows already stored for this day from a file that is now rejected are carried forward, so a
@@ -43,6 +45,8 @@ def _parse(spec: SourceSpec, f: LandingFile, validate: Validator | None, manifes
         df = parsed(spec, f, manifest)
         if validate is not None:
             df = validate(f.name, df)
+        if spec.complete is not None:  # a well-formed file may still be cut short (a stalled copy)
+            spec.complete(df, f.name)
         return df
     except SourceFileError:
         raise
@@ -83,9 +87,18 @@ def _first_readable(
     return None
 
 
-#: A re-delivered export with fewer than this share of the rows of the export it would supersede is held
-#: (not used, reported): a half-written or truncated export must not silently replace a complete one.
-SHRINK_RATIO = 0.5
+#: A re-delivered export that lost more than this share of the rows of the export it would supersede, and more
+#: than :data:`SHRINK_MIN_ROWS` rows, is held (not used, reported): a half-written or stalled export cut at a line
+#: end must not silently replace a complete one. A later export of a delivery day normally has as many trades or
+#: more; a few cancelled trades are no reason to hold it.
+SHRINK_TOLERANCE = 0.10
+SHRINK_MIN_ROWS = 10
+
+
+def shrunk(n_new: int, n_previous: int) -> bool:
+    """``n_new`` rows are suspiciously fewer than the ``n_previous`` of the export they would supersede."""
+    lost = n_previous - n_new
+    return lost > SHRINK_TOLERANCE * n_previous and lost > SHRINK_MIN_ROWS
 
 
 def _unless_shrunk(
@@ -96,9 +109,9 @@ def _unless_shrunk(
     validate: Validator | None,
     manifest: Manifest | None,
 ) -> tuple[LandingFile, pd.DataFrame] | None:
-    """The export to use of a supersede group: the newest readable one, unless it has far fewer rows than
-    the next older readable export — then that one stays in use and the newest is held (rule
-    ``shrunk-redelivery``; an operator who knows the smaller export is right removes the older one)."""
+    """The export to use of a supersede group: the newest readable one, unless it has suspiciously fewer rows
+    than the next older readable export (:func:`shrunk`) — then that one stays in use and the newest is held
+    (rule ``shrunk-redelivery``; an operator who knows the smaller export is right removes the older one)."""
     if chosen is None:
         return None
     older = [m for m in members if spec.order_key(m) < spec.order_key(chosen[0])]
@@ -107,11 +120,12 @@ def _unless_shrunk(
             previous = _parse(spec, f, validate, manifest)
         except SourceFileError:
             continue
-        if len(chosen[1]) < SHRINK_RATIO * len(previous):
+        if shrunk(len(chosen[1]), len(previous)):
             load.rejected.append(Rejection(
                 source=spec.name, file=chosen[0].name, rule="shrunk-redelivery",
-                reason=(f"[shrunk-redelivery] {len(chosen[1])} rows where the export it would supersede ({f.name}) has "
-                        f"{len(previous)}: held as suspicious (cut off?); that export stays in use. Remove it from the "
+                reason=(f"[shrunk-redelivery] {chosen[0].name} has {len(chosen[1])} rows where the export it would "
+                        f"supersede, {f.name}, has {len(previous)} (more than {SHRINK_TOLERANCE:.0%} fewer): held as "
+                        "suspicious (stalled or cut-off copy?); the older export stays in use. Remove it from the "
                         "landing zone if the smaller export is right."),
             ))
             return f, previous

@@ -104,6 +104,12 @@ class SourceSpec:
     #: the same rules as ``parse``, from bytes to numpy columns: sources with many small files set it, and are
     #: then loaded set-based and incrementally (:mod:`flexpower_dagster.lib.landing.incremental`)
     parse_columns: ParseColumnsFn | None = None
+    #: the provider writes a ``<file>.done`` marker beside each finished file: a file of the source's folder is
+    #: read only once its marker exists (a folder that holds any marker is treated so anyway; docs/hardening.md)
+    done_markers: bool = False
+    #: a completeness rule of the content, run on every parsed file before it is used: raises
+    #: :class:`SourceFileError` for a file that is well-formed but incomplete (e.g. a day with too few QHs)
+    complete: Callable[[pd.DataFrame, str], None] | None = None
 
     def __post_init__(self) -> None:
         if not SYSTEM_NAME.fullmatch(self.system):
