@@ -28,6 +28,9 @@ TOMORROW = "tomorrow"
 #: The first delivery day FlexPower runs on this platform (its go-live): the first daily partition unless
 #: ``FLEXPOWER_FIRST_DAY`` says otherwise. The demo and the sample data (May/June 2025) lie after it.
 GO_LIVE = date(2025, 5, 1)
+#: A landing zone may carry settings for its data (a replay: the demo writes it); hidden, so never a landing file.
+LANDING_SETTINGS_FILE = ".flexpower.env"
+LANDING_SETTING_KEYS = frozenset({"FLEXPOWER_FIRST_DAY", "FLEXPOWER_LAST_DAY", "FLEXPOWER_NOW"})
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ class Settings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
+        landing = _resolve(env.get("FLEXPOWER_LANDING_DIR") or DEFAULT_LANDING_DIR)
+        env = {**landing_settings(landing), **env}  # the environment wins over the landing zone's own file
         return cls(
             landing_dir=_resolve(env.get("FLEXPOWER_LANDING_DIR") or DEFAULT_LANDING_DIR),
             warehouse=_resolve(env.get("FLEXPOWER_WAREHOUSE") or DEFAULT_WAREHOUSE),
@@ -93,6 +98,22 @@ def validate_webhook_url(url: str) -> str:
     except ValueError as exc:
         raise ValueError(f"FLEXPOWER_ALERT_WEBHOOK_URL={url!r}: {exc}") from None
     return url.strip()
+
+
+def landing_settings(landing_dir: Path) -> dict[str, str]:
+    """The settings a landing zone carries for its data (:data:`LANDING_SETTINGS_FILE`, ``KEY=VALUE`` lines; only
+    :data:`LANDING_SETTING_KEYS`): a replay of history such as the demo sets its first day and its clock there.
+    One small file read, never a scan; absent for a live landing zone."""
+    try:
+        text = (landing_dir / LANDING_SETTINGS_FILE).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() in LANDING_SETTING_KEYS:
+            out[key.strip()] = value.strip()
+    return out
 
 
 def _resolve(value: str) -> Path:

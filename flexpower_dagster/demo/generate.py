@@ -15,6 +15,7 @@ from flexpower_dagster.demo import crm, dso, exchange, imbalance, vpp
 from flexpower_dagster.demo.physics import asset_truth, simulate_market, simulate_weather
 from flexpower_dagster.demo.portfolio import Asset, build_portfolio
 from flexpower_dagster.demo.timegrid import DAY, WRITTEN, Window
+from flexpower_dagster.settings import LANDING_SETTINGS_FILE
 
 DEFAULT_START = date(2025, 6, 1)
 DEFAULT_DAYS = 14
@@ -92,8 +93,24 @@ def generate(
     for path in WRITTEN:
         os.utime(path, (arrived, arrived))
     WRITTEN.clear()
+    write_replay_settings(out, window.delivery_days[0], window.delivery_days[-1])
     summary.seconds = time.perf_counter() - t_begin
     return summary
+
+
+def write_replay_settings(out: Path, first: date, last: date) -> Path:
+    """The demo sets the platform's settings for its data (``settings.LANDING_SETTINGS_FILE``, read by
+    ``Settings.from_env`` under the environment): its first delivered day is the first partition (the
+    forecast-only day before it is no partition: its files are refused by rule ``before_first_day``), and its
+    clock is noon of the day after its last delivered day, so arrival deadlines are judged as they were then
+    (the running day and tomorrow are not late)."""
+    path = Path(out) / LANDING_SETTINGS_FILE
+    now = datetime.combine(last + timedelta(days=1), datetime.min.time()) + timedelta(hours=12)
+    path.write_text(
+        "# written by the demo generator: the platform's settings for this landing zone (environment wins)\n"
+        f"FLEXPOWER_FIRST_DAY={first.isoformat()}\nFLEXPOWER_NOW={now.isoformat(timespec='minutes')}Z\n"
+    )
+    return path
 
 
 def _add_portfolio_forecasts(asset: Asset, fc: vpp.ForecastSet, window: Window, da: np.ndarray, tradeable: np.ndarray) -> None:

@@ -20,7 +20,19 @@ SAMPLE_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" 
 
 
 def _files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file())
+    """The landing files (not the hidden settings file the demo writes for its data: settings.LANDING_SETTINGS_FILE)."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def test_the_demo_sets_its_first_day_and_clock(demo_dir):
+    from flexpower_dagster.settings import LANDING_SETTINGS_FILE, Settings
+
+    assert (demo_dir / LANDING_SETTINGS_FILE).is_file()
+    s = Settings.from_env({"FLEXPOWER_LANDING_DIR": str(demo_dir)})
+    days = sorted({p.name for p in (demo_dir / "exchange").iterdir()})
+    assert s.first_day is not None and s.now is not None
+    assert s.first_day.strftime("%Y%m%d") in days[0]  # the first delivered (traded) day
+    assert Settings.from_env({"FLEXPOWER_LANDING_DIR": str(demo_dir), "FLEXPOWER_FIRST_DAY": "2025-01-01"}).first_day.year == 2025
 
 
 def _spec_for(root: Path, path: Path):
