@@ -194,3 +194,21 @@ def test_restatements_are_folded_into_the_alert_that_says_it():
     marts = found["data_quality:marts:freshness"]  # consequences of the sources: one info alert
     assert marts.severity == "info" and marts.covered == ("2025-06-02", "2025-06-03")
     assert "imbalance, portfolio_imbalance" in marts.message
+
+
+def test_a_day_still_being_traded_raises_no_data_quality_warning():
+    """Forecast-only days (the running day, tomorrow) have no trades or meter data yet: their warnings wait until
+    the day is delivered (late sources are alerted by deadline); a delivered day's warnings are alerted."""
+    rows = [("2025-06-14", "marts/trading_qh", "plausibility", "warn", ""),
+            ("2025-06-15", "marts/trading_qh", "plausibility", "warn", ""),
+            ("2025-06-15", "staging/exchange_public_trades", "freshness", "warn", ""),
+            ("2025-06-15", "marts/trading_qh", "values", "blocking", "")]
+    with duckdb.connect() as c:
+        _checks(c, rows)
+        c.execute("CREATE SCHEMA staging")
+        c.execute("CREATE TABLE staging.exchange_private_trades (delivery_day DATE)")
+        c.execute("INSERT INTO staging.exchange_private_trades VALUES ('2025-06-14')")
+        found = {f.alert_key: f for f in al.data_quality_findings(c)}
+    assert sorted(found) == ["data_quality:marts/trading_qh:plausibility", "data_quality:marts/trading_qh:values"]
+    assert found["data_quality:marts/trading_qh:plausibility"].covered == ("2025-06-14",)
+    assert found["data_quality:marts/trading_qh:values"].covered == ("2025-06-15",)  # blocking: always alerted

@@ -289,6 +289,20 @@ def _entities(text: object) -> list[str]:
     return [e.strip() for e in str(text or "").split(",") if e.strip()]
 
 
+#: Staging tables whose rows mean a day was delivered (traded and metered), not only forecast.
+DELIVERED_BY = ("staging.exchange_private_trades", "staging.dso_final_production")
+
+
+def delivered_days(conn: duckdb.DuckDBPyConnection) -> set[date] | None:
+    """Days with a private trade export or final DSO data. The other days with data (the running day, tomorrow:
+    forecasts only) raise no data-quality warning alert: their trades and meter data are not due yet, and a late
+    source is the late-data alert's business, by its deadline (docs/operations.md). None: no such table yet."""
+    tables = [t for t in DELIVERED_BY if table_exists(conn, t)]
+    if not tables:
+        return None
+    return {d for t in tables for (d,) in conn.execute(f"SELECT DISTINCT delivery_day FROM {t}").fetchall()}
+
+
 def data_quality_findings(conn: duckdb.DuckDBPyConnection, late: Iterable[Late] = ()) -> list[Finding]:
     """One finding per asset and failed check (monthly assets: per month) with the days it failed and the
     entities concerned: blocking ones are errors (the dependants did not run), warnings isolate the entities
@@ -302,11 +316,14 @@ def data_quality_findings(conn: duckdb.DuckDBPyConnection, late: Iterable[Late] 
     ).fetchall()
     late_set = {(f"staging/{i.deadline.table}", i.delivery_day, i.entity) for i in late}
     blocked = {(month, str(contract)) for month, _, contract, _, _ in _blocked_contracts(conn)}
+    delivered = delivered_days(conn)
     groups: dict[str, dict] = {}
     for day, asset_key, check, severity, entities, details, run_id, checked_at in rows:
         blocking = str(severity).lower().startswith("block")
         names = _entities(entities)
         monthly = asset_key in MONTHLY_ASSETS
+        if not blocking and not monthly and delivered is not None and day not in delivered:
+            continue  # a day still being traded (forecasts only) is judged once delivered; its late files by deadline
         if not blocking and names:
             if asset_key.startswith("staging/") and all(
                     (asset_key, day, "portfolio" if e == "all" else e) in late_set for e in names):
