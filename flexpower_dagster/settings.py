@@ -32,6 +32,15 @@ GO_LIVE = date(2025, 5, 1)
 LANDING_SETTINGS_FILE = ".flexpower.env"
 LANDING_SETTING_KEYS = frozenset({"FLEXPOWER_FIRST_DAY", "FLEXPOWER_LAST_DAY", "FLEXPOWER_NOW"})
 
+# FlexPower's identity as printed on its invoices and credit notes (docs/invoicing.md). DEMO VALUES: every default
+# says "DEMO" so that no document built with them can pass for a real one; production sets FLEXPOWER_ISSUER_*.
+DEFAULT_ISSUER_NAME = "FlexPower GmbH (DEMO)"
+DEFAULT_ISSUER_ADDRESS = "Musterstrasse 1, 10115 Berlin, Germany (DEMO ADDRESS)"
+DEFAULT_ISSUER_TAX_NUMBER = "DEMO 00/000/00000"
+DEFAULT_ISSUER_VAT_ID = "DE000000000 (DEMO)"
+DEFAULT_ISSUER_EMAIL = "invoicing@flexpower.example"
+DEFAULT_ISSUER_IBAN = "DE00 0000 0000 0000 0000 00 (DEMO)"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -58,6 +67,14 @@ class Settings:
     alert_email: str = DEFAULT_ALERT_EMAIL
     #: The Dagster UI as people reach it (links in alerts).
     ui_url: str = DEFAULT_UI_URL
+    #: FlexPower as issuer of invoices / self-billed credit notes (legal name, postal address, Steuernummer,
+    #: USt-IdNr., invoicing e-mail, bank account). The defaults are DEMO values (see DEFAULT_ISSUER_*).
+    issuer_name: str = DEFAULT_ISSUER_NAME
+    issuer_address: str = DEFAULT_ISSUER_ADDRESS
+    issuer_tax_number: str = DEFAULT_ISSUER_TAX_NUMBER
+    issuer_vat_id: str = DEFAULT_ISSUER_VAT_ID
+    issuer_email: str = DEFAULT_ISSUER_EMAIL
+    issuer_iban: str = DEFAULT_ISSUER_IBAN
 
     def __post_init__(self) -> None:
         if self.alert_webhook_url is not None:  # refused at start-up, not at the first alert
@@ -80,6 +97,12 @@ class Settings:
             alert_webhook_url=(env.get("FLEXPOWER_ALERT_WEBHOOK_URL") or "").strip() or None,
             alert_email=(env.get("FLEXPOWER_ALERT_EMAIL") or "").strip() or DEFAULT_ALERT_EMAIL,
             ui_url=(env.get("FLEXPOWER_UI_URL") or "").strip() or DEFAULT_UI_URL,
+            issuer_name=(env.get("FLEXPOWER_ISSUER_NAME") or "").strip() or DEFAULT_ISSUER_NAME,
+            issuer_address=(env.get("FLEXPOWER_ISSUER_ADDRESS") or "").strip() or DEFAULT_ISSUER_ADDRESS,
+            issuer_tax_number=(env.get("FLEXPOWER_ISSUER_TAX_NUMBER") or "").strip() or DEFAULT_ISSUER_TAX_NUMBER,
+            issuer_vat_id=(env.get("FLEXPOWER_ISSUER_VAT_ID") or "").strip() or DEFAULT_ISSUER_VAT_ID,
+            issuer_email=(env.get("FLEXPOWER_ISSUER_EMAIL") or "").strip() or DEFAULT_ISSUER_EMAIL,
+            issuer_iban=(env.get("FLEXPOWER_ISSUER_IBAN") or "").strip() or DEFAULT_ISSUER_IBAN,
         )
 
 

@@ -7,12 +7,17 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 
 JUNE = date(2025, 6, 1)
+#: Complete customer master data (name, postal address, tax ids) as the CRM would deliver it.
+CUSTOMER = {"customer_name": "Windpark Muster GmbH & Co. KG", "customer_address": "Am Deich 5, 25899 Niebuell, Germany",
+            "customer_tax_number": "15/293/01234", "customer_vat_id": "DE123456789"}
 
 
 def contract(contract_id="CON1_A", asset_id="A", *, days, capacity_mw=4.0, begin=date(2024, 1, 1), end=None,
              price_model="fixed", price=80.0, fee_model="fixed_as_produced", fee=2.5, fee_percent=None,
-             email="a@example.com", valid=True, problems=None) -> pd.DataFrame:
-    """contracts_in_force rows of one contract for the given delivery days."""
+             email="a@example.com", valid=True, problems=None, customer=None) -> pd.DataFrame:
+    """contracts_in_force rows of one contract for the given delivery days, with the customer master data the CRM
+    export does not carry yet (``customer``: the CUSTOMER_FIELDS; default complete, ``{}``: none)."""
+    customer = CUSTOMER if customer is None else customer
     return pd.DataFrame([
         {
             "delivery_day": pd.Timestamp(d), "contract_id": contract_id, "asset_id": asset_id,
@@ -20,7 +25,7 @@ def contract(contract_id="CON1_A", asset_id="A", *, days, capacity_mw=4.0, begin
             "contract_begin": pd.Timestamp(begin), "contract_end": pd.Timestamp(end) if end else pd.NaT,
             "price_model": price_model, "price_eur_per_mwh": price, "fee_model": fee_model, "fee_eur": fee,
             "fee_percent": fee_percent, "email": email, "valid": valid, "problems": problems,
-            "source_file": "crm/x.csv",
+            "source_file": "crm/x.csv", **customer,
         }
         for d in days
     ])

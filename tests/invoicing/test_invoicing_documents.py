@@ -87,7 +87,7 @@ def test_final_invoice_has_no_watermark_and_its_document_number():
     inv = invoices.set_index("contract_id").loc["CON1_A"]
     assert (inv["status"], inv["document_status"], inv["document_number"]) == ("final", "sent", "FP-2025-06-CON1_A-01")
     text = pdf_text(docs["invoices/2025-06/FP-2025-06-CON1_A-01.pdf"].content)
-    assert "PROVISIONAL" not in text and "DRAFT" not in text and "Invoice FP-2025-06-CON1_A-01" in text
+    assert "PROVISIONAL" not in text and "DRAFT" not in text and "Gutschrift FP-2025-06-CON1_A-01" in text
     assert "watermark\">" not in docs["invoices/2025-06/FP-2025-06-CON1_A-01.html"].content.decode()
 
 
@@ -96,7 +96,7 @@ def test_eml_parses_and_carries_the_pdf():
     inv = invoices.set_index("contract_id").loc["CON1_A"]
     msg = email.message_from_bytes(docs["outbox/2025-06/FP-2025-06-CON1_A-01.eml"].content, policy=policy.default)
     assert msg["To"] == "maria@example.de"
-    assert msg["Subject"] == "Invoice FP-2025-06-CON1_A-01"
+    assert msg["Subject"] == "Gutschrift FP-2025-06-CON1_A-01"
     assert msg["X-FlexPower-Invoice-Status"] == "final" and msg["X-FlexPower-Document"] == "FP-2025-06-CON1_A-01"
     assert msg["Date"] == "Tue, 01 Jul 2025 00:00:00 +0000"
     assert str(msg["Message-ID"]).strip().startswith("<FP-2025-06-CON1_A-01.")  # long: folded, as RFC 5322 allows

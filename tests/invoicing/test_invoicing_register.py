@@ -90,7 +90,7 @@ def test_changed_inputs_cancel_the_sent_document_and_send_a_new_one(tmp_path):
     body = storno.get_body(preferencelist=("plain",)).get_content()
     assert f"Total net -{int(first['net_cents']) / 100:,.2f} EUR" in body and "FP-2025-06-CON1_A-01" in body
     new = message(tmp_path, "FP-2025-06-CON1_A-03")
-    assert new["Subject"] == "Invoice FP-2025-06-CON1_A-03"
+    assert new["Subject"] == "Gutschrift FP-2025-06-CON1_A-03"
     assert f"Total net {int(inv['net_cents']) / 100:,.2f} EUR" in new.get_body(preferencelist=("plain",)).get_content()
     html = (tmp_path / "invoices/2025-06/FP-2025-06-CON1_A-03.html").read_text()
     assert "Replaces" in html and "FP-2025-06-CON1_A-01 (cancelled)" in html

@@ -58,7 +58,13 @@ def test_price_model_x_fee_model(price_model, fee_model):
     assert inv["status"] == "final" and inv["problems"] is None and inv["final_share"] == 1.0
     assert list(lines["line_type"]) == ["infeed_payout", "fee"]
     payout, fee = lines.iloc[0], lines.iloc[1]
-    assert payout["volume_mwh"] == 1440.0 and fee["volume_mwh"] == 1440.0
+    assert payout["volume_mwh"] == 1440.0
+    if fee_model == "fixed_for_capacity":  # priced per MW-month: no MWh basis, no EUR/MWh (issue 26.3)
+        assert pd.isna(fee["volume_mwh"]) and pd.isna(fee["unit_net_eur_per_mwh"])
+        assert (fee["quantity"], fee["quantity_unit"], fee["unit_price"], fee["unit_price_unit"]) == (
+            4.0, "MW-month", 3.0, "EUR/MW-month")
+    else:
+        assert fee["volume_mwh"] == 1440.0
     assert payout["direction"] == "flexpower_pays_customer" and fee["direction"] == "customer_pays_flexpower"
     exp_payout, exp_fee = round_cents(PAYOUT[price_model]), round_cents(FEE[fee_model])
     assert payout["net_cents"] == int(exp_payout * 100) and payout["vat_cents"] == int(VAT[exp_payout] * 100)

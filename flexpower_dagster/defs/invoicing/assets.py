@@ -19,6 +19,7 @@ import pandas as pd
 from flexpower_dagster.defs.invoicing.documents import issue_documents, write_documents
 from flexpower_dagster.defs.invoicing.expectations import INVOICE_LINES_SUITE, INVOICES_SUITE
 from flexpower_dagster.defs.invoicing.lines import compute_invoices_in
+from flexpower_dagster.defs.invoicing.parties import Issuer
 from flexpower_dagster.defs.invoicing.register import read_register
 from flexpower_dagster.defs.invoicing.sums import INPUTS
 from flexpower_dagster.defs.invoicing.tables import INVOICE_DOCUMENTS, INVOICE_LINES, INVOICE_REGISTER, INVOICES
@@ -28,6 +29,7 @@ from flexpower_dagster.lib.dagster.metadata import quantities, table_metadata
 from flexpower_dagster.lib.dagster.partitions import MONTHLY_TAGS, monthly_partitions
 from flexpower_dagster.lib.dagster.resources import DataDir, Warehouse
 from flexpower_dagster.lib.warehouse import replace_partitions
+from flexpower_dagster.settings import Settings
 
 GROUP = "marts_invoicing"
 
@@ -125,7 +127,9 @@ def build_invoicing_assets() -> list[dg.AssetsDefinition]:
         month = date.fromisoformat(context.partition_key)
         with warehouse.connect(log=context.log.info) as conn:
             register = read_register(conn, month)
-        docs, new_register = issue_documents(month, invoices, invoice_lines, register)
+        # FlexPower's name, address and tax ids from the settings (FLEXPOWER_ISSUER_*; demo defaults marked DEMO)
+        docs, new_register = issue_documents(month, invoices, invoice_lines, register,
+                                             Issuer.from_settings(Settings.from_env()))
         manifest = write_documents(data_dir.path, month, docs)
         # After the files: the register never names a document that was not written. Old rows are carried forward.
         issued = new_register[~new_register["document_number"].isin(register["document_number"])]

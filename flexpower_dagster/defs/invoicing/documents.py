@@ -18,17 +18,20 @@ import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import jinja2
 import pandas as pd
 
 from flexpower_dagster.defs.invoicing.lines import CUSTOMER_PAYS, FLEX_PAYS
+from flexpower_dagster.defs.invoicing.parties import DEMO_ISSUER, NOT_IN_CRM, Issuer, text
 from flexpower_dagster.defs.invoicing.pdf import render_pdf
 from flexpower_dagster.defs.invoicing.register import (
     CANCELLATION,
     DRAFT,
+    HELD,
     INVOICE,
     SENT,
     assign_documents,
@@ -43,7 +46,23 @@ from flexpower_dagster.lib.mail import Attachment, build_message
 from flexpower_dagster.lib.paths import safe_path
 
 SENDER = "FlexPower Invoicing <invoicing@flexpower.example>"
-ISSUER_LINES = ("FlexPower GmbH", "RouteToMarket - Invoicing", "invoicing@flexpower.example")
+#: Payment terms: the balance is due this many days after the document date (docs/invoicing.md).
+PAYMENT_DAYS = 14
+GUTSCHRIFT_SUBTITLE = ("Gutschrift - self-billing credit note (§ 14 Abs. 2 Satz 2 UStG) with FlexPower's invoice for "
+                       "its service fee")
+GUTSCHRIFT_NOTE = (
+    "Gutschrift: the customer's supplies (electricity, redispatch) are settled by this self-billing credit note, issued "
+    "by FlexPower as their recipient as agreed in the RouteToMarket contract (§ 14 Abs. 2 Satz 2 UStG); the service fee "
+    "lines are FlexPower's invoice for its services, set off against the credit. VAT 19 % is computed per line on the "
+    "net rounded to cents. If you object to this credit note or are not liable to VAT (e.g. § 19 UStG), tell us within "
+    "14 days of receipt.")
+INVOICE_NOTE = "VAT 19 % is computed per line on the net rounded to cents."
+
+
+def issuer_lines(issuer: Issuer) -> tuple[str, ...]:
+    return (issuer.name, "RouteToMarket - Invoicing", issuer.address,
+            f"Tax number {issuer.tax_number} - VAT ID {issuer.vat_id} - {issuer.email}")
+
 OPERATIONS_FILE = "operations.csv"
 OPERATIONS_COLUMNS = ("invoice_id", "contract_id", "asset_id", "email", "status", "action", "problems")
 #: What operations do about a blocked invoice, by ``invoices.blocked_by``.
@@ -75,6 +94,10 @@ INVOICE_HTML = """<!DOCTYPE html>
 {% if inv.watermark %}<div class="watermark">{{ inv.watermark }}</div>{% endif %}
 <p>{% for l in inv.issuer %}{{ l }}{% if not loop.last %}<br>{% endif %}{% endfor %}</p>
 <h1>{{ inv.title }}</h1>
+<p>{{ inv.subtitle }}</p>
+<table class="meta"><tr>
+{% for heading, plines in inv.parties %}  <td><strong>{{ heading }}</strong><br>{% for l in plines %}{{ l }}{% if not loop.last %}<br>{% endif %}{% endfor %}</td>
+{% endfor %}</tr></table>
 <table class="meta">
 {% for label, value in inv.meta %}  <tr><td>{{ label }}</td><td>{{ value }}</td></tr>
 {% endfor %}</table>
@@ -95,8 +118,9 @@ INVOICE_HTML = """<!DOCTYPE html>
         <td class="num">{{ inv.vat }}</td><td class="num">{{ inv.gross }}</td></tr>
   </tfoot>
 </table>
+<p>{{ inv.payment_terms }}</p>
 <div class="notes">
-  {% if inv.volume %}<p>Infeed volume {{ inv.volume }} MWh. VAT {{ inv.vat_percent }} % is computed per line on the net rounded to cents.</p>{% endif %}
+  {% if inv.volume %}<p>Infeed volume {{ inv.volume }} MWh.</p>{% endif %}
   {% for n in inv.notes %}<p>{{ n }}</p>{% endfor %}
 </div>
 </body>
@@ -126,100 +150,195 @@ def _day(value) -> date:
 
 def _period(invoice: dict) -> str:
     return (f"{_day(invoice['period_start']).isoformat()} to {_day(invoice['period_end']).isoformat()}"
-            f" ({int(invoice['days_in_force'])} of {int(invoice['days_in_month'])} days)")
+            f" ({int(invoice['days_in_force'])} days in force of {int(invoice['days_in_month'])})")
 
 
-def document_model(invoice: dict, lines: pd.DataFrame) -> dict:
+def _delivered(invoice: dict) -> str:
+    """``14 of 30 days with data: 2025-06-01..2025-06-14``: the days actually invoiced."""
+    n, of = invoice.get("n_days_with_data"), int(invoice["days_in_force"])
+    if n is None or pd.isna(n):
+        n = of - int(invoice.get("n_missing_days") or 0)
+    days = invoice.get("days_with_data")
+    days = days if isinstance(days, str) and days else "none"
+    return f"{int(n)} of {of} days with data: {days}"
+
+
+def _val(value) -> str:
+    return text(value) or NOT_IN_CRM
+
+
+def _parties(invoice: dict, issuer: Issuer, gutschrift: bool) -> list[tuple[str, list[str]]]:
+    """Issuer and recipient blocks; a field missing from the contract data reads NOT_IN_CRM (never invented)."""
+    tax = text(invoice.get("customer_tax_number"))
+    vat = text(invoice.get("customer_vat_id"))
+    return [
+        ("Issuer" + (" (recipient of the supply, issues this credit note)" if gutschrift else ""),
+         [issuer.name, issuer.address, f"Tax number: {issuer.tax_number}", f"VAT ID: {issuer.vat_id}", issuer.email]),
+        ("Customer" + (" (asset owner, supplier of the electricity)" if gutschrift else ""),
+         [_val(invoice.get("customer_name")), _val(invoice.get("customer_address")),
+          f"Tax number: {tax or ('-' if vat else NOT_IN_CRM)}", f"VAT ID: {vat or ('-' if tax else NOT_IN_CRM)}",
+          str(invoice.get("email") or NOT_IN_CRM)]),
+    ]
+
+
+def _trim(value: Decimal) -> str:
+    """A quantity without trailing zeros (``4``, ``0.993333``), thousands separated."""
+    q = value.normalize()
+    places = max(-q.as_tuple().exponent, 0)
+    return f"{value:,.{places}f}"
+
+
+def _price(value: Decimal) -> str:
+    """A contract price: at least 2 decimals, more if the contract has them."""
+    places = max(-value.normalize().as_tuple().exponent, 2)
+    return f"{value:,.{places}f}"
+
+
+def applied_price(net_cents: int, quantity: Decimal) -> Decimal:
+    """The volume-weighted average price actually applied (net / quantity), with the fewest decimals (4 to 10)
+    for which quantity x price rounds half-up to the net: the printed line can be checked by multiplication."""
+    net = Decimal(int(net_cents)) / 100
+    for places in range(4, 11):
+        price = (net / quantity).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        if (quantity * price).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) == net:
+            return price
+    return price
+
+
+def _line(line: dict) -> dict:
+    qty = None if pd.isna(line["quantity"]) else Decimal(repr(float(line["quantity"])))
+    unit = line["quantity_unit"]
+    qty = None if qty is None else qty.quantize(Decimal("0.001") if unit == "MWh" else Decimal("0.000001"))
+    if not pd.isna(line["unit_price"]):
+        price, price_text, avg = Decimal(repr(float(line["unit_price"]))), None, False
+        price_text = f"{_price(price)} {line['unit_price_unit']}"
+    elif qty:  # valued per quarter-hour: state the average actually applied
+        price, avg = applied_price(int(line["net_cents"]), qty), True
+        price_text = f"avg {price} EUR/{unit}"
+    else:
+        price, price_text, avg = None, "-", False
+    return {
+        "no": int(line["line_no"]),
+        "description": line["description"] + (f" ({line['unit_price_unit']})" if avg else ""),
+        "direction": _DIRECTION_TEXT[line["direction"]],
+        "quantity": "-" if qty is None else f"{_trim(qty) if unit != 'MWh' else f'{qty:,.3f}'} {unit}",
+        "unit_price": price_text,
+        "net": eur(line["net_cents"]),
+        "vat": eur(line["vat_cents"]),
+        "gross": eur(line["gross_cents"]),
+        # for checks: the numbers behind the printed text
+        "quantity_value": qty,
+        "unit_price_value": price,
+        "net_cents": int(line["net_cents"]),
+    }
+
+
+def _payment_terms(invoice: dict, gross: int, issuer: Issuer, sent: bool) -> str:
+    due = _day(invoice["issue_date"]) + timedelta(days=PAYMENT_DAYS)
+    who = ("FlexPower transfers it to the customer's bank account on file" if gross >= 0 else
+           f"the customer pays it into FlexPower's account IBAN {issuer.iban}, quoting the document number")
+    return (f"Payment terms{'' if sent else ' (once sent)'}: the balance of {eur(abs(gross))} EUR (gross) is payable "
+            f"within {PAYMENT_DAYS} days of the document date, i.e. by {due.isoformat()}: {who}.")
+
+
+def document_model(invoice: dict, lines: pd.DataFrame, issuer: Issuer = DEMO_ISSUER) -> dict:
     """What the templates show for one (non-blocked) invoice row and its line rows: the customer document
-    ``invoice["document_number"]`` for a final invoice, else the internal draft (marked DRAFT, never sent)."""
+    ``invoice["document_number"]`` for a final invoice, else the internal draft (marked DRAFT, never sent)
+    or, for a final invoice held for a missing legal field, the internal copy marked HELD (never sent)."""
     status = invoice["status"]
-    draft = status != "final"
+    held = status == "final" and invoice.get("document_status") == HELD and not invoice.get("document_number")
+    draft = status != "final" or held
     number = invoice["invoice_id"] if draft else invoice["document_number"]
     gross = int(invoice["gross_cents"])
     lines = lines.sort_values("line_no")
+    gutschrift = bool((lines["direction"] == FLEX_PAYS).any())
+    kind = "Gutschrift" if gutschrift else "Invoice"
     meta = [("Document number", "none: internal draft, not sent" if draft else number),
             ("Invoice", invoice["invoice_id"])]
     if not draft and invoice.get("replaces_document_number"):
         meta.append(("Replaces", f"{invoice['replaces_document_number']} (cancelled)"))
     meta += [
-        ("Issue date", _day(invoice["issue_date"]).isoformat()),
-        ("Customer", invoice["email"]),
+        ("Document date", _day(invoice["issue_date"]).isoformat()),
         ("Contract", invoice["contract_id"]),
         ("Asset", f"{invoice['asset_id']} (metering point {invoice['metering_point_id'] or ''})"),
-        ("Period", _period(invoice)),
-        ("Status", f"{status.upper()} - DRAFT, NOT SENT" if draft else status.upper()),
+        ("Service period", _period(invoice)),
+        ("Days delivered", _delivered(invoice)),
+        ("Status", "FINAL - HELD, NOT SENT" if held else f"{status.upper()} - DRAFT, NOT SENT" if draft else status.upper()),
     ]
     notes = []
-    if draft:
+    if held:
+        notes.append(f"Internal copy for finance: {invoice['hold_reason']}.")
+    elif draft:
         notes.append("Internal draft for finance: the figures are not settled, this document is not sent to the customer.")
         if invoice["problems"]:
             notes.append(f"Provisional: {invoice['problems']}")
+    model_lines = [_line(line) for line in lines.to_dict("records")]
+    if any(line["unit_price"].startswith("avg ") for line in model_lines):
+        notes.append("avg: the volume-weighted average price actually applied (net / quantity); each quarter-hour is "
+                     "valued at its own price as stated in the description.")
+    notes.append(GUTSCHRIFT_NOTE if gutschrift else INVOICE_NOTE)
     return {
-        "issuer": ISSUER_LINES,
-        "title": f"{'DRAFT ' if draft else ''}Invoice {number}",
+        "issuer": issuer_lines(issuer),
+        "title": f"{'DRAFT ' if draft else ''}{kind} {number}",
+        "subtitle": GUTSCHRIFT_SUBTITLE if gutschrift else "Invoice",
+        "kind": kind,
         "number": number,
         "invoice_id": invoice["invoice_id"],
         "contract_id": invoice["contract_id"],
         "asset_id": invoice["asset_id"],
         "period": _period(invoice),
+        "parties": _parties(invoice, issuer, gutschrift),
         "meta": meta,
         "status": status,
-        "watermark": "DRAFT" if draft else "",
+        "watermark": ("HELD" if held else "DRAFT") if draft else "",
         "vat_percent": 19,
         "volume": _num(invoice["volume_mwh"], 3),
-        "lines": [
-            {
-                "no": int(line["line_no"]),
-                "description": line["description"],
-                "direction": _DIRECTION_TEXT[line["direction"]],
-                "quantity": f"{_num(line['quantity'], 3 if line['quantity_unit'] == 'MWh' else 6)} {line['quantity_unit']}",
-                "unit_price": (f"{_num(line['unit_price'], 2)} {line['unit_price_unit']}" if not pd.isna(line["unit_price"])
-                               else line["unit_price_unit"]),
-                "net": eur(line["net_cents"]),
-                "vat": eur(line["vat_cents"]),
-                "gross": eur(line["gross_cents"]),
-            }
-            for line in lines.to_dict("records")
-        ],
+        "lines": model_lines,
         "net": eur(abs(int(invoice["net_cents"]))),
         "vat": eur(abs(int(invoice["vat_cents"]))),
         "gross": eur(abs(gross)),
         "balance_text": "FlexPower pays the customer" if gross >= 0 else "the customer pays FlexPower",
+        "payment_terms": _payment_terms(invoice, gross, issuer, sent=not draft),
         "notes": notes,
     }
 
 
-def cancellation_model(invoice: dict, cancelled: dict, number: str) -> dict:
+def cancellation_model(invoice: dict, cancelled: dict, number: str, issuer: Issuer = DEMO_ISSUER) -> dict:
     """The cancellation (Storno) of the sent document ``cancelled`` (a register row): its amounts negated."""
     net, vat, gross = (-int(cancelled[c]) for c in ("net_cents", "vat_cents", "gross_cents"))
     original = cancelled["document_number"]
-    text = f"Cancellation of invoice {original} of {_day(cancelled['issue_date']).isoformat()}: all its amounts reversed"
+    text_ = f"Cancellation of document {original} of {_day(cancelled['issue_date']).isoformat()}: all its amounts reversed"
     return {
-        "issuer": ISSUER_LINES,
+        "issuer": issuer_lines(issuer),
         "title": f"Cancellation {number}",
+        "subtitle": f"Cancellation (Storno) of document {original}",
+        "kind": "Cancellation",
         "number": number,
         "invoice_id": invoice["invoice_id"],
         "contract_id": invoice["contract_id"],
         "asset_id": invoice["asset_id"],
         "period": _period(invoice),
+        "parties": _parties({**invoice, "email": cancelled["email"]}, issuer, gutschrift=True),
         "meta": [
             ("Document number", number), ("Cancels", original), ("Invoice", invoice["invoice_id"]),
-            ("Issue date", _day(invoice["issue_date"]).isoformat()), ("Customer", cancelled["email"]),
+            ("Document date", _day(invoice["issue_date"]).isoformat()),
             ("Contract", invoice["contract_id"]),
             ("Asset", f"{invoice['asset_id']} (metering point {invoice['metering_point_id'] or ''})"),
-            ("Period", _period(invoice)), ("Status", "CANCELLATION"),
+            ("Service period", _period(invoice)), ("Status", "CANCELLATION"),
         ],
         "status": "cancellation",
         "watermark": "",
         "vat_percent": 19,
         "volume": "",
-        "lines": [{"no": 1, "description": text, "direction": "balance of the cancelled invoice, negated",
+        "lines": [{"no": 1, "description": text_, "direction": "balance of the cancelled document, negated",
                    "quantity": "", "unit_price": "", "net": eur(net), "vat": eur(vat), "gross": eur(gross)}],
         "net": eur(net),
         "vat": eur(vat),
         "gross": eur(gross),
-        "balance_text": f"cancels the balance of invoice {original}",
-        "notes": [f"Invoice {original} is cancelled by this document; it is replaced by invoice "
+        "balance_text": f"cancels the balance of document {original}",
+        "payment_terms": (f"Payment terms: the cancelled balance is settled with document {invoice['document_number']}, "
+                          f"sent with this one (payable within {PAYMENT_DAYS} days of the document date)."),
+        "notes": [f"Document {original} is cancelled by this document; it is replaced by document "
                   f"{invoice['document_number']}, sent with it."],
     }
 
@@ -234,7 +353,7 @@ def build_email(model: dict, to: str, issue_date: date, pdf: bytes) -> bytes:
     if model["status"] == "cancellation":
         intro = f"please find attached {model['title'].lower()} for contract {model['contract_id']}"
     else:
-        intro = f"please find attached invoice {model['number']} for contract {model['contract_id']}"
+        intro = f"please find attached {model['kind']} {model['number']} for contract {model['contract_id']}"
     body = [
         "Dear customer,",
         "",
@@ -244,7 +363,7 @@ def build_email(model: dict, to: str, issue_date: date, pdf: bytes) -> bytes:
     ]
     if model["notes"]:
         body += ["", *model["notes"]]
-    body += ["", "Kind regards", ISSUER_LINES[0]]
+    body += ["", model["payment_terms"], "", "Kind regards", model["issuer"][0]]
     return build_message(
         sender=SENDER,
         to=to,
@@ -309,10 +428,12 @@ def _register_row(inv: dict, number: str, seq: int, kind: str, refers_to, fp: st
 
 
 def issue_documents(
-    month: date, invoices: pd.DataFrame, lines: pd.DataFrame, register: pd.DataFrame | None = None
+    month: date, invoices: pd.DataFrame, lines: pd.DataFrame, register: pd.DataFrame | None = None,
+    issuer: Issuer = DEMO_ISSUER,
 ) -> tuple[list[Document], pd.DataFrame]:
     """All files of an invoice month, in memory (nothing written), and the month's register after this run.
 
+    * final but lacking a legally required field (``held``, no number yet): an internal copy marked HELD, no e-mail;
     * provisional: the internal draft (HTML + PDF marked DRAFT) under ``invoices/<YYYY-MM>/<invoice_id>``, no e-mail;
     * final, not sent yet with these figures: the invoice document (HTML, PDF, outbox e-mail) named by its new
       number, preceded by the cancellation of the previously sent document if there is one;
@@ -327,22 +448,22 @@ def issue_documents(
     for inv in invoices.sort_values("invoice_id").to_dict("records"):
         inv_lines = lines[lines["invoice_id"] == inv["invoice_id"]]
         issue = _day(inv["issue_date"])
-        if inv["document_status"] == DRAFT:
-            docs += _rendered(document_model(inv, inv_lines), issue, inv, inv, to=None)
+        if inv["document_status"] == DRAFT or (inv["document_status"] == HELD and not inv["document_number"]):
+            docs += _rendered(document_model(inv, inv_lines, issuer), issue, inv, inv, to=None)
         elif inv["document_status"] == SENT and inv["document_number"] not in sent:
             number = inv["document_number"]
             seq = int(number.rsplit("-", 1)[1])
             if inv["replaces_document_number"]:
                 old = current[inv["invoice_id"]]
                 cancel_no = document_number(inv["invoice_month"], inv["contract_id"], seq - 1)
-                cancel_docs = _rendered(cancellation_model(inv, old, cancel_no), issue,
+                cancel_docs = _rendered(cancellation_model(inv, old, cancel_no, issuer), issue,
                                         document_paths(inv["invoice_month"], cancel_no, sent=True), inv, to=old["email"])
                 docs += cancel_docs
                 new_rows.append(_register_row(inv, cancel_no, seq - 1, CANCELLATION, old["document_number"],
                                               old["figures_sha256"],
                                               tuple(-int(old[c]) for c in ("net_cents", "vat_cents", "gross_cents")),
                                               cancel_docs))
-            inv_docs = _rendered(document_model(inv, inv_lines), issue, inv, inv, to=inv["email"])
+            inv_docs = _rendered(document_model(inv, inv_lines, issuer), issue, inv, inv, to=inv["email"])
             docs += inv_docs
             new_rows.append(_register_row(inv, number, seq, INVOICE, inv["replaces_document_number"],
                                           figures_sha256(inv, inv_lines),
@@ -357,9 +478,9 @@ def issue_documents(
 
 
 def month_documents(month: date, invoices: pd.DataFrame, lines: pd.DataFrame,
-                    register: pd.DataFrame | None = None) -> list[Document]:
+                    register: pd.DataFrame | None = None, issuer: Issuer = DEMO_ISSUER) -> list[Document]:
     """The files of :func:`issue_documents` (without the register)."""
-    return issue_documents(month, invoices, lines, register)[0]
+    return issue_documents(month, invoices, lines, register, issuer)[0]
 
 
 def _write_if_changed(path: Path, content: bytes) -> None:

@@ -32,6 +32,7 @@ import duckdb
 import pandas as pd
 
 from flexpower_dagster.defs.crm.formulas import FEE, PAYOUT
+from flexpower_dagster.defs.invoicing.parties import CUSTOMER_FIELDS, customer_parties, customer_parties_of, text
 from flexpower_dagster.defs.invoicing.register import assign_documents, read_register
 from flexpower_dagster.defs.invoicing.status import (
     blocking_problems,
@@ -116,7 +117,9 @@ def _lines(r: Mapping, days_in_force: int, days_in_month: int) -> list[Line]:
         text = f"Service fee {fee} EUR/MW per month x {cap} MW"
         if days_in_force != days_in_month:
             text += f", pro rata {days_in_force}/{days_in_month} days"
-        lines.append(Line("fee", text, volume, per_mwh(round_cents(amount)),
+        # Priced per MW and month, not per MWh: no MWh basis and no EUR/MWh price (printing volume x net/volume
+        # would suggest a per-MWh fee whose product is not the net; domain.md: capacity MW x fee).
+        lines.append(Line("fee", text, None, None,
                           (cap * share).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP), "MW-month", fee,
                           "EUR/MW-month", amount))
     else:
@@ -138,16 +141,18 @@ def compute_invoices(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(invoice_lines, invoices) for ``month`` from frames (see :func:`invoices_from_sums`); ``register``: the
     documents sent so far (none by default)."""
-    return invoices_from_sums(month, contract_month_sums_of(month, inputs), register)
+    return invoices_from_sums(month, contract_month_sums_of(month, inputs), register,
+                              customer_parties_of(month, inputs.get("contracts")))
 
 
 def compute_invoices_in(conn: duckdb.DuckDBPyConnection, month: date) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(invoice_lines, invoices) for ``month`` from the warehouse ``conn`` (sums and the document register)."""
-    return invoices_from_sums(month, contract_month_sums(conn, month), read_register(conn, month))
+    return invoices_from_sums(month, contract_month_sums(conn, month), read_register(conn, month),
+                              customer_parties(conn, month))
 
 
 def invoices_from_sums(
-    month: date, sums: pd.DataFrame, register: pd.DataFrame | None = None
+    month: date, sums: pd.DataFrame, register: pd.DataFrame | None = None, parties: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(invoice_lines, invoices) for ``month``, conformed to their TableSpecs, sorted by invoice id; the document
     columns (number, status, paths) come from :func:`~.register.assign_documents` against ``register``.
@@ -160,6 +165,7 @@ def invoices_from_sums(
     issue_date = end
     line_rows: list[dict] = []
     invoice_rows: list[dict] = []
+    party = {} if parties is None else {p["contract_id"]: p for p in parties.to_dict("records")}
     for r in sums.to_dict("records"):
         inv_id = invoice_id(start, r["contract_id"])
         # The contract first; an invoice with usable terms is still blocked while an input it needs is missing.
@@ -183,6 +189,7 @@ def invoices_from_sums(
             "asset_id": r["asset_id"],
             "metering_point_id": r["metering_point_id"],
             "email": r["email"],
+            **{f: text(party.get(r["contract_id"], {}).get(f)) for f in CUSTOMER_FIELDS},
             "price_model": r["price_model"],
             "fee_model": r["fee_model"],
             "issue_date": pd.Timestamp(issue_date),
@@ -200,6 +207,8 @@ def invoices_from_sums(
             "non_final_share": (1 - n_final / n_expected) if n_expected else None,
             "n_missing_days": len(missing),
             "missing_days": day_ranges(missing) or None,
+            "n_days_with_data": len(expected) - len(missing),
+            "days_with_data": day_ranges([d for d in expected if d in with_data]) or None,
             "volume_mwh": float(Decimal(r["volume"]).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)),
             "blocked_by": None,
             "html_path": None,
@@ -208,6 +217,7 @@ def invoices_from_sums(
             "document_number": None,
             "document_status": None,
             "replaces_document_number": None,
+            "hold_reason": None,
         }
         if blocking:
             row.update(

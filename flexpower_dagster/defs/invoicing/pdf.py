@@ -38,13 +38,27 @@ def render_pdf(model: dict, issue_date: date) -> bytes:
     pdf.ln(4)
     pdf.set_font("Helvetica", "B", 16)
     pdf.cell(0, 9, _latin1(model["title"]), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=9)
+    pdf.multi_cell(0, 4.5, _latin1(model["subtitle"]), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    top = pdf.get_y()
+    bottom = top
+    for i, (heading, lines) in enumerate(model["parties"]):  # issuer and customer side by side
+        pdf.set_xy(pdf.l_margin + i * 95, top)
+        pdf.set_font("Helvetica", "B", 8)
+        pdf.multi_cell(93, 4, _latin1(heading), new_x="LEFT", new_y="NEXT")
+        pdf.set_font("Helvetica", size=9)
+        for party_line in lines:
+            pdf.multi_cell(93, 4.5, _latin1(party_line), new_x="LEFT", new_y="NEXT")
+        bottom = max(bottom, pdf.get_y())
+    pdf.set_xy(pdf.l_margin, bottom + 3)
     pdf.set_font("Helvetica", size=10)
     for label, value in model["meta"]:
         pdf.cell(35, 5.5, _latin1(label))
         pdf.cell(0, 5.5, _latin1(value), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.set_font("Helvetica", size=8)
-    widths = (6, 50, 28, 24, 26, 19, 18, 19)
+    widths = (6, 44, 24, 25, 33, 19, 18, 19)
     with pdf.table(col_widths=widths, text_align=("LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
                    line_height=4.2, first_row_as_headings=True) as table:
         table.row(["#", "Description", "Direction", "Quantity", "Unit price", "Net EUR", f"VAT {model['vat_percent']} %",
@@ -61,11 +75,11 @@ def render_pdf(model: dict, issue_date: date) -> bytes:
         pdf.cell(35, 6, _latin1(f"{value} EUR"), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", size=9)
     pdf.cell(0, 6, _latin1(f"Balance: {model['balance_text']} {model['gross']} EUR (gross)"), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 4.5, _latin1(model["payment_terms"]), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     pdf.set_font("Helvetica", size=8)
     if model["volume"]:
-        pdf.multi_cell(0, 4, _latin1(f"Infeed volume {model['volume']} MWh. VAT {model['vat_percent']} % is computed per "
-                                     "line on the net rounded to cents."), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 4, _latin1(f"Infeed volume {model['volume']} MWh."), new_x="LMARGIN", new_y="NEXT")
     for n in model["notes"]:
         pdf.multi_cell(0, 4, _latin1(n), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())

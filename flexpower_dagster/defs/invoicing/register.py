@@ -6,7 +6,9 @@ Only settled invoices reach a customer: a ``final`` invoice is sent as a documen
 A sent document is immutable. ``marts.invoice_register`` holds every document ever sent (append-only, carried
 forward on every run). When the figures of a final invoice differ from those of its current sent document
 (``figures_sha256``), the run sends a cancellation of that document (negated amounts, referring to it) and a
-new invoice document; with unchanged figures nothing new is sent. Numbers: ``FP-<YYYY-MM>-<contract_id>-<seq>``,
+new invoice document; with unchanged figures nothing new is sent. A final document that lacks a legally required
+field (customer name, postal address, tax number or VAT ID: :mod:`.parties`) is not sent: ``held`` with
+``hold_reason`` (an internal copy without number when nothing was sent yet; else the sent document stands). Numbers: ``FP-<YYYY-MM>-<contract_id>-<seq>``,
 ``seq`` = 01, 02, ... per invoice over its invoices and cancellations (see docs/invoicing.md).
 """
 
@@ -18,6 +20,7 @@ import json
 import duckdb
 import pandas as pd
 
+from flexpower_dagster.defs.invoicing.parties import hold_reason
 from flexpower_dagster.defs.invoicing.tables import INVOICE_REGISTER
 from flexpower_dagster.lib.warehouse import table_exists
 
@@ -103,11 +106,23 @@ def assign_documents(invoices: pd.DataFrame, lines: pd.DataFrame, register: pd.D
     for inv in out.to_dict("records"):
         cur = current.get(inv["invoice_id"])
         doc = {"document_number": None, "document_status": None, "replaces_document_number": None,
-               "html_path": None, "pdf_path": None, "eml_path": None}
+               "html_path": None, "pdf_path": None, "eml_path": None, "hold_reason": None}
+        held = hold_reason(inv) if inv["status"] == "final" else None
         if inv["status"] == "final":
             fp = figures_sha256(inv, lines[lines["invoice_id"] == inv["invoice_id"]])
             if cur is not None and cur["figures_sha256"] == fp:
                 number, replaces = cur["document_number"], cur["refers_to"]
+            elif held and cur is not None:  # the correction cannot be sent: the sent document stands
+                doc.update(document_number=cur["document_number"], document_status=HELD,
+                           replaces_document_number=cur["refers_to"], html_path=cur["html_path"],
+                           pdf_path=cur["pdf_path"], eml_path=cur["eml_path"], hold_reason=held)
+                rows.append(doc)
+                continue
+            elif held:  # nothing sent yet: an internal copy for finance (like a draft), no number, no e-mail
+                doc.update(document_status=HELD, hold_reason=held,
+                           **document_paths(inv["invoice_month"], inv["invoice_id"], sent=False))
+                rows.append(doc)
+                continue
             else:
                 seq = seqs.get(inv["invoice_id"], 0) + (2 if cur is not None else 1)  # a cancellation goes first
                 number = document_number(inv["invoice_month"], inv["contract_id"], seq)
@@ -121,6 +136,7 @@ def assign_documents(invoices: pd.DataFrame, lines: pd.DataFrame, register: pd.D
         elif inv["status"] == "provisional":
             doc.update(document_status=DRAFT, **document_paths(inv["invoice_month"], inv["invoice_id"], sent=False))
         rows.append(doc)
-    for col in ("document_number", "document_status", "replaces_document_number", "html_path", "pdf_path", "eml_path"):
+    for col in ("document_number", "document_status", "replaces_document_number", "html_path", "pdf_path", "eml_path",
+                "hold_reason"):
         out[col] = [r[col] for r in rows]
     return out
