@@ -147,6 +147,24 @@ def test_qh_without_market_vwap_blocks_the_invoice_naming_the_input_and_days():
     assert pd.isna(inv["net_cents"]) and pd.isna(inv["gross_eur"]) and len(lines) == 0
 
 
+def test_forecast_only_days_are_not_invoiced():
+    """The running day and tomorrow (forecasts only, no live or final QH anywhere in the portfolio) are built for
+    the trading view but not invoiced: no customer is paid for energy not yet produced; they count as days without
+    data. A delivered day keeps its forecast-sourced QHs (best-of-infeed, provisional)."""
+    delivered = [date(2025, 6, 1), date(2025, 6, 2)]
+    ahead = [date(2025, 6, 3), date(2025, 6, 4)]
+    inf = pd.concat([infeed(days=delivered, mw=2.0, overrides={(date(2025, 6, 2), 5): (2.0, "forecast")}),
+                     infeed(days=ahead, mw=2.0, source="forecast")], ignore_index=True)
+    c = contract(days=delivered + ahead, price_model="market", price=None, fee_model="percent_of_market", fee=None,
+                 fee_percent=10.0)
+    lines, invoices = run(c, inf, vwap_overrides={(d, i): None for d in ahead for i in range(96)})
+    inv = invoices.iloc[0]
+    assert inv["status"] == "provisional"  # not blocked by the missing prices of the days ahead
+    assert (inv["n_qh_final"], inv["n_qh_forecast"]) == (191, 1)
+    assert "2025-06-03..2025-06-30" in inv["missing_days"]
+    assert lines.iloc[0]["volume_mwh"] == 96.0  # 2 days x 96 x 0.5
+
+
 def test_fixed_price_contract_does_not_need_the_market_vwap():
     c = contract(days=DAYS, price=80.0, fee=2.5)
     _lines, invoices = run(c, infeed(days=DAYS, mw=2.0), vwap_overrides={(date(2025, 6, 2), 7): None})

@@ -72,12 +72,17 @@ periods AS (
         least(CAST($month_end AS DATE), coalesce(t.contract_end, CAST($month_end AS DATE))) AS period_end_excl
     FROM terms t
 ),
+delivered AS (  -- days with measured infeed (live or final) somewhere in the portfolio: forecast-only days
+    SELECT DISTINCT delivery_day FROM marts.best_of_infeed   -- (the running day, tomorrow) are not invoiced
+    WHERE delivery_day >= $month_start AND delivery_day < $month_end AND source IN ('final', 'live')
+),
 qh AS (
     SELECT p.contract_id, i.asset_id, i.delivery_day, i.delivery_start, i.mwh, i.source
     FROM c
     JOIN periods p ON p.contract_id = c.contract_id
     JOIN marts.best_of_infeed i ON i.delivery_day = c.delivery_day AND i.asset_id = c.asset_id
     WHERE i.delivery_day >= p.period_start AND i.delivery_day < p.period_end_excl
+      AND i.delivery_day IN (SELECT delivery_day FROM delivered)
 ),
 vwap AS (SELECT delivery_start, max(market_vwap_eur_per_mwh) AS vwap FROM marts.trading_qh
          WHERE delivery_day >= $month_start AND delivery_day < $month_end GROUP BY delivery_start),
