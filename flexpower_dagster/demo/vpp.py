@@ -17,7 +17,17 @@ import numpy as np
 
 from flexpower_dagster.demo.physics import AssetTruth, ar1
 from flexpower_dagster.demo.portfolio import Asset
-from flexpower_dagster.demo.timegrid import MINUTE, QH, Window, epoch, local_day_bounds, rng_for, to_dt, write_text
+from flexpower_dagster.demo.timegrid import (
+    MINUTE,
+    QH,
+    WRITTEN,
+    Window,
+    epoch,
+    local_day_bounds,
+    rng_for,
+    to_dt,
+    write_text,
+)
 
 HORIZON_QH = 193  # 48 h ahead, both ends included (as the VPP API returns)
 FORECAST_DIR = "vpp/forecasts"
@@ -75,8 +85,10 @@ def write_forecasts(root: Path, asset: Asset, fc: ForecastSet) -> int:
             continue
         start = float(version) + steps
         values = [start.tolist(), (start + QH).tolist(), [float(version)] * HORIZON_QH, kw[j].tolist()]
-        with open(folder / forecast_name(asset.asset_id, version), "w", encoding="utf-8") as fh:
+        path = folder / forecast_name(asset.asset_id, version)
+        with open(path, "w", encoding="utf-8") as fh:
             fh.write(head + json.dumps(values) + "}")
+        WRITTEN.append(path)  # its time is set with the others': never mistaken for a file still being written
         written += 1
     return written
 

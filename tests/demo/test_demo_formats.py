@@ -151,3 +151,13 @@ def test_layouts_match_the_sample(default_assets_dir):
     g = json.loads(sorted((gen / "vpp/technical_data").glob("technical_data_*.json"))[-1].read_text())
     s = json.loads((smp / "vpp/technical_data/technical_data_2025-06-02T125000Z.json").read_text())
     assert g == s
+
+
+def test_every_demo_file_has_arrived(demo_dir):
+    """Every generated file carries the demo's arrival time (after its last day), never the time it was written:
+    a file younger than the settle time is read as still being written (a make run right after generating the
+    demo used to stage the first day without those forecast versions)."""
+    import time
+
+    young = [p.name for p in _files(demo_dir) if p.stat().st_mtime > time.time() - 3600]
+    assert young == []

@@ -51,8 +51,9 @@ def test_first_tick_on_populated_landing_zone(sample_dir, landing, instance):
 
     reqs, _, _ = tick("imbalance_prices", landing, None, instance)
     days = by_day(reqs)
-    # the estimation file spans 06-03..06-09 (from its content), the final file 06-08
-    assert {f"2025-06-0{d}" for d in range(3, 10)} <= set(days)
+    # the estimation file spans 06-03..06-09 (from its content), the final file 06-08: only the landing days get a
+    # feed (06-03..06-06 have no forecast, live, DSO or trade file: no day make run would build)
+    assert set(days) == FORECAST_DAYS
     assert "imbalance_price_final" in days["2025-06-08"]
 
 
@@ -120,9 +121,14 @@ def test_changed_file_makes_a_new_run_with_a_new_run_key(sample_dir, landing, in
 
 def test_file_spanning_several_days(sample_dir, landing, instance):
     drop(sample_dir, landing, "imbalance/imbalance_price_estimation_*")
-    reqs, _skip, _ = tick("imbalance_prices", landing, None, instance)
-    # no other data in the landing zone: exactly the days in the file (06-03 .. 06-09), read from its content
-    assert by_day(reqs) == {f"2025-06-0{d}": {"imbalance_price_estimates"} for d in range(3, 10)}
+    reqs, _skip, cursor = tick("imbalance_prices", landing, None, instance)
+    # no day-defining file yet: no landing day, nothing to stage (the prices wait for a day with data)
+    assert by_day(reqs) == {}
+    drop(sample_dir, landing, "exchange/*")  # trades of 06-08 make 06-08 a landing day
+    reqs, _skip, _ = tick("imbalance_prices", landing, cursor, instance)
+    # the estimates (06-03 .. 06-09, read from the file's content) feed the landing day inside their span
+    # (and the final prices an empty partition for it: the marts never wait for a source without a file)
+    assert by_day(reqs) == {"2025-06-08": {"imbalance_price_estimates", "imbalance_price_final"}}
 
 
 def test_unparseable_file_name_is_reported_not_fatal(sample_dir, landing, instance):

@@ -193,22 +193,42 @@ def test_numeric_metadata_carries_its_unit_and_table_names_are_declared(assets):
                     if e["__typename"] == "FloatMetadataEntry" and e["floatValue"] is not None:
                         assert round(e["floatValue"], 3) == e["floatValue"], f"{name}: {e['label']} = {e['floatValue']}"
     assert plotted > 100
-    mat = {e["label"]: e for e in assets["marts/best_of_infeed"]["assetMaterializations"][0]["metadataEntries"]}
+
+
+
+def test_the_sample_days_best_of_infeed_metadata(cockpit):
+    # make run builds every landing day of the sample (2025-06-07..06-10): the delivered day's materialisation
+    query = """{ assetNodeOrError(assetKey: {path: ["marts", "best_of_infeed"]}) { ... on AssetNode {
+      assetMaterializations(partitions: ["2025-06-08"], limit: 1) { partition metadataEntries { label __typename
+        ... on FloatMetadataEntry { floatValue } } } } } }"""
+    (node,) = cockpit.gql(query)["assetNodeOrError"]["assetMaterializations"]
+    mat = {e["label"]: e for e in node["metadataEntries"]}
+    assert node["partition"] == "2025-06-08"
     assert mat["share final (%)"]["floatValue"] == 80.0 and mat["total (MWh)"]["floatValue"] == 168.467
 
 
 CHECK_QUERY = """query($key: AssetKeyInput!, $check: String!) {
-  assetCheckExecutions(assetKey: $key, checkName: $check, limit: 1) {
+  assetCheckExecutions(assetKey: $key, checkName: $check, limit: 10) {
     status evaluation { severity success description metadataEntries { label __typename
-      ... on PathMetadataEntry { path } ... on MarkdownMetadataEntry { mdStr } } } } }"""
+      ... on PathMetadataEntry { path } ... on MarkdownMetadataEntry { mdStr } ... on TextMetadataEntry { text } } } } }"""
+
+
+def _execution_of(cockpit, asset: list[str], check: str, partition: str = "2025-06-08") -> dict:
+    """The newest execution of the check for the sample's delivered day (make run built 06-07..06-10)."""
+    for execution in cockpit.gql(CHECK_QUERY, key={"path": asset}, check=check)["assetCheckExecutions"]:
+        md = {e["label"]: e for e in execution["evaluation"]["metadataEntries"]}
+        if md.get("partition", {}).get("text") == partition:
+            return execution
+    raise AssertionError(f"no execution of {check} on {'/'.join(asset)} for {partition}")
 
 
 def test_a_failing_warning_check_states_what_was_observed(cockpit):
     with connect(cockpit.settings.warehouse, read_only=True) as conn:
         n = conn.execute(
-            "SELECT count(*) FILTER (WHERE price_source = 'estimate'), count(*) FROM marts.imbalance WHERE asset_id = 'SOL-DE-001'"
+            "SELECT count(*) FILTER (WHERE price_source = 'estimate'), count(*) FROM marts.imbalance WHERE asset_id = 'SOL-DE-001' "
+            "AND delivery_day = '2025-06-08'"
         ).fetchone()
-    execution = cockpit.gql(CHECK_QUERY, key={"path": ["marts", "imbalance"]}, check="freshness")["assetCheckExecutions"][0]
+    execution = _execution_of(cockpit, ["marts", "imbalance"], "freshness")
     ev = execution["evaluation"]
     assert ev["severity"] == "WARN" and not ev["success"]
     observed = f"{n[0]} of {n[1]} QHs ({100 * n[0] / n[1]:.1f} %) have price_source = 'estimate'"
@@ -217,7 +237,7 @@ def test_a_failing_warning_check_states_what_was_observed(cockpit):
     assert Path(md["gx_result_file"]["path"]).is_absolute() and Path(md["gx_result_file"]["path"]).is_file()
     assert "[None]" not in md["failures"]["mdStr"]
     assert f"| SOL-DE-001 | {observed}" in md["failing_entities"]["mdStr"]
-    passed = cockpit.gql(CHECK_QUERY, key={"path": ["marts", "imbalance"]}, check="structure")["assetCheckExecutions"][0]
+    passed = _execution_of(cockpit, ["marts", "imbalance"], "structure")
     assert passed["evaluation"]["success"] and passed["evaluation"]["description"].startswith("Passed: all ")
 
 
@@ -257,7 +277,7 @@ def test_screenshots_asset_check_runs_and_backfill_dialog(cockpit, browser):
         ui.screenshot("asset")
 
         ui.open("/assets/marts/imbalance?view=checks&checkDetail=freshness", "This is a non-blocking asset check")
-        ui.page.get_by_text("have price_source = 'estimate'").first.wait_for(timeout=30_000)
+        ui.page.get_by_text("have price_source = ").first.wait_for(timeout=30_000)  # the newest day's observation
         ui.screenshot("check")
 
         ui.open("/runs", "delivery_day_job")

@@ -204,7 +204,9 @@ def feeds(
     manifest: Manifest | None = None,
     window: tuple[date, date] | None = None,
 ) -> dict[date, list[LandingFile]]:
-    """(day -> files feeding it) for one source; every landing day is present (maybe empty).
+    """(day -> files feeding it) for one source: every landing day, and only those (maybe empty). A day no
+    day-defining file names (an imbalance estimate reaching past the forecasts) gets its feed once such a file
+    lands, so ``make run`` (which builds the landing days) and the sensors agree on the days.
 
     ``window`` (first day, horizon): an events file feeds only its days inside it; a file with none there is
     refused with its rule (``before_first_day``, ``day_out_of_window``) in ``problems``."""
@@ -233,8 +235,8 @@ def feeds(
         if not kept:
             problems.append(FileProblem(name, _outside_window(spec, days, window)))
             continue
-        for d in kept:
-            out.setdefault(d, []).append(by_name[name])
+        for d in kept & out.keys():  # only landing days: a price file reaching past the data feeds no new day
+            out[d].append(by_name[name])
     return out
 
 
