@@ -212,3 +212,14 @@ def test_a_day_still_being_traded_raises_no_data_quality_warning():
     assert sorted(found) == ["data_quality:marts/trading_qh:plausibility", "data_quality:marts/trading_qh:values"]
     assert found["data_quality:marts/trading_qh:plausibility"].covered == ("2025-06-14",)
     assert found["data_quality:marts/trading_qh:values"].covered == ("2025-06-15",)  # blocking: always alerted
+
+
+def test_the_alerts_are_evaluated_only_when_something_they_read_changed():
+    from flexpower_dagster.defs.ops.assets import alerts_due
+
+    assert alerts_due(evaluated_at=None, last_data_run_at=None, clock_moves=True, slot_passed=False) == "never evaluated"
+    # make dev after make run: the alerts were evaluated after the last data run, the replay's clock is fixed
+    assert alerts_due(evaluated_at=100.0, last_data_run_at=90.0, clock_moves=False, slot_passed=True) is None
+    assert alerts_due(evaluated_at=100.0, last_data_run_at=90.0, clock_moves=True, slot_passed=False) is None
+    assert alerts_due(evaluated_at=100.0, last_data_run_at=120.0, clock_moves=False, slot_passed=False).startswith("data changed")
+    assert "15-minute" in alerts_due(evaluated_at=100.0, last_data_run_at=None, clock_moves=True, slot_passed=True)

@@ -61,13 +61,18 @@ def test_limits_are_known_per_stage_and_scale():
     assert limits.STAGE_LIMITS_SECONDS["operations"] < limits.STAGE_LIMITS_SECONDS["marts"] <= limits.STAGE_LIMITS_SECONDS["reporting"]
 
 
-def test_alerts_sensor_requests_one_evaluation_per_slot():
+def test_alerts_sensor_requests_an_evaluation_only_when_something_changed():
+    from flexpower_dagster.lib.dagster.resources import Alerting
+
+    resources = {"alerting": Alerting()}
     with dg.instance_for_test() as instance:
-        ctx = dg.build_sensor_context(instance=instance)
+        ctx = dg.build_sensor_context(instance=instance, resources=resources)
         first = alerts_sensor(ctx)
-        assert isinstance(first, dg.RunRequest) and first.run_key.startswith("alerts-")
-        again = alerts_sensor(dg.build_sensor_context(instance=instance, cursor=ctx.cursor))
-        assert isinstance(again, dg.SkipReason)
+        assert isinstance(first, dg.RunRequest) and first.run_key.startswith("alerts-")  # never evaluated
+        assert first.tags["dagster/priority"] == "-1"
+        instance.report_runless_asset_event(dg.AssetMaterialization(dg.AssetKey(["marts", "alerts"])))  # it ran
+        again = alerts_sensor(dg.build_sensor_context(instance=instance, cursor=ctx.cursor, resources=resources))
+        assert isinstance(again, dg.SkipReason)  # same slot, no data run since
 
 
 def test_a_failed_run_requests_one_alert_evaluation_but_a_failed_evaluation_does_not_loop():

@@ -20,10 +20,11 @@ from flexpower_dagster.defs.ops import alerts as al
 from flexpower_dagster.defs.ops.deadlines import evaluated_days, late_sources, silent_since
 from flexpower_dagster.defs.ops.delivery import payload, post_webhook, write_outbox
 from flexpower_dagster.defs.ops.runs import run_failure_findings
-from flexpower_dagster.lib.dagster.jobs import ALERTS_JOB, alerts_job
+from flexpower_dagster.lib.dagster.jobs import ALERTS_JOB, REPORT_JOB, alerts_job
 from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import TABLE_NAME_KEY, quantities, table_metadata
 from flexpower_dagster.lib.dagster.resources import Alerting, DataDir, Warehouse
+from flexpower_dagster.lib.dagster.sensors import BACKGROUND_PRIORITY, PRIORITY_TAG
 from flexpower_dagster.lib.markdown import md_table
 
 #: How often the deadlines are evaluated when nothing else happens.
@@ -102,23 +103,70 @@ def _webhook_status(url: str | None, n_transitions: int, error: str | None) -> s
     return error or f"delivered {n_transitions}"
 
 
+#: Runs that do not change what the alerts read (the alert evaluation itself, the report site).
+_NOT_DATA_JOBS = frozenset({ALERTS_JOB, REPORT_JOB})
+_NOT_DATA_ASSETS = frozenset({"report_site", "warehouse_snapshot", "marts/alerts"})
+
+
+def alerts_due(*, evaluated_at: float | None, last_data_run_at: float | None, clock_moves: bool, slot_passed: bool) -> str | None:
+    """Why the alerts should be evaluated now, or None when nothing they read can have changed (pure).
+
+    Data changed (a run of the marts or staging finished after the last evaluation), or the clock moved past a
+    15-minute slot (arrival deadlines pass with the clock); a replay with a fixed clock (``FLEXPOWER_NOW``) only
+    on data changes. So a quiet platform, e.g. `make dev` after `make run`, requests no run."""
+    if evaluated_at is None:
+        return "never evaluated"
+    if last_data_run_at is not None and last_data_run_at > evaluated_at:
+        return "data changed since the last evaluation"
+    if clock_moves and slot_passed:
+        return "a new 15-minute slot: deadlines pass with the clock"
+    return None
+
+
+def _last_data_run_end(instance: dg.DagsterInstance) -> float | None:
+    records = instance.get_run_records(
+        filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]), limit=50
+    )
+    for r in records:
+        run = r.dagster_run
+        if run.job_name in _NOT_DATA_JOBS:
+            continue
+        selected = {k.to_user_string() for k in run.asset_selection or ()}
+        if selected and selected <= _NOT_DATA_ASSETS:
+            continue
+        return r.end_time
+    return None
+
+
 @dg.sensor(
     name="alerts_sensor",
     job=alerts_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Evaluates the alerts (marts/alerts) every 15 minutes: arrival deadlines pass with the clock, not with a "
-        "file. One run per 15-minute slot (run key), queued behind the data runs."
+        "Evaluates the alerts (marts/alerts) when data changed since the last evaluation or the clock passed a "
+        "15-minute slot (arrival deadlines pass with the clock, not with a file); nothing while the platform is "
+        "quiet. Queued behind people's runs."
     ),
 )
-def alerts_sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+def alerts_sensor(context: dg.SensorEvaluationContext, alerting: Alerting) -> dg.RunRequest | dg.SkipReason:
     slot = int(time.time() // EVALUATE_EVERY_SECONDS)
-    if context.cursor == str(slot):
-        return dg.SkipReason("alerts evaluated in this 15-minute slot")
+    latest = context.instance.get_latest_materialization_event(dg.AssetKey(["marts", "alerts"]))
+    why = alerts_due(
+        evaluated_at=latest.timestamp if latest is not None else None,
+        last_data_run_at=_last_data_run_end(context.instance),
+        clock_moves=alerting.now is None,
+        slot_passed=context.cursor != str(slot),
+    )
     context.update_cursor(str(slot))
+    if why is None:
+        return dg.SkipReason("nothing changed since the last alert evaluation")
     started = datetime.fromtimestamp(slot * EVALUATE_EVERY_SECONDS, UTC)
-    return dg.RunRequest(run_key=f"alerts-{slot}", tags={"flexpower/origin": "sensor", "flexpower/slot": f"{started:%Y-%m-%dT%H:%MZ}"})
+    return dg.RunRequest(
+        run_key=f"alerts-{slot}-{int(time.time())}",
+        tags={"flexpower/origin": "sensor", "flexpower/slot": f"{started:%Y-%m-%dT%H:%MZ}", "flexpower/why": why,
+              PRIORITY_TAG: BACKGROUND_PRIORITY},
+    )
 
 
 @dg.run_failure_sensor(
