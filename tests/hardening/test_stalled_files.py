@@ -140,3 +140,19 @@ def test_a_forecast_version_short_of_its_horizon_is_incomplete(tmp_path, landing
     rel = latest.relative_to(landing).as_posix()
     assert [r[0] for r in _query(warehouse, f"SELECT rule FROM staging.rejected_files WHERE file = '{rel}'")] == ["forecast-horizon"]
     assert _query(warehouse, f"SELECT count(*) FROM staging.vpp_forecasts WHERE source_file = '{rel}'") == [(0,)]
+
+
+def test_absurd_dates_in_names_never_stop_a_days_staging(tmp_path, landing):
+    """Issue 22.6: a forecast named for 9999-12-31 failed the whole day's forecast staging with OverflowError, a trade
+    export named for year 1 stretched the partition range. Dates in names are input: such a file feeds no day (the
+    sensors refuse it by rule, tests/sensors/test_partition_range.py) and the day's other files load."""
+    forecasts = landing / "vpp" / "forecasts"
+    absurd = forecasts / "forecast_WND-DE-001_9999-12-31T000000Z.json"
+    absurd.write_bytes(next(iter(sorted(forecasts.glob("forecast_WND-DE-001_2025-06-08*.json")))).read_bytes())
+    exports = landing / "exchange"
+    private = next(iter(sorted(exports.glob("Private_Trades-*.csv"))))
+    (exports / "Private_Trades-00010101-20250609T000516000Z.csv").write_bytes(private.read_bytes())
+    result = _stage(tmp_path / "w.duckdb", landing, "vpp_forecasts", "exchange_private_trades")
+    assert result.success
+    n = _query(tmp_path / "w.duckdb", f"SELECT count(*) FROM staging.vpp_forecasts WHERE delivery_day = '{SAMPLE_DAY}'")
+    assert n[0][0] > 0
