@@ -59,10 +59,12 @@ def zone_folder(n_assets: int, days: int = 1, root: Path = ZONES_DIR) -> Path:
 
 
 def count_files(landing: Path) -> tuple[int, int]:
-    """(files, bytes) under ``landing``."""
+    """(files, bytes) of the landing files under ``landing`` (not hidden ones: the demo's settings file)."""
     n = size = 0
     for dirpath, _, names in os.walk(landing):
         for name in names:
+            if name.startswith("."):
+                continue
             n += 1
             size += os.stat(os.path.join(dirpath, name)).st_size
     return n, size
