@@ -171,16 +171,20 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     ensure_landing(settings)
 
-    # the code location as the UI loads it (after the demo landing zone exists: its days are the partitions)
+    # the code location as the UI loads it (after the demo landing zone exists: its settings file sets the first day)
     from flexpower_dagster.definitions import landing_sources
     from flexpower_dagster.lib.dagster.jobs import ALERTS_JOB, DELIVERY_DAY_JOB, INVOICE_MONTH_JOB, REPORT_JOB
     from flexpower_dagster.lib.dagster.partitions import RANGE, daily_partitions, monthly_partitions
-    from flexpower_dagster.lib.landing.files import landing_days
+    from flexpower_dagster.lib.dagster.resources import build_resources
+    from flexpower_dagster.lib.landing.files import landing_days, scan
 
     # every day the landing zone's day-defining files touch (delivered days and forecast-only days at the edges,
-    # built for the trading view), as the sensors see them: after this, `make dev` finds nothing left to request
-    days = sorted(landing_days(settings.landing_dir, [s for s in landing_sources() if s.defines_days]))
-    delivered = landing_days(settings.landing_dir, [s for s in landing_sources() if s.delivered])
+    # built for the trading view), as the sensors see them: after this, `make dev` finds nothing left to request.
+    # One scan for both questions; what dating content-dated files teaches goes to the manifest the runs share.
+    defining = [s for s in landing_sources() if s.defines_days or s.delivered]
+    inventory, manifest = scan(settings.landing_dir, defining), build_resources(settings)["landing"].manifest()
+    days = sorted(landing_days(settings.landing_dir, [s for s in defining if s.defines_days], inventory, manifest))
+    delivered = landing_days(settings.landing_dir, [s for s in defining if s.delivered], inventory, manifest)
     if args.days:
         days = [d for d in days if d in set(args.days)]
     if not days:

@@ -106,8 +106,9 @@ def main() -> int:
     # 2. people before sensors: a catch-up, then a person's re-execution
     t1 = time.time()
     finals = sorted((settings.landing_dir / "distribution_system_operator").glob("final_production_*.csv"))
-    for f in finals:
-        f.write_bytes(f.read_bytes().replace(b"\n", b"\r\n") if b"\r\n" not in f.read_bytes() else f.read_bytes().replace(b"\r\n", b"\n"))
+    for f in finals:  # a new content (line endings swapped), the same figures
+        data = f.read_bytes()
+        f.write_bytes(data.replace(b"\r\n", b"\n") if b"\r\n" in data else data.replace(b"\n", b"\r\n"))
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not any(r.tags.get(ORIGIN_TAG) == "sensor" for r in runs_since(instance, t1)):
         time.sleep(2)

@@ -147,12 +147,12 @@ def file_days(spec: SourceSpec, f: LandingFile, manifest: Manifest | None = None
     return hit
 
 
-def days_or_none(spec: SourceSpec, f: LandingFile, manifest: Manifest | None = None) -> frozenset[date]:
+def days_or_empty(spec: SourceSpec, f: LandingFile, manifest: Manifest | None = None) -> frozenset[date]:
     """:func:`file_days`, or no day for a file whose days cannot be told (an absurd date in its name such as
     year 9999 or 0001): such a file feeds no partition, and the sensors report it by name and rule."""
     try:
         return file_days(spec, f, manifest)
-    except (ValueError, OverflowError, ArithmeticError):
+    except (ValueError, ArithmeticError):  # OverflowError is an ArithmeticError
         return frozenset()
 
 

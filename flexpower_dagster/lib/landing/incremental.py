@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from flexpower_dagster.lib.errors import SourceFileError
-from flexpower_dagster.lib.landing.files import days_or_none
+from flexpower_dagster.lib.landing.files import days_or_empty
 from flexpower_dagster.lib.landing.manifest import Manifest
 from flexpower_dagster.lib.landing.source import (
     LOADED_FILES,
@@ -268,7 +268,7 @@ def load_days(
     wanted = set(days)
     candidates: dict[date, list[LandingFile]] = {d: [] for d in days}
     for f in files:
-        for d in days_or_none(spec, f, manifest) & wanted:
+        for d in days_or_empty(spec, f, manifest) & wanted:
             candidates[d].append(f)
     known = _known(conn, spec.name, days)
     file_time = {f.name: spec.file_time(f.basename) for fs in candidates.values() for f in fs}

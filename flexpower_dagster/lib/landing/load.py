@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from flexpower_dagster.lib.errors import SourceFileError
-from flexpower_dagster.lib.landing.files import days_or_none, file_sha256, parsed, source_files
+from flexpower_dagster.lib.landing.files import days_or_empty, file_sha256, parsed, source_files
 from flexpower_dagster.lib.landing.manifest import Manifest
 from flexpower_dagster.lib.landing.source import DayLoad, LandingFile, Rejection, SourceSpec, utc_day_window
 
@@ -164,7 +164,7 @@ def load_day(
             load.superseded = [f.name for f in taken if f.name != chosen[0].name and spec.order_key(f) < spec.order_key(chosen[0])]
     else:
         assert spec.days_covered is not None
-        candidates = [f for f in files if day in days_or_none(spec, f, manifest)]
+        candidates = [f for f in files if day in days_or_empty(spec, f, manifest)]
         candidates = _drop_duplicates(spec, candidates, load, manifest)
         groups: dict[Hashable, list[LandingFile]] = {}
         for f in candidates:
