@@ -123,18 +123,19 @@ def with_catalog(
     owners: Mapping[str, str],
     references: Mapping[dg.AssetKey, Sequence[dg.LocalFileCodeReference | None]] = {},
     metadata: Mapping[dg.AssetKey, Mapping[str, object]] = {},
-    package: str = "flexpower_dagster.defs",
+    package: str | None = None,
 ) -> dg.Definitions:
     """``defs`` with every asset's owner (by group) and code references; raises for an asset outside the
     group scheme or in a group without an owner. ``references``: code references of factory-built assets
     that do not declare their own (e.g. the staging assets, by their source's parser); ``metadata``: extra
     definition metadata per asset (e.g. a staging asset's arrival deadline, declared in another domain);
-    ``package``: where factory-built assets are declared (:func:`declaration_references`)."""
+    ``package``: the package under which factory-built assets are declared (:func:`declaration_references`;
+    the code location passes its ``defs`` package)."""
     computed: dict[dg.AssetKey, list] = {}
     for assets_def in defs.assets or []:
         if isinstance(assets_def, dg.AssetsDefinition):
             ref = _compute_reference(assets_def)
-            refs = [ref] if ref is not None else declaration_references(assets_def, package)
+            refs = [ref] if ref is not None or package is None else declaration_references(assets_def, package)
             for key in assets_def.keys:
                 computed[key] = refs
     problems: list[str] = []
