@@ -3,7 +3,8 @@
 1. settings from the environment; an empty or missing landing dir gets the demo landing zone;
 2. every delivery day present in the landing zone: one run of ``delivery_day_job`` per day;
 3. every invoice month covering those days: one run of ``invoice_month_job`` per month;
-4. the report site and the warehouse snapshot for people (``make sql``): one run of ``report_job``;
+4. the report site, the warehouse snapshot for people (``make sql``) and the audience snapshots of the permissions
+   policy (``data/snapshots/<audience>.duckdb``, docs/permissions.md): one run of ``report_job``;
 5. a short summary: days, row counts per ``marts`` table, where files are, how to look at them.
 
 ``--days 2025-06-07..2025-06-08`` builds only those days (and their months), ``--no-report`` skips step 4.
@@ -137,7 +138,8 @@ def parse_days(text: str) -> list[date]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m flexpower_dagster.run_all", description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=parse_days, help="only these delivery days (and their months): D or D1..D2")
-    parser.add_argument("--no-report", action="store_true", help="skip the report site and the warehouse snapshot")
+    parser.add_argument("--no-report", action="store_true",
+                        help="skip the report site, the warehouse snapshot and the audience snapshots")
     return parser.parse_args(argv)
 
 
