@@ -307,7 +307,7 @@ def print_summary(settings: Settings, days: list[date], outcomes: list[RunOutcom
         for table, n in counts.items():
             print(f"  marts.{table:<32} {n:>9,}")
     print(f"warehouse:  {settings.warehouse}")
-    for name in ("invoices", "outbox"):
+    for name in ("invoices", "outbox", "snapshots"):
         path = settings.data_dir / name
         print(f"{name + ':':<11} {path}{'' if path.exists() else ' (not written)'}")
     build = PROJECT_ROOT / "reports" / "build"
