@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     # what needs a person (late sources, failed runs, findings, blocked invoices): before the report, which shows it
     outcomes.append(_execute(instance, ALERTS_JOB, "alerts", None))
     if not args.no_report:
-        outcomes.append(_execute(instance, REPORT_JOB, "report site", None))
+        outcomes.append(_execute(instance, REPORT_JOB, "report site and snapshots", None))
 
     print_summary(settings, build_days, outcomes)
     return 0 if all(o.ok for o in outcomes) else 1
