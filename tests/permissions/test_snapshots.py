@@ -26,6 +26,7 @@ from flexpower_dagster.defs.permissions.snapshot import (
 )
 from flexpower_dagster.lib.dbfile import STORAGE_VERSION, new_database_file, open_reader
 from flexpower_dagster.lib.sql import sql_string
+from flexpower_dagster.lib.warehouse import connect
 
 
 def objects(path: Path) -> dict[str, list[str]]:
@@ -361,3 +362,15 @@ def test_a_failed_write_leaves_the_previous_file_and_no_temporary_one(tmp_path):
         # readable by the DuckDB of the report site: the pinned storage format, not the library's default
         assert conn.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
                             "WHERE database_name = current_database()").fetchone()[0] == f"{STORAGE_VERSION}+"
+
+
+def test_a_reader_shares_this_process_read_write_instance(tmp_path):
+    path = tmp_path / "w.duckdb"
+    with connect(path) as writer:  # the pipeline's connection (lib.warehouse): one configuration per process
+        writer.execute("CREATE TABLE t AS SELECT 7 AS v")
+        with pytest.raises(duckdb.ConnectionException):  # what open_reader works around
+            duckdb.connect(str(path), read_only=True)
+        with open_reader(path) as reader:
+            assert reader.execute("SELECT v FROM t").fetchall() == [(7,)]
+    with open_reader(path) as reader, pytest.raises(duckdb.InvalidInputException, match="read-only"):
+        reader.execute("CREATE TABLE u (x INT)")  # alone: a read-only connection
