@@ -41,6 +41,33 @@ def open_reader(
         return connect(database, read_only=False, wait_seconds=wait_seconds, log=log)
 
 
+def _tmp_name(target: Path, pid: int) -> Path:
+    return target.with_name(f".{target.name}.{pid}.tmp")
+
+
+def remove_abandoned(directory: str | Path) -> list[Path]:
+    """Delete the temporary files of :func:`new_database_file` in ``directory`` left by processes that died while
+    writing (their process id no longer runs); returns them. A live writer's file is left alone."""
+    removed = []
+    for tmp in sorted(Path(directory).glob(".*.*.tmp")):
+        pid = tmp.name.rsplit(".", 2)[-2]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        _discard(tmp)
+        removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 def _discard(path: Path) -> None:
     for p in (path, path.with_name(path.name + ".wal")):
         with contextlib.suppress(FileNotFoundError):
@@ -56,7 +83,7 @@ def new_database_file(
     ``target`` with it (mode ``r--r--r--`` when ``read_only``). Yields the quoted alias for SQL text."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp = _tmp_name(target, os.getpid())
     _discard(tmp)
     quoted = quote(alias)
     # ATTACH takes no parameter: the path through the one quoting helper, the alias an identifier; READ_WRITE

@@ -5,7 +5,9 @@ hand-made warehouse with two customers and an asset that changes hands)."""
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -333,13 +335,21 @@ def test_adding_an_audience_is_a_few_lines_of_data(policy, hand_made, tmp_path):
     assert rows(path, "SELECT count(*) FROM marts.best_of_infeed") == {("8",)}
 
 
-def test_a_stale_audience_file_is_removed(policy, hand_made, tmp_path):
+def test_stale_audience_files_and_a_dead_writers_temporary_files_are_removed(policy, hand_made, tmp_path):
     stale = snapshot_path(tmp_path, "sales")
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"old")
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a process id that no longer runs
+    abandoned = stale.parent / f".data-engineering.duckdb.{dead.pid}.tmp"
+    abandoned.write_bytes(b"half a warehouse")
+    live = stale.parent / f".trading.duckdb.{os.getppid()}.tmp"  # a running writer's (the parent process runs)
+    live.write_bytes(b"being written")
     with open_reader(hand_made) as conn:
         write_internal_snapshots(conn, policy, tmp_path)
-    assert not stale.exists()
+    assert not stale.exists() and not abandoned.exists()
+    assert live.exists()
+    live.unlink()
     assert sorted(p.name for p in stale.parent.iterdir()) == [
         "data-engineering.duckdb", "finance.duckdb", "management.duckdb", "trading.duckdb"]
 

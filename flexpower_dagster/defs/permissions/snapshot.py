@@ -33,7 +33,7 @@ import pandas as pd
 
 from flexpower_dagster.defs.crm.tables import CONTRACTS_IN_FORCE
 from flexpower_dagster.defs.permissions.policy import ROW_FILTER_COLUMNS, Grant, Grantee, Policy
-from flexpower_dagster.lib.dbfile import new_database_file
+from flexpower_dagster.lib.dbfile import new_database_file, remove_abandoned
 from flexpower_dagster.lib.sql import quote
 
 #: Where a snapshot says what it is (schema of the snapshot file; never a warehouse schema).
@@ -181,8 +181,10 @@ def write_internal_snapshots(
     conn: duckdb.DuckDBPyConnection, policy: Policy, data_dir: str | Path, taken_at: datetime | None = None
 ) -> list[AudienceSnapshot]:
     """``<data dir>/snapshots/<audience>.duckdb`` for every internal audience of the policy (one consistent
-    ``taken_at``); files of audiences the policy no longer has are removed (never left readable)."""
+    ``taken_at``); files of audiences the policy no longer has, and temporary files of a writer that died, are
+    removed (never left readable)."""
     taken_at = taken_at or datetime.now(UTC).replace(tzinfo=None)
+    remove_abandoned(Path(data_dir) / SNAPSHOT_DIR)  # a killed run's half-written copies (of the whole warehouse, too)
     out = [write_audience_snapshot(conn, policy, a.name, snapshot_path(data_dir, a.name), taken_at)
            for a in policy.internal_audiences()]
     keep = {s.path.name for s in out}
