@@ -1,21 +1,14 @@
 """Set-based, incremental loading of an event source with many small files (pure: no Dagster).
 
-A 1,000-asset delivery day brings ~190,000 forecast files, and a new forecast version (1,000 files)
-touches three delivery days. Re-reading every file of a day for each new version, and assembling the
-rows in pandas, cost minutes and gigabytes. :func:`load_days` instead
-
-* remembers which file fed which day, with its fingerprint and SHA-256, in ``staging.loaded_files``
-  (written in the same transaction as the rows, so the table and its lineage never disagree);
-* reads only the files that are new for a day (each file once per run, however many of the requested
-  days it feeds), parsing them to numpy columns (``SourceSpec.parse_columns``; in worker processes when
-  there are many), and appends their rows with ``INSERT … SELECT``;
-* applies the rules of :func:`flexpower_dagster.lib.landing.rules.classify` (the same as every other
-  load's: duplicates, rejections, carry-forward, rebuilt days) in SQL inside the warehouse: the cut to the
-  delivery day, the row-key superseding (the newest file wins) and the removal of rows whose file became a
-  duplicate.
-
-Only ``events`` sources without a ``supersede_group`` and without a cross-source validator qualify
-(forecasts, live samples): see :func:`supports`.
+A 1,000-asset delivery day brings ~190,000 forecast files, and a new forecast version (1,000 files) touches three
+delivery days: re-reading every file of a day for each version, rows assembled in pandas, cost minutes and
+gigabytes. :func:`load_days` remembers which file fed which day (fingerprint, SHA-256, outcome) in
+``staging.loaded_files``, written in the same transaction as the rows; reads only the files new for a day, each
+once per run however many days it feeds, to numpy columns (``SourceSpec.parse_columns``; in worker processes when
+there are many); appends their rows with ``INSERT … SELECT``; and applies the outcomes of
+:func:`flexpower_dagster.lib.landing.rules.classify` (the rules every load shares) in SQL: rows carried forward,
+duplicates' rows removed, rows sharing a row key left to the newest file. Only ``events`` sources without a
+``supersede_group`` and without a cross-source validator qualify (forecasts, live samples): :func:`supports`.
 """
 
 from __future__ import annotations
@@ -25,7 +18,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from multiprocessing import get_context
 
@@ -63,7 +56,6 @@ def supports(spec: SourceSpec) -> bool:
 class RangeLoad:
     """What :func:`load_days` did for a range of days (counts over the range, per-day detail in the tables)."""
 
-    days: list[date]
     files_read: int = 0  # parsed in this run (new or changed files)
     files_unchanged: int = 0  # (file, day) pairs already loaded, not read again
     files_used: list[str] = field(default_factory=list)  # files whose rows the days now hold
@@ -80,14 +72,12 @@ class RangeLoad:
 # ------------------------------------------------------------------------------------------------
 # reading files (runs in worker processes too: module-level, picklable)
 
-_DAY_MS = 86_400_000
-
-
 @dataclass(frozen=True)
 class _Task:
-    """What a reader needs to know: the parser, the instant column and the row-key columns (for the file's
-    key signature), and per file its path, name and the delivery days (epoch days) whose rows are wanted."""
+    """What a reader needs to know: the source, the parser, the instant column and the row-key columns (for the
+    file's key signature), and per file its path, name and the delivery days (epoch days) whose rows are wanted."""
 
+    source: str
     parse: ParseColumnsFn
     time_column: str
     key_columns: tuple[str, ...]
@@ -96,26 +86,17 @@ class _Task:
 
 @dataclass
 class _Parsed:
-    """One parse batch: per file its SHA-256, row count, error and key signature; the wanted rows of all
-    its readable files as columns (``delivery_day`` added, ``_file`` = the file's index in the batch)."""
+    """One parse batch: what reading each file taught (in the batch's order), and the wanted rows of its readable
+    files as columns (``delivery_day`` added, ``_file`` = the file's index in the batch)."""
 
-    names: list[str]
-    sha256: list[str]
-    n_rows: list[int]
-    errors: list[tuple[str, str, int | None] | None]  # (rule, reason as SourceFileError.reason, row)
-    signatures: list[str | None]
+    facts: dict[str, Facts]
     columns: dict[str, np.ndarray]
     constants: dict[str, list]  # columns that are one value per file: column -> value per file
-
-    def facts(self, source: str) -> dict[str, Facts]:
-        return {n: Facts(self.sha256[k], True, self.n_rows[k], Rejection(source, n, *e) if (e := self.errors[k]) else None,
-                         self.signatures[k]) for k, n in enumerate(self.names)}
 
 
 def _signature(cols: Mapping[str, object], key_columns: Sequence[str]) -> str | None:
     """The file's values of the row-key columns other than the instant, when each is one value for the whole
-    file (forecasts: asset and version); None when one varies. Two files can only share a row key when
-    their signatures are equal (or one is None): the superseding SQL then looks at those files only."""
+    file (forecasts: asset and version); None when one varies (see ``DayPlan.key_check``)."""
     values = []
     for c in key_columns:
         v = cols[c]
@@ -127,57 +108,42 @@ def _signature(cols: Mapping[str, object], key_columns: Sequence[str]) -> str | 
     return "\x1f".join(values)
 
 
-def _unreadable(name: str, exc: Exception) -> tuple[str, str, int | None]:
-    err = SourceFileError(name, "unreadable", f"{type(exc).__name__}: {exc}")
-    return (err.rule, err.reason, None)
+def _read_file(task: _Task, path: str, name: str, wanted_days: tuple[int, ...]) -> tuple[Facts, dict[str, object]]:
+    """What reading one file taught, and its rows of the wanted days as columns (none when it is broken)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:  # vanished between scan and read: the next run sees it gone
+        return Facts("", True, error=_unreadable(task.source, name, exc)), {}
+    sha = hashlib.sha256(data).hexdigest()
+    try:
+        if not data.strip():
+            raise SourceFileError(name, "empty-file", "the file is empty (0 bytes)")
+        cols = dict(task.parse(data, name))
+    except SourceFileError as err:
+        return Facts(sha, True, error=Rejection.from_error(task.source, err)), {}
+    except Exception as exc:  # one broken file must never stop the others
+        return Facts(sha, True, error=_unreadable(task.source, name, exc)), {}
+    day = cols[task.time_column].astype("datetime64[D]")
+    keep = np.isin(day.astype("int64"), np.asarray(wanted_days, dtype="int64"))
+    rows = {c: (v[keep] if isinstance(v, np.ndarray) else v) for c, v in cols.items()}
+    rows["delivery_day"] = day[keep].astype("datetime64[ns]")
+    return Facts(sha, True, len(day), signature=_signature(cols, task.key_columns)), rows
+
+
+def _unreadable(source: str, name: str, exc: Exception) -> Rejection:
+    return Rejection.from_error(source, SourceFileError(name, "unreadable", f"{type(exc).__name__}: {exc}"))
 
 
 def _read_batch(task: _Task) -> _Parsed:
-    names, shas, counts, errors, signatures = [], [], [], [], []
-    per_file: list[dict[str, object]] = []
-    for path, name, wanted_days in task.files:
-        names.append(name)
-        try:
-            with open(path, "rb") as fh:
-                data = fh.read()
-        except OSError as exc:  # vanished between scan and read: the next run sees it gone
-            shas.append("")
-            counts.append(0)
-            errors.append(_unreadable(name, exc))
-            signatures.append(None)
-            per_file.append({})
-            continue
-        shas.append(hashlib.sha256(data).hexdigest())
-        try:
-            if not data.strip():
-                raise SourceFileError(name, "empty-file", "the file is empty (0 bytes)")
-            cols = dict(task.parse(data, name))
-        except SourceFileError as err:
-            cols, error = {}, (err.rule, err.reason, err.row)
-        except Exception as exc:  # one broken file must never stop the others
-            cols, error = {}, _unreadable(name, exc)
-        else:
-            error = None
-        errors.append(error)
-        if error is not None:
-            counts.append(0)
-            signatures.append(None)
-            per_file.append({})
-            continue
-        t = cols[task.time_column]
-        counts.append(len(t))
-        signatures.append(_signature(cols, task.key_columns))
-        day = t.astype("datetime64[D]")
-        keep = np.isin(day.astype("int64"), np.asarray(wanted_days, dtype="int64"))
-        cols = {c: (v[keep] if isinstance(v, np.ndarray) else v) for c, v in cols.items()}
-        cols["delivery_day"] = day[keep].astype("datetime64[ns]")
-        per_file.append(cols)
+    read = [_read_file(task, *f) for f in task.files]
+    per_file = [rows for _, rows in read]
     columns: dict[str, np.ndarray] = {}
     constants: dict[str, list] = {}
     readable = [k for k, cols in enumerate(per_file) if cols]
     for c in {c for cols in per_file for c in cols}:
         if all(not isinstance(per_file[k][c], np.ndarray) for k in readable):
-            constants[c] = [per_file[k].get(c) if per_file[k] else None for k in range(len(names))]
+            constants[c] = [cols.get(c) if cols else None for cols in per_file]
         else:  # an array in some file: every file's value as an array
             n = [len(per_file[k]["delivery_day"]) for k in readable]
             columns[c] = np.concatenate(
@@ -187,7 +153,7 @@ def _read_batch(task: _Task) -> _Parsed:
     columns["_file"] = np.concatenate(
         [np.full(len(per_file[k]["delivery_day"]), k, dtype=np.int32) for k in readable]
     ) if readable else np.zeros(0, dtype=np.int32)
-    return _Parsed(names, shas, counts, errors, signatures, columns, constants)
+    return _Parsed({name: facts for (_, name, _), (facts, _) in zip(task.files, read)}, columns, constants)
 
 
 def _read_all(task: _Task, workers: int | None) -> Iterator[_Parsed]:
@@ -197,7 +163,7 @@ def _read_all(task: _Task, workers: int | None) -> Iterator[_Parsed]:
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if n >= PARALLEL_FROM_FILES else 1
     size = BATCH_FILES if workers <= 1 else max(200, min(BATCH_FILES, -(-n // (workers * 4))))
-    tasks = [_Task(task.parse, task.time_column, task.key_columns, task.files[i : i + size]) for i in range(0, n, size)]
+    tasks = [replace(task, files=task.files[i : i + size]) for i in range(0, n, size)]
     if workers <= 1:
         for t in tasks:
             yield _read_batch(t)
@@ -211,14 +177,13 @@ def _read_all(task: _Task, workers: int | None) -> Iterator[_Parsed]:
 
 
 def _known(conn: duckdb.DuckDBPyConnection, source: str, days: Sequence[date]) -> dict[date, dict[str, Known]]:
-    rows = conn.execute(
-        "SELECT delivery_day, file, size, mtime_ns, sha256, status, \"rows\", carried_rows, rule, reason, \"row\", seen_at, "
-        f"key_signature FROM {LOADED_FILES.qualified_name} WHERE source = ? AND delivery_day IN (SELECT unnest(?))",
-        [source, list(days)],
-    ).fetchall()
     out: dict[date, dict[str, Known]] = {d: {} for d in days}
-    for d, file, size, mtime_ns, sha, status, n_rows, carried, rule, reason, row, seen_at, signature in rows:
-        out[d][file] = Known(int(size), int(mtime_ns), sha or "", status, n_rows, int(carried or 0), rule, reason, row, seen_at, signature)
+    for d, file, *remembered in conn.execute(  # in the order of Known's fields
+        "SELECT delivery_day, file, size, mtime_ns, coalesce(sha256, ''), status, \"rows\", coalesce(carried_rows, 0), rule, "
+        f"reason, \"row\", seen_at, key_signature FROM {LOADED_FILES.qualified_name} WHERE source = ? AND delivery_day IN (SELECT unnest(?))",
+        [source, list(days)],
+    ).fetchall():
+        out[d][file] = Known(*remembered)
     return out
 
 
@@ -239,7 +204,7 @@ def load_days(
         raise ValueError(f"{spec.name}: load_days needs an events source without supersede group and with parse_columns")
     assert spec.time_column is not None and spec.parse_columns is not None
     days = sorted(set(days))
-    result = RangeLoad(days=days)
+    result = RangeLoad()
     for t in (spec.table, LOADED_FILES, REJECTED_FILES):
         ensure_table(conn, t)
     wanted = set(days)
@@ -259,6 +224,7 @@ def load_days(
             read_days.setdefault(f, []).append(d)
     epoch = date(1970, 1, 1)
     task = _Task(
+        spec.name,
         spec.parse_columns,
         spec.time_column,
         tuple(c for c in spec.row_key if c not in ("delivery_day", spec.time_column)),
@@ -276,7 +242,7 @@ def load_days(
             conn.execute(f"DELETE FROM {q} WHERE delivery_day = ?", [d])
         # 2. rows coming: each new file read once, its rows of the wanted days appended
         for batch in _read_all(task, workers):
-            facts.update(batch.facts(spec.name))
+            facts.update(batch.facts)
             result.rows_inserted += _append(conn, spec.table, batch)
         result.files_read = len(read_days)
         result.parse_seconds = time.monotonic() - t0
@@ -305,14 +271,11 @@ def load_days(
             replace_partitions(conn, t, days, frame, where={"source": spec.name}, in_transaction=True)
     result.sql_seconds = time.monotonic() - t1
     result.carried_forward_rows = sum(carried.values())
-    new_rejections: dict[str, Rejection] = {}
     for p in plans.values():
         result.files_used += p.used
         result.duplicates += p.duplicates
-        for o in p.having("rejected"):
-            if o.known is None and o.rejection is not None:
-                new_rejections.setdefault(o.file.name, o.rejection)
-    result.rejected = list(new_rejections.values())
+    result.rejected = list({o.file.name: o.rejection for p in plans.values() for o in p.having("rejected")
+                            if o.known is None and o.rejection is not None}.values())
     if manifest is not None:  # share what was learnt (hash, rows, outcome) with the sensors
         manifest.put_many(
             [(f, spec.name, {"sha256": fa.sha256, "n_rows": fa.rows, "status": "rejected" if fa.error else "loaded",
@@ -326,7 +289,8 @@ def _append(conn: duckdb.DuckDBPyConnection, table: TableSpec, batch: _Parsed) -
     """Insert the rows of one parse batch (each file's constant columns joined on), cast to the declared types."""
     if not len(batch.columns["_file"]):
         return 0
-    files_frame = pd.DataFrame({"_file": np.arange(len(batch.names), dtype=np.int32), "source_file": batch.names, **batch.constants})
+    names = list(batch.facts)
+    files_frame = pd.DataFrame({"_file": np.arange(len(names), dtype=np.int32), "source_file": names, **batch.constants})
     parsed_cols = [c for c in table.column_names if c != "source_file"]
     select = ", ".join(
         f'CAST(r."{c}" AS {table.column(c).type})' if c in batch.columns
@@ -347,13 +311,15 @@ def _append(conn: duckdb.DuckDBPyConnection, table: TableSpec, batch: _Parsed) -
 
 
 def _rows_of(conn: duckdb.DuckDBPyConnection, q: str, statement: str, pairs: list[tuple]) -> list[tuple]:
-    """Run ``statement`` (``{q}``: the staging table, ``{pairs}``: the (source_file, delivery_day) pairs) when
-    there are pairs; its result rows."""
+    """Run ``statement`` (``{q}``: the staging table; ``{pairs}``: the ``(source_file, delivery_day[, file_time])``
+    of ``pairs``) when there are pairs; its result rows."""
     if not pairs:
         return []
-    conn.register("_pairs", pd.DataFrame(pairs, columns=["source_file", "delivery_day"]).astype({"delivery_day": "datetime64[ns]"}))
+    columns = ["source_file", "delivery_day", "file_time"][: len(pairs[0])]
+    conn.register("_pairs", pd.DataFrame(pairs, columns=columns).astype({"delivery_day": "datetime64[ns]"}))
     try:
-        pairs_sql = "(SELECT source_file, CAST(delivery_day AS DATE) AS delivery_day FROM _pairs)"
+        extra = ", file_time" if "file_time" in columns else ""
+        pairs_sql = f"(SELECT source_file, CAST(delivery_day AS DATE) AS delivery_day{extra} FROM _pairs)"
         return conn.execute(statement.format(q=q, pairs=pairs_sql)).fetchall()
     finally:
         conn.unregister("_pairs")
@@ -361,18 +327,10 @@ def _rows_of(conn: duckdb.DuckDBPyConnection, q: str, statement: str, pairs: lis
 
 def _supersede(conn: duckdb.DuckDBPyConnection, spec: SourceSpec, plans: list[DayPlan]) -> int:
     """Rows sharing a row key: the newest file's row stays (only the files that can share keys are looked at)."""
-    key = [c for c in spec.row_key if c != "delivery_day"]
+    key = ", ".join(f't."{c}"' for c in spec.row_key if c != "delivery_day")
     check = [(o.file.name, p.day, o.time) for p in plans for o in p.outcomes if o.file.name in p.key_check]
-    if not key or not check:
-        return 0
-    q = spec.table.qualified_name
-    k_cols = ", ".join(f't."{c}"' for c in ["delivery_day", *key])
-    conn.register("_check", pd.DataFrame(check, columns=["file", "delivery_day", "file_time"]).astype({"delivery_day": "datetime64[ns]"}))
-    try:
-        return conn.execute(
-            f"DELETE FROM {q} WHERE rowid IN (SELECT rid FROM (SELECT t.rowid AS rid, row_number() OVER "
-            f"(PARTITION BY {k_cols} ORDER BY c.file_time DESC, t.source_file DESC) AS rn FROM {q} t "
-            "JOIN _check c ON c.file = t.source_file AND CAST(c.delivery_day AS DATE) = t.delivery_day) WHERE rn > 1)"
-        ).fetchone()[0]
-    finally:
-        conn.unregister("_check")
+    deleted = key and _rows_of(conn, spec.table.qualified_name, (
+        "DELETE FROM {q} WHERE rowid IN (SELECT rid FROM (SELECT t.rowid AS rid, row_number() OVER (PARTITION BY "
+        f"t.delivery_day, {key} ORDER BY x.file_time DESC, t.source_file DESC) AS rn "
+        "FROM {q} t JOIN {pairs} x USING (source_file, delivery_day)) WHERE rn > 1)"), check)
+    return deleted[0][0] if deleted else 0

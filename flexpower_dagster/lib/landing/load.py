@@ -1,18 +1,11 @@
-"""Loading one source for one delivery day: the pure heart of every staging asset with a few files a day.
+"""Loading one source for one delivery day, rows in pandas: the sources with a few files a day.
 
-:func:`load_day` is shared by the sources that :mod:`flexpower_dagster.lib.landing.incremental` does not load
-(snapshots, supersede groups, cross-source validation, few files). Which files are used, and why the others are
-not, is decided by :func:`flexpower_dagster.lib.landing.rules.classify` — the rules every load shares (duplicates,
-snapshots, supersede groups with the shrunk-redelivery hold, rejections, carry-forward). This module does the
-reading it asks for and assembles the rows:
-
-1. candidates: files of the source whose delivery days include the day (``events``), or its snapshots;
-2. what the rules ask for is read: SHA-256 of files of equal size, then each file parsed (then ``validate`` and
-   the source's completeness rule ``SourceSpec.complete``); a file that breaks a rule is *rejected* with a
-   :class:`Rejection` naming the file, row and rule, and the other files go on;
-3. rows are cut to the day (``events``) and carry ``delivery_day`` and ``source_file`` (lineage);
-4. rows stored before from a file that is rejected now are carried forward (``previous``);
-5. rows that share the source's ``row_key`` are resolved in favour of the newest file.
+Which files are used, and why the others are not, is decided by :func:`flexpower_dagster.lib.landing.rules.classify`
+(the rules every load shares). :func:`load_day` reads what it asks for — the SHA-256 of files of equal size, then
+files parsed newest first (then ``validate`` and the source's completeness rule ``SourceSpec.complete``; a file
+that breaks a rule is rejected, naming file, row and rule, and the others go on) — and assembles the rows: cut
+to the day (``events``), with ``delivery_day`` and ``source_file`` (lineage), the rows stored before from files
+rejected now carried forward (``previous``), rows sharing the ``row_key`` taken from the newest file.
 """
 
 from __future__ import annotations
@@ -94,12 +87,11 @@ def load_day(
 
     load = DayLoad(frame=spec.table.empty_frame(), files_used=plan.used, rejected=plan.rejected,
                    duplicates=plan.duplicates, superseded=plan.superseded)
-    by_name = {f.name: f for f in candidates}
-    if manifest is not None:
-        for name in plan.used:
-            manifest.put(by_name[name], spec.name, n_rows=len(parsed_frames[name]), status="loaded", rule="", reason="")
-        for r in load.rejected:
-            manifest.put(by_name[r.file], spec.name, status="rejected", rule=r.rule, reason=r.reason)
+    for o in plan.outcomes if manifest is not None else ():  # each file's outcome, shared with the sensors
+        if o.status == "loaded":
+            manifest.put(o.file, spec.name, n_rows=o.rows, status="loaded", rule="", reason="")
+        elif (r := o.rejection) is not None:
+            manifest.put(o.file, spec.name, status="rejected", rule=r.rule, reason=r.reason)
     day_start, day_end = day_window(day)
     frames = []
     for name in plan.used:
@@ -123,14 +115,10 @@ def load_day(
         if set(df.columns) != set(names):
             spec.table.conform(df)  # raises, naming the missing / undeclared columns
     frame = spec.table.conform(pd.concat([df.loc[:, names] for df in frames if len(df)] or [spec.table.empty_frame()], ignore_index=True))
-    if spec.row_key and len(frame):
+    if spec.row_key and len(frame):  # rows sharing a key: the newest file's
         newest_last = sorted((o for o in plan.outcomes if o.has_rows), key=lambda o: (o.time, o.file.name))
         rank = frame["source_file"].map({o.file.name: i for i, o in enumerate(newest_last)})
-        frame = (
-            frame.assign(_rank=rank)
-            .sort_values("_rank", kind="stable")
-            .drop_duplicates(subset=list(spec.row_key), keep="last")
-            .drop(columns="_rank")
-        )
+        frame = frame.assign(_rank=rank).sort_values("_rank", kind="stable").drop_duplicates(subset=list(spec.row_key), keep="last")
+        frame = frame.drop(columns="_rank")
     load.frame = spec.table.conform(frame)
     return load

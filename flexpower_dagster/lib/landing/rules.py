@@ -21,7 +21,7 @@ asks again), or else one :class:`Outcome` per file. The rules:
 5. a file rejected now whose earlier version stored rows has those rows *carried forward* (a broken
    re-delivery never deletes data); a held export was never right and carries nothing;
 6. rows sharing the source's ``row_key`` come from the newest file: ``DayPlan.key_check`` names the files whose
-   rows may share a key with another file's (their key signatures are equal or unknown).
+   rows may share a key with another file's (their key signatures are equal, or one is unknown).
 """
 
 from __future__ import annotations
@@ -71,8 +71,7 @@ class Known:
 
     @classmethod
     def stored(cls, rows: int) -> Known:
-        """Rows stored from a file whose fingerprint is not remembered (the per-day loader knows only the stored
-        rows): the file counts as changed, so the day is loaded from all its files."""
+        """Rows stored from a file whose fingerprint is unknown (``load_day``'s ``previous``): it counts as changed."""
         return cls(size=-1, mtime_ns=-1, sha256="", status="loaded", rows=rows)
 
 
@@ -161,10 +160,7 @@ class DayPlan:
 
 
 def classify(
-    spec: SourceSpec,
-    day: date,
-    candidates: Sequence[LandingFile],
-    known: Mapping[str, Known] | None = None,
+    spec: SourceSpec, day: date, candidates: Sequence[LandingFile], known: Mapping[str, Known] | None = None,
     facts: Mapping[str, Facts] | None = None,
 ) -> DayPlan:
     """Apply the rules (module docstring) to ``candidates`` for ``day``; ask for what is missing first."""
@@ -191,11 +187,10 @@ def classify(
     plan.to_hash = [f for same in by_size.values() if len(same) > 1 for f in same if sha(f.name) is None]
     if plan.to_hash:
         return plan
-    by_sha: dict[tuple[int, str], list[LandingFile]] = {}
-    for same in by_size.values():
-        for f in same:
-            if sha(f.name):
-                by_sha.setdefault((f.size, sha(f.name)), []).append(f)
+    by_sha: dict[tuple[int, str | None], list[LandingFile]] = {}
+    for f in candidates:
+        if f.size and sha(f.name):
+            by_sha.setdefault((f.size, sha(f.name)), []).append(f)
     duplicate_of = {}
     for same in by_sha.values():
         newest = max(same, key=lambda f: order[f.name])
@@ -229,7 +224,7 @@ def classify(
             continue
         use = first
         older = members[members.index(first) + 1:]
-        if spec.kind == "events" and spec.supersede_group is not None:  # the shrunk-redelivery hold: compare with the next older readable
+        if spec.kind == "events" and spec.supersede_group is not None:  # held if shrunk from the next older readable
             previous = next((f for f in older if readable(f) is not False), None)
             if previous is not None and readable(previous) is None:
                 plan.to_read.append(previous)
@@ -261,7 +256,8 @@ def classify(
     for o in plan.outcomes:
         if o.has_rows:
             by_signature.setdefault(o.signature, []).append(o.file.name)
-    plan.key_check = frozenset(n for sig, names in by_signature.items() if sig is None or len(names) > 1 for n in names)
+    unknown = None in by_signature  # rows of unknown signature may share a key with any file's
+    plan.key_check = frozenset(n for sig, names in by_signature.items() if unknown or len(names) > 1 for n in names)
     return plan
 
 
@@ -271,10 +267,9 @@ def _outcome(
 ) -> Outcome:
     if f.name in unchanged:  # as remembered (a newer identical copy may have made it a duplicate since)
         k = known[f.name]
-        rejection = Rejection(spec.name, f.name, k.rule or "unreadable", k.reason or "", k.row) if k.status == "rejected" else None
-        if status == "duplicate":
-            return Outcome(f, "duplicate", k.sha256, k.rows, k, duplicate_of, signature=k.signature, time=time)
-        return Outcome(f, k.status, k.sha256, k.rows, k, rejection=rejection, signature=k.signature, time=time)  # type: ignore[arg-type]
+        status = status if status == "duplicate" else k.status  # type: ignore[assignment]
+        rejection = Rejection(spec.name, f.name, k.rule or "unreadable", k.reason or "", k.row) if status == "rejected" else None
+        return Outcome(f, status, k.sha256, k.rows, k, duplicate_of, rejection, signature=k.signature, time=time)
     fa = facts.get(f.name, Facts())
     rejection = held or (fa.error if status == "rejected" else None)
     prior = known.get(f.name)
