@@ -69,6 +69,11 @@ class Known:
     def has_rows(self) -> bool:
         return self.status == "loaded" or self.carried_rows > 0
 
+    def facts(self, source: str, name: str) -> Facts:
+        """What reading the file taught, as remembered."""
+        error = Rejection(source, name, self.rule or "unreadable", self.reason or "", self.row) if self.status == "rejected" else None
+        return Facts(self.sha256, True, self.rows or 0, error, self.signature)
+
     @classmethod
     def stored(cls, rows: int) -> Known:
         """Rows stored from a file whose fingerprint is unknown (``load_day``'s ``previous``): it counts as changed."""
@@ -175,9 +180,10 @@ def classify(
     if rebuild:
         unchanged = set()
     plan = DayPlan(day, rebuild, fresh=[f for f in candidates if f.name not in unchanged])
+    facts = {**facts, **{n: known[n].facts(spec.name, n) for n in unchanged}}
 
     def sha(n: str) -> str | None:
-        return known[n].sha256 if n in unchanged else facts[n].sha256 if n in facts else None
+        return facts[n].sha256 if n in facts else None
 
     # duplicates: files of the same size are hashed, byte-identical ones give way to the newest name
     by_size: dict[int, list[LandingFile]] = {}
@@ -198,13 +204,11 @@ def classify(
 
     # which file of each group is used; the others are rejected (broken), held, superseded
     def readable(f: LandingFile) -> bool | None:  # None: not parsed yet
-        if f.name in unchanged:
-            return known[f.name].status != "rejected"
         fa = facts.get(f.name)
         return None if fa is None or not fa.parsed else fa.error is None
 
     def rows(f: LandingFile) -> int:
-        return (known[f.name].rows or 0) if f.name in unchanged else facts[f.name].rows
+        return facts[f.name].rows
 
     groups: dict[Hashable, list[LandingFile]] = {}
     for f in sorted(candidates, key=lambda f: order[f.name]):
@@ -244,13 +248,16 @@ def classify(
     if plan.to_read:
         return plan
 
-    outcomes: dict[str, Outcome] = {}
-    for members in groups.values():  # in the order the files were tried (oldest group first, newest file first)
-        for f in members:
-            outcomes[f.name] = _outcome(spec, f, status[f.name], known, facts, unchanged, order[f.name][0], held.get(f.name))
-    for n, of in duplicate_of.items():
-        outcomes[n] = _outcome(spec, present[n], "duplicate", known, facts, unchanged, order[n][0], duplicate_of=of)
-    plan.outcomes = list(outcomes.values())
+    status |= dict.fromkeys(duplicate_of, "duplicate")
+    for f in [f for members in groups.values() for f in members] + [present[n] for n in duplicate_of]:  # as tried
+        k, fa = known.get(f.name) if f.name in unchanged else None, facts.get(f.name, Facts())
+        if k is not None and status[f.name] != "duplicate":  # as remembered
+            status[f.name] = k.status  # type: ignore[assignment]
+        rejection = held.get(f.name) or (fa.error if status[f.name] == "rejected" else None)
+        prior = known.get(f.name)  # rejected now: the rows its earlier version stored are carried forward
+        carry = k is None and f.name not in held and rejection is not None and prior is not None and prior.has_rows
+        plan.outcomes.append(Outcome(f, status[f.name], fa.sha256, fa.rows, k, duplicate_of.get(f.name), rejection, carry,
+                                     None if carry else fa.signature, order[f.name][0]))
 
     by_signature: dict[str | None, list[str]] = {}
     for o in plan.outcomes:
@@ -260,18 +267,3 @@ def classify(
     plan.key_check = frozenset(n for sig, names in by_signature.items() if unknown or len(names) > 1 for n in names)
     return plan
 
-
-def _outcome(
-    spec: SourceSpec, f: LandingFile, status: Status, known: Mapping[str, Known], facts: Mapping[str, Facts],
-    unchanged: set[str], time: datetime, held: Rejection | None = None, duplicate_of: str | None = None,
-) -> Outcome:
-    if f.name in unchanged:  # as remembered (a newer identical copy may have made it a duplicate since)
-        k = known[f.name]
-        status = status if status == "duplicate" else k.status  # type: ignore[assignment]
-        rejection = Rejection(spec.name, f.name, k.rule or "unreadable", k.reason or "", k.row) if status == "rejected" else None
-        return Outcome(f, status, k.sha256, k.rows, k, duplicate_of, rejection, signature=k.signature, time=time)
-    fa = facts.get(f.name, Facts())
-    rejection = held or (fa.error if status == "rejected" else None)
-    prior = known.get(f.name)
-    carry = rejection is not None and held is None and prior is not None and prior.has_rows
-    return Outcome(f, status, fa.sha256, fa.rows, None, duplicate_of, rejection, carry, None if carry else fa.signature, time)
