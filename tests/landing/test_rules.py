@@ -45,6 +45,12 @@ def broken(f: LandingFile, rule: str = "truncated") -> Facts:
     return Facts(parsed=True, error=Rejection("s", f.name, rule, f"[{rule}] cut off", row=3))
 
 
+def remembered(size: int, mtime: int, sha: str, status: str, rows: int, carried: int = 0, rule: str | None = None,
+               seen_at: datetime | None = None, signature: str | None = None) -> Known:
+    error = Rejection("s", "f/any.csv", rule, f"[{rule}] cut", row=2) if rule else None
+    return Known(sha, True, rows, error, signature, size, mtime, status, carried, seen_at)
+
+
 def outcomes(plan) -> dict[str, str]:
     return {o.file.name: o.status for o in plan.outcomes}
 
@@ -102,7 +108,7 @@ def test_a_supersede_group_uses_its_newest_export():
 
 def test_a_shrunk_redelivery_is_held_and_the_older_export_stays_in_use():
     e1, e2, e3 = (file(s, "d1", size=n) for s, n in [("20250608T0100", 1), ("20250608T0200", 2), ("20250608T0300", 3)])
-    known = {e3.name: Known(3, 9, "old", "loaded", 50)}  # e3 stored rows before, then changed
+    known = {e3.name: remembered(3, 9, "old", "loaded", 50)}  # e3 stored rows before, then changed
     facts = {e3.name: ok(50), e2.name: broken(e2), e1.name: ok(100)}
     plan = classify(spec(group=True), DAY, [e1, e2, e3], known, facts)
     assert outcomes(plan) == {e3.name: "rejected", e2.name: "superseded", e1.name: "loaded"}
@@ -114,7 +120,7 @@ def test_a_shrunk_redelivery_is_held_and_the_older_export_stays_in_use():
 
 def test_a_broken_redelivery_carries_forward_what_its_earlier_version_stored():
     a, b = file("20250608T0100", "a", size=1), file("20250608T0200", "b", size=2)
-    known = {a.name: Known(1, 0, "old", "loaded", 10, signature="A"), b.name: Known(2, 1, "hb", "loaded", 5, signature="B")}
+    known = {a.name: remembered(1, 0, "old", "loaded", 10, signature="A"), b.name: remembered(2, 1, "hb", "loaded", 5, signature="B")}
     plan = classify(spec(), DAY, [a, b], known)
     assert plan.rebuild and plan.fresh == [a, b]  # a changed (mtime): the day is loaded from all its files
     plan = classify(spec(), DAY, [a, b], known, {a.name: broken(a), b.name: ok(5, "hb", "B")})
@@ -128,8 +134,8 @@ def test_unchanged_files_are_not_read_again_and_keep_their_outcome():
     a, b = file("20250608T0100", "a", size=1), file("20250608T0200", "b", size=2)
     seen = datetime(2025, 6, 8, 12)
     known = {
-        a.name: Known(1, 1, "ha", "loaded", 10, seen_at=seen, signature="A"),
-        b.name: Known(2, 1, "hb", "rejected", 0, carried_rows=4, rule="truncated", reason="[truncated] cut", row=2, seen_at=seen),
+        a.name: remembered(1, 1, "ha", "loaded", 10, seen_at=seen, signature="A"),
+        b.name: remembered(2, 1, "hb", "rejected", 0, carried=4, rule="truncated", seen_at=seen),
     }
     new = file("20250608T0300", "c", size=3)
     plan = classify(spec(), DAY, [a, b, new], known)
@@ -141,20 +147,20 @@ def test_unchanged_files_are_not_read_again_and_keep_their_outcome():
     assert rows[b.name]["carried_rows"] == 4 and rows[b.name]["seen_at"] == seen  # still carried, first seen then
     assert rows[new.name]["seen_at"] == datetime(2025, 6, 9)
     assert plan.key_check == {a.name, b.name, new.name}  # b's carried rows have no signature: compared with all
-    known[b.name] = Known(2, 1, "hb", "rejected", 0, rule="truncated", reason="[truncated] cut", row=2, seen_at=seen)
+    known[b.name] = remembered(2, 1, "hb", "rejected", 0, rule="truncated", seen_at=seen)
     assert not classify(spec(), DAY, [a, b, new], known, {new.name: ok(3, "hc", "C")}).key_check  # A and C differ
 
 
 def test_a_vanished_file_rebuilds_the_day_only_when_it_had_rows():
     a = file("20250608T0100", "a")
-    rejected_only = {"f/gone.csv": Known(5, 1, "g", "rejected", 0, rule="x")}
+    rejected_only = {"f/gone.csv": remembered(5, 1, "g", "rejected", 0, rule="x")}
     assert not classify(spec(), DAY, [a], rejected_only).rebuild
-    assert classify(spec(), DAY, [a], {"f/gone.csv": Known(5, 1, "g", "loaded", 8)}).rebuild
+    assert classify(spec(), DAY, [a], {"f/gone.csv": remembered(5, 1, "g", "loaded", 8)}).rebuild
 
 
 def test_a_newer_identical_copy_makes_a_loaded_file_a_duplicate():
     a = file("20250608T0100", "a")
-    known = {a.name: Known(100, 1, "h", "loaded", 10, signature="A")}
+    known = {a.name: remembered(100, 1, "h", "loaded", 10, signature="A")}
     copy = file("20250608T0200", "copy")
     plan = classify(spec(), DAY, [a, copy], known, {copy.name: ok(10, "h", "A")})
     assert outcomes(plan) == {a.name: "duplicate", copy.name: "loaded"}

@@ -178,12 +178,13 @@ def _read_all(task: _Task, workers: int | None) -> Iterator[_Parsed]:
 
 def _known(conn: duckdb.DuckDBPyConnection, source: str, days: Sequence[date]) -> dict[date, dict[str, Known]]:
     out: dict[date, dict[str, Known]] = {d: {} for d in days}
-    for d, file, *remembered in conn.execute(  # in the order of Known's fields
-        "SELECT delivery_day, file, size, mtime_ns, coalesce(sha256, ''), status, \"rows\", coalesce(carried_rows, 0), rule, "
-        f"reason, \"row\", seen_at, key_signature FROM {LOADED_FILES.qualified_name} WHERE source = ? AND delivery_day IN (SELECT unnest(?))",
+    for d, file, size, mtime_ns, sha, status, n_rows, carried, rule, reason, row, seen_at, signature in conn.execute(
+        "SELECT delivery_day, file, size, mtime_ns, sha256, status, \"rows\", carried_rows, rule, reason, \"row\", seen_at, "
+        f"key_signature FROM {LOADED_FILES.qualified_name} WHERE source = ? AND delivery_day IN (SELECT unnest(?))",
         [source, list(days)],
     ).fetchall():
-        out[d][file] = Known(*remembered)
+        error = Rejection(source, file, rule or "unreadable", reason or "", row) if status == "rejected" else None
+        out[d][file] = Known(sha or "", True, n_rows, error, signature, size, mtime_ns, status, carried or 0, seen_at)
     return out
 
 
@@ -209,13 +210,15 @@ def load_days(
         ensure_table(conn, t)
     wanted = set(days)
     candidates: dict[date, list[LandingFile]] = {d: [] for d in days}
+    times = {}  # file times, parsed once
     for f in files:
         for d in days_or_empty(spec, f, manifest) & wanted:
             candidates[d].append(f)
+            times[f.name] = times.get(f.name) or spec.file_time(f.basename)
     known = _known(conn, spec.name, days)
     # what to read: per day the files not known unchanged (all of them when the day is rebuilt), each file once
     read_days: dict[LandingFile, list[date]] = {}
-    plans = {d: classify(spec, d, candidates[d], known[d]) for d in days}
+    plans = {d: classify(spec, d, candidates[d], known[d], times=times) for d in days}
     for d, first in plans.items():
         result.files_unchanged += len(candidates[d]) - len(first.fresh)
         if first.rebuild:
@@ -229,7 +232,7 @@ def load_days(
         spec.time_column,
         tuple(c for c in spec.row_key if c not in ("delivery_day", spec.time_column)),
         tuple((str(f.path), f.name, tuple((d - epoch).days for d in ds))
-              for f, ds in sorted(read_days.items(), key=lambda item: spec.order_key(item[0]))),
+              for f, ds in sorted(read_days.items(), key=lambda item: (times[item[0].name], item[0].name))),
     )
     q = spec.table.qualified_name
     facts: dict[str, Facts] = {}
@@ -248,7 +251,7 @@ def load_days(
         result.parse_seconds = time.monotonic() - t0
         t1 = time.monotonic()
         # 3. the rules, applied: carried rows back, duplicates' rows out, rows sharing a key to the newest file
-        plans = {d: classify(spec, d, candidates[d], known[d], facts) if p.fresh else p for d, p in plans.items()}
+        plans = {d: classify(spec, d, candidates[d], known[d], facts, times) if p.fresh else p for d, p in plans.items()}
         if not all(p.complete for p in plans.values()):
             raise AssertionError(f"{spec.name}: files were classified before being read")
         carry = [(n, p.day) for p in plans.values() for n in p.carried]

@@ -49,50 +49,40 @@ def shrunk(n_new: int, n_previous: int) -> bool:
     return lost > SHRINK_TOLERANCE * n_previous and lost > SHRINK_MIN_ROWS
 
 
-@dataclass(frozen=True)
-class Known:
-    """What the warehouse remembers about one file for one day (a row of ``staging.loaded_files``)."""
-
-    size: int
-    mtime_ns: int
-    sha256: str
-    status: str  # loaded | rejected | duplicate
-    rows: int | None
-    carried_rows: int = 0
-    rule: str | None = None
-    reason: str | None = None
-    row: int | None = None
-    seen_at: datetime | None = None
-    signature: str | None = None
-
-    @property
-    def has_rows(self) -> bool:
-        return self.status == "loaded" or self.carried_rows > 0
-
-    def facts(self, source: str, name: str) -> Facts:
-        """What reading the file taught, as remembered."""
-        error = Rejection(source, name, self.rule or "unreadable", self.reason or "", self.row) if self.status == "rejected" else None
-        return Facts(self.sha256, True, self.rows or 0, error, self.signature)
-
-    @classmethod
-    def stored(cls, rows: int) -> Known:
-        """Rows stored from a file whose fingerprint is unknown (``load_day``'s ``previous``): it counts as changed."""
-        return cls(size=-1, mtime_ns=-1, sha256="", status="loaded", rows=rows)
-
-
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Facts:
     """What reading one file taught: its SHA-256 (None: not hashed) and, once parsed, its rows or its error and
     its key signature (the row-key values other than the instant, when constant over the file)."""
 
     sha256: str | None = None
     parsed: bool = False
-    rows: int = 0
+    rows: int | None = 0
     error: Rejection | None = None
     signature: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
+class Known(Facts):
+    """What the warehouse remembers about one file for one day (a row of ``staging.loaded_files``): what reading
+    it taught, the fingerprint it had and what became of it."""
+
+    size: int = -1
+    mtime_ns: int = -1
+    status: str = "loaded"  # loaded | rejected | duplicate
+    carried_rows: int = 0
+    seen_at: datetime | None = None
+
+    @property
+    def has_rows(self) -> bool:
+        return self.status == "loaded" or self.carried_rows > 0
+
+    @classmethod
+    def stored(cls, rows: int) -> Known:
+        """Rows stored from a file whose fingerprint is unknown (``load_day``'s ``previous``): it counts as changed."""
+        return cls(rows=rows)
+
+
+@dataclass(slots=True)
 class Outcome:
     """What becomes of one file for the day. ``known`` is set when the file is unchanged since the warehouse
     remembered it (it is not read again); ``carry``: rejected now, the rows its earlier version stored stay."""
@@ -166,24 +156,27 @@ class DayPlan:
 
 def classify(
     spec: SourceSpec, day: date, candidates: Sequence[LandingFile], known: Mapping[str, Known] | None = None,
-    facts: Mapping[str, Facts] | None = None,
+    facts: Mapping[str, Facts] | None = None, times: Mapping[str, datetime] | None = None,
 ) -> DayPlan:
-    """Apply the rules (module docstring) to ``candidates`` for ``day``; ask for what is missing first."""
+    """Apply the rules (module docstring) to ``candidates`` for ``day``; ask for what is missing first. ``times``:
+    ``spec.file_time`` of the candidates, when the caller has it (each name parsed once over many days)."""
     known, facts = known or {}, facts or {}
+    order = {f.name: (times[f.name] if times else spec.file_time(f.basename), f.name) for f in candidates}
     if spec.kind == "snapshot":
         day_end = datetime(day.year, day.month, day.day) + timedelta(days=1)
-        candidates = [f for f in candidates if spec.file_time(f.basename) < day_end]
-    order = {f.name: spec.order_key(f) for f in candidates}
+        candidates = [f for f in candidates if order[f.name][0] < day_end]
     present = {f.name: f for f in candidates}
-    unchanged = {n for n, k in known.items() if n in present and (present[n].size, present[n].mtime_ns) == (k.size, k.mtime_ns)}
+    unchanged = {f.name for f in candidates if (k := known.get(f.name)) is not None and k.size == f.size and k.mtime_ns == f.mtime_ns}
     rebuild = any(k.has_rows for n, k in known.items() if n not in unchanged)
     if rebuild:
         unchanged = set()
     plan = DayPlan(day, rebuild, fresh=[f for f in candidates if f.name not in unchanged])
-    facts = {**facts, **{n: known[n].facts(spec.name, n) for n in unchanged}}
+
+    def fact(n: str) -> Facts | None:  # an unchanged file is not read again: what reading it taught is remembered
+        return known[n] if n in unchanged else facts.get(n)
 
     def sha(n: str) -> str | None:
-        return facts[n].sha256 if n in facts else None
+        return fa.sha256 if (fa := fact(n)) is not None else None
 
     # duplicates: files of the same size are hashed, byte-identical ones give way to the newest name
     by_size: dict[int, list[LandingFile]] = {}
@@ -194,21 +187,21 @@ def classify(
     if plan.to_hash:
         return plan
     by_sha: dict[tuple[int, str | None], list[LandingFile]] = {}
-    for f in candidates:
-        if f.size and sha(f.name):
-            by_sha.setdefault((f.size, sha(f.name)), []).append(f)
+    for f in (f for same in by_size.values() if len(same) > 1 for f in same):
+        by_sha.setdefault((f.size, sha(f.name)), []).append(f)
     duplicate_of = {}
-    for same in by_sha.values():
-        newest = max(same, key=lambda f: order[f.name])
-        duplicate_of.update({f.name: newest.name for f in same if f is not newest})
+    for (_, digest), same in by_sha.items():
+        if digest and len(same) > 1:
+            newest = max(same, key=lambda f: order[f.name])
+            duplicate_of.update({f.name: newest.name for f in same if f is not newest})
 
     # which file of each group is used; the others are rejected (broken), held, superseded
     def readable(f: LandingFile) -> bool | None:  # None: not parsed yet
-        fa = facts.get(f.name)
+        fa = fact(f.name)
         return None if fa is None or not fa.parsed else fa.error is None
 
     def rows(f: LandingFile) -> int:
-        return facts[f.name].rows
+        return fact(f.name).rows or 0  # type: ignore[union-attr]
 
     groups: dict[Hashable, list[LandingFile]] = {}
     for f in sorted(candidates, key=lambda f: order[f.name]):
@@ -218,6 +211,12 @@ def classify(
     status: dict[str, Status] = {}
     held: dict[str, Rejection] = {}
     for members in groups.values():
+        if len(members) == 1:  # (most events files: the same rules, quicker)
+            r = readable(members[0])
+            if r is None:
+                plan.to_read.append(members[0])
+            status[members[0].name] = "loaded" if r else "rejected"
+            continue
         members.reverse()  # newest first
         first = next((f for f in members if readable(f) is not False), None)
         if first is not None and readable(first) is None:
@@ -250,7 +249,7 @@ def classify(
 
     status |= dict.fromkeys(duplicate_of, "duplicate")
     for f in [f for members in groups.values() for f in members] + [present[n] for n in duplicate_of]:  # as tried
-        k, fa = known.get(f.name) if f.name in unchanged else None, facts.get(f.name, Facts())
+        k, fa = known.get(f.name) if f.name in unchanged else None, fact(f.name) or Facts()
         if k is not None and status[f.name] != "duplicate":  # as remembered
             status[f.name] = k.status  # type: ignore[assignment]
         rejection = held.get(f.name) or (fa.error if status[f.name] == "rejected" else None)
