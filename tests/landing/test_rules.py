@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from flexpower_dagster.lib.landing.rules import SHRINK_MIN_ROWS, Facts, Known, classify, shrunk
+from flexpower_dagster.lib.landing.rules import SHRINK_MIN_ROWS, Facts, Known, changes, classify, shrunk
 from flexpower_dagster.lib.landing.source import LOADED_FILES, LandingFile, Rejection, SourceSpec
 from flexpower_dagster.lib.tables import Column, TableSpec
 
@@ -121,8 +121,7 @@ def test_a_shrunk_redelivery_is_held_and_the_older_export_stays_in_use():
 def test_a_broken_redelivery_carries_forward_what_its_earlier_version_stored():
     a, b = file("20250608T0100", "a", size=1), file("20250608T0200", "b", size=2)
     known = {a.name: remembered(1, 0, "old", "loaded", 10, signature="A"), b.name: remembered(2, 1, "hb", "loaded", 5, signature="B")}
-    plan = classify(spec(), DAY, [a, b], known)
-    assert plan.rebuild and plan.fresh == [a, b]  # a changed (mtime): the day is loaded from all its files
+    assert changes([a, b], known) == (True, set())  # a changed (mtime): the day is loaded from all its files
     plan = classify(spec(), DAY, [a, b], known, {a.name: broken(a), b.name: ok(5, "hb", "B")})
     assert outcomes(plan) == {a.name: "rejected", b.name: "loaded"} and plan.carried == [a.name]
     assert plan.key_check == {a.name, b.name}  # the carried rows' keys are unknown: compared with all
@@ -138,8 +137,7 @@ def test_unchanged_files_are_not_read_again_and_keep_their_outcome():
         b.name: remembered(2, 1, "hb", "rejected", 0, carried=4, rule="truncated", seen_at=seen),
     }
     new = file("20250608T0300", "c", size=3)
-    plan = classify(spec(), DAY, [a, b, new], known)
-    assert not plan.rebuild and plan.fresh == [new]
+    assert changes([a, b, new], known) == (False, {a.name, b.name})  # only the new file is read
     plan = classify(spec(), DAY, [a, b, new], known, {new.name: ok(3, "hc", "C")})
     assert outcomes(plan) == {a.name: "loaded", b.name: "rejected", new.name: "loaded"}
     assert [r.rule for r in plan.rejected] == ["truncated"] and not plan.carried

@@ -29,7 +29,7 @@ import pandas as pd
 from flexpower_dagster.lib.errors import SourceFileError
 from flexpower_dagster.lib.landing.files import days_or_empty
 from flexpower_dagster.lib.landing.manifest import Manifest
-from flexpower_dagster.lib.landing.rules import DayPlan, Facts, Known, classify
+from flexpower_dagster.lib.landing.rules import DayPlan, Facts, Known, changes, classify
 from flexpower_dagster.lib.landing.source import (
     LOADED_FILES,
     REJECTED_FILES,
@@ -218,13 +218,14 @@ def load_days(
     known = _known(conn, spec.name, days)
     # what to read: per day the files not known unchanged (all of them when the day is rebuilt), each file once
     read_days: dict[LandingFile, list[date]] = {}
-    plans = {d: classify(spec, d, candidates[d], known[d], times=times) for d in days}
-    for d, first in plans.items():
-        result.files_unchanged += len(candidates[d]) - len(first.fresh)
-        if first.rebuild:
+    for d in days:
+        rebuild, unchanged = changes(candidates[d], known[d])
+        result.files_unchanged += len(unchanged)
+        if rebuild:
             result.rebuilt_days.append(d)
-        for f in first.fresh:
-            read_days.setdefault(f, []).append(d)
+        for f in candidates[d]:
+            if f.name not in unchanged:
+                read_days.setdefault(f, []).append(d)
     epoch = date(1970, 1, 1)
     task = _Task(
         spec.name,
@@ -251,22 +252,22 @@ def load_days(
         result.parse_seconds = time.monotonic() - t0
         t1 = time.monotonic()
         # 3. the rules, applied: carried rows back, duplicates' rows out, rows sharing a key to the newest file
-        plans = {d: classify(spec, d, candidates[d], known[d], facts, times) if p.fresh else p for d, p in plans.items()}
-        if not all(p.complete for p in plans.values()):
+        plans = [classify(spec, d, candidates[d], known[d], facts, times) for d in days]
+        if not all(p.complete for p in plans):
             raise AssertionError(f"{spec.name}: files were classified before being read")
-        carry = [(n, p.day) for p in plans.values() for n in p.carried]
+        carry = [(n, p.day) for p in plans for n in p.carried]
         _rows_of(conn, q, "INSERT INTO {q} SELECT c.* FROM _carry c JOIN {pairs} x USING (source_file, delivery_day)", carry)
         conn.execute("DROP TABLE _carry")
         _rows_of(conn, q, "DELETE FROM {q} t USING {pairs} x WHERE t.source_file = x.source_file AND t.delivery_day = x.delivery_day",
-                 [(o.file.name, p.day) for p in plans.values() for o in p.having("duplicate")
+                 [(o.file.name, p.day) for p in plans for o in p.having("duplicate")
                   if (o.known.has_rows if o.known is not None else facts[o.file.name].error is None)])
-        result.rows_superseded = _supersede(conn, spec, list(plans.values()))
+        result.rows_superseded = _supersede(conn, spec, plans)
         # 4. lineage (with the rows carried forward, counted now that they are stored) and rejections of the days
         carried = {(n, d): c for n, d, c in _rows_of(
             conn, q, "SELECT source_file, delivery_day, count(*) FROM {q} JOIN {pairs} x USING (source_file, delivery_day) GROUP BY ALL", carry)}
         seen_at = datetime.now(UTC).replace(tzinfo=None)
         lineage = LOADED_FILES.conform(pd.DataFrame(
-            [o.lineage(p.day, spec, carried.get((o.file.name, p.day), 0), seen_at) for p in plans.values() for o in p.outcomes],
+            [o.lineage(p.day, spec, carried.get((o.file.name, p.day), 0), seen_at) for p in plans for o in p.outcomes],
             columns=LOADED_FILES.column_names,
         ))
         rejected = lineage.loc[lineage["status"].eq("rejected"), list(REJECTED_FILES.column_names)]
@@ -274,10 +275,10 @@ def load_days(
             replace_partitions(conn, t, days, frame, where={"source": spec.name}, in_transaction=True)
     result.sql_seconds = time.monotonic() - t1
     result.carried_forward_rows = sum(carried.values())
-    for p in plans.values():
+    for p in plans:
         result.files_used += p.used
         result.duplicates += p.duplicates
-    result.rejected = list({o.file.name: o.rejection for p in plans.values() for o in p.having("rejected")
+    result.rejected = list({o.file.name: o.rejection for p in plans for o in p.having("rejected")
                             if o.known is None and o.rejection is not None}.values())
     if manifest is not None:  # share what was learnt (hash, rows, outcome) with the sensors
         manifest.put_many(

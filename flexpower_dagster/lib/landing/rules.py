@@ -120,7 +120,6 @@ class DayPlan:
 
     day: date
     rebuild: bool = False  # a file that had rows changed or vanished: the day is loaded from all its files
-    fresh: list[LandingFile] = field(default_factory=list)  # candidates not known unchanged (all when rebuilt)
     to_hash: list[LandingFile] = field(default_factory=list)  # their SHA-256 is needed (same size as another)
     to_read: list[LandingFile] = field(default_factory=list)  # their parse is needed
     outcomes: list[Outcome] = field(default_factory=list)
@@ -154,6 +153,14 @@ class DayPlan:
         return [o.file.name for o in self.outcomes if o.carry]
 
 
+def changes(candidates: Sequence[LandingFile], known: Mapping[str, Known]) -> tuple[bool, set[str]]:
+    """(rebuild, unchanged): whether a remembered file that had rows changed or vanished (the day is then loaded from
+    all its files), and the names of the files remembered with their size and modification time (not read again)."""
+    unchanged = {f.name for f in candidates if (k := known.get(f.name)) is not None and k.size == f.size and k.mtime_ns == f.mtime_ns}
+    rebuild = any(k.has_rows for n, k in known.items() if n not in unchanged)
+    return rebuild, set() if rebuild else unchanged
+
+
 def classify(
     spec: SourceSpec, day: date, candidates: Sequence[LandingFile], known: Mapping[str, Known] | None = None,
     facts: Mapping[str, Facts] | None = None, times: Mapping[str, datetime] | None = None,
@@ -166,11 +173,8 @@ def classify(
         day_end = datetime(day.year, day.month, day.day) + timedelta(days=1)
         candidates = [f for f in candidates if order[f.name][0] < day_end]
     present = {f.name: f for f in candidates}
-    unchanged = {f.name for f in candidates if (k := known.get(f.name)) is not None and k.size == f.size and k.mtime_ns == f.mtime_ns}
-    rebuild = any(k.has_rows for n, k in known.items() if n not in unchanged)
-    if rebuild:
-        unchanged = set()
-    plan = DayPlan(day, rebuild, fresh=[f for f in candidates if f.name not in unchanged])
+    rebuild, unchanged = changes(candidates, known)
+    plan = DayPlan(day, rebuild)
 
     def fact(n: str) -> Facts | None:  # an unchanged file is not read again: what reading it taught is remembered
         return known[n] if n in unchanged else facts.get(n)
