@@ -46,9 +46,9 @@ def broken(f: LandingFile, rule: str = "truncated") -> Facts:
 
 
 def remembered(size: int, mtime: int, sha: str, status: str, rows: int, carried: int = 0, rule: str | None = None,
-               seen_at: datetime | None = None, signature: str | None = None) -> Known:
+               seen_at: datetime | None = None, signature: str | None = None, duplicate_of: str | None = None) -> Known:
     error = Rejection("s", "f/any.csv", rule, f"[{rule}] cut", row=2) if rule else None
-    return Known(sha, True, rows, error, signature, size, mtime, status, carried, seen_at)
+    return Known(sha, True, rows, error, signature, size, mtime, status, carried, seen_at, duplicate_of)
 
 
 def outcomes(plan) -> dict[str, str]:
@@ -170,3 +170,17 @@ def test_files_sharing_a_key_signature_are_compared():
     a, b, c = file("20250608T0100", "a", size=1), file("20250608T0200", "b", size=2), file("20250608T0300", "c", size=3)
     facts = {a.name: ok(sha="1", signature="A"), b.name: ok(sha="2", signature="A"), c.name: ok(sha="3", signature="C")}
     assert classify(spec(), DAY, [a, b, c], facts=facts).key_check == {a.name, b.name}
+
+
+def test_nothing_new_leaves_every_file_as_remembered():
+    a, b, c = file("20250608T0100", "a"), file("20250608T0200", "b"), file("20250608T0300", "c", size=7)
+    known = {a.name: remembered(100, 1, "h", "duplicate", 10, duplicate_of=b.name), b.name: remembered(100, 1, "h", "loaded", 10),
+             c.name: remembered(7, 1, "hc", "rejected", 0, rule="truncated"),
+             "f/gone.csv": remembered(5, 1, "g", "rejected", 0, rule="x")}  # vanished without rows: no rebuild
+    plan = classify(spec(), DAY, [a, b, c], known)
+    assert plan.complete and not plan.rebuild
+    assert outcomes(plan) == {a.name: "duplicate", b.name: "loaded", c.name: "rejected"}
+    assert plan.duplicates == [(a.name, b.name)] and [r.rule for r in plan.rejected] == ["truncated"]
+    assert not plan.key_check  # their rows were compared when they came
+    known[c.name] = remembered(7, 2, "hc", "rejected", 0, rule="truncated")  # c changed: classified again
+    assert classify(spec(), DAY, [a, b, c], known).to_read == [c]

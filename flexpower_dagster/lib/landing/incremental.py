@@ -178,13 +178,13 @@ def _read_all(task: _Task, workers: int | None) -> Iterator[_Parsed]:
 
 def _known(conn: duckdb.DuckDBPyConnection, source: str, days: Sequence[date]) -> dict[date, dict[str, Known]]:
     out: dict[date, dict[str, Known]] = {d: {} for d in days}
-    for d, file, size, mtime_ns, sha, status, n_rows, carried, rule, reason, row, seen_at, signature in conn.execute(
+    for d, file, size, mtime_ns, sha, status, n_rows, carried, rule, reason, row, seen_at, signature, of in conn.execute(
         "SELECT delivery_day, file, size, mtime_ns, sha256, status, \"rows\", carried_rows, rule, reason, \"row\", seen_at, "
-        f"key_signature FROM {LOADED_FILES.qualified_name} WHERE source = ? AND delivery_day IN (SELECT unnest(?))",
+        f"key_signature, duplicate_of FROM {LOADED_FILES.qualified_name} WHERE source = ? AND delivery_day IN (SELECT unnest(?))",
         [source, list(days)],
     ).fetchall():
         error = Rejection(source, file, rule or "unreadable", reason or "", row) if status == "rejected" else None
-        out[d][file] = Known(sha or "", True, n_rows, error, signature, size, mtime_ns, status, carried or 0, seen_at)
+        out[d][file] = Known(sha or "", True, n_rows, error, signature, size, mtime_ns, status, carried or 0, seen_at, of)
     return out
 
 

@@ -71,6 +71,7 @@ class Known(Facts):
     status: str = "loaded"  # loaded | rejected | duplicate
     carried_rows: int = 0
     seen_at: datetime | None = None
+    duplicate_of: str | None = None
 
     @property
     def has_rows(self) -> bool:
@@ -175,24 +176,26 @@ def classify(
     present = {f.name: f for f in candidates}
     rebuild, unchanged = changes(candidates, known)
     plan = DayPlan(day, rebuild)
-
-    def fact(n: str) -> Facts | None:  # an unchanged file is not read again: what reading it taught is remembered
-        return known[n] if n in unchanged else facts.get(n)
-
-    def sha(n: str) -> str | None:
-        return fa.sha256 if (fa := fact(n)) is not None else None
+    if not rebuild and len(unchanged) == len(candidates):  # nothing new: every file stays as remembered (its rows
+        plan.outcomes = [  # were compared by row key when they came)
+            Outcome(f, k.status, k.sha256, k.rows, k, k.duplicate_of, k.error, False, k.signature, order[f.name][0])  # type: ignore[arg-type]
+            for f in candidates for k in [known[f.name]]
+        ]
+        return plan
+    seen = {**facts, **{n: known[n] for n in unchanged}}  # an unchanged file is not read again: its facts are remembered
 
     # duplicates: files of the same size are hashed, byte-identical ones give way to the newest name
     by_size: dict[int, list[LandingFile]] = {}
     for f in candidates:
         if f.size:
             by_size.setdefault(f.size, []).append(f)
-    plan.to_hash = [f for same in by_size.values() if len(same) > 1 for f in same if sha(f.name) is None]
+    collide = [f for same in by_size.values() if len(same) > 1 for f in same]
+    plan.to_hash = [f for f in collide if f.name not in seen or seen[f.name].sha256 is None]
     if plan.to_hash:
         return plan
     by_sha: dict[tuple[int, str | None], list[LandingFile]] = {}
-    for f in (f for same in by_size.values() if len(same) > 1 for f in same):
-        by_sha.setdefault((f.size, sha(f.name)), []).append(f)
+    for f in collide:
+        by_sha.setdefault((f.size, seen[f.name].sha256), []).append(f)
     duplicate_of = {}
     for (_, digest), same in by_sha.items():
         if digest and len(same) > 1:
@@ -201,17 +204,17 @@ def classify(
 
     # which file of each group is used; the others are rejected (broken), held, superseded
     def readable(f: LandingFile) -> bool | None:  # None: not parsed yet
-        fa = fact(f.name)
+        fa = seen.get(f.name)
         return None if fa is None or not fa.parsed else fa.error is None
 
     def rows(f: LandingFile) -> int:
-        return fact(f.name).rows or 0  # type: ignore[union-attr]
+        return seen[f.name].rows or 0
 
+    group_of = (lambda f: "") if spec.kind == "snapshot" else spec.supersede_group or (lambda f: f.name)
     groups: dict[Hashable, list[LandingFile]] = {}
     for f in sorted(candidates, key=lambda f: order[f.name]):
         if f.name not in duplicate_of:
-            key = "" if spec.kind == "snapshot" else spec.supersede_group(f) if spec.supersede_group else f.name
-            groups.setdefault(key, []).append(f)
+            groups.setdefault(group_of(f), []).append(f)
     status: dict[str, Status] = {}
     held: dict[str, Rejection] = {}
     for members in groups.values():
@@ -252,15 +255,18 @@ def classify(
         return plan
 
     status |= dict.fromkeys(duplicate_of, "duplicate")
+    nothing = Facts()
     for f in [f for members in groups.values() for f in members] + [present[n] for n in duplicate_of]:  # as tried
-        k, fa = known.get(f.name) if f.name in unchanged else None, fact(f.name) or Facts()
-        if k is not None and status[f.name] != "duplicate":  # as remembered
-            status[f.name] = k.status  # type: ignore[assignment]
-        rejection = held.get(f.name) or (fa.error if status[f.name] == "rejected" else None)
-        prior = known.get(f.name)  # rejected now: the rows its earlier version stored are carried forward
-        carry = k is None and f.name not in held and rejection is not None and prior is not None and prior.has_rows
-        plan.outcomes.append(Outcome(f, status[f.name], fa.sha256, fa.rows, k, duplicate_of.get(f.name), rejection, carry,
-                                     None if carry else fa.signature, order[f.name][0]))
+        n = f.name
+        k = known[n] if n in unchanged else None
+        fa = seen.get(n) or nothing
+        if k is not None and status[n] != "duplicate":  # as remembered
+            status[n] = k.status  # type: ignore[assignment]
+        rejection = held.get(n) or (fa.error if status[n] == "rejected" else None)
+        # rejected now: the rows its earlier version stored are carried forward
+        carry = rejection is not None and k is None and n not in held and (prior := known.get(n)) is not None and prior.has_rows
+        plan.outcomes.append(Outcome(f, status[n], fa.sha256, fa.rows, k, duplicate_of.get(n), rejection, carry,
+                                     None if carry else fa.signature, order[n][0]))
 
     by_signature: dict[str | None, list[str]] = {}
     for o in plan.outcomes:
