@@ -253,8 +253,7 @@ def load_days(
         t1 = time.monotonic()
         # 3. the rules, applied: carried rows back, duplicates' rows out, rows sharing a key to the newest file
         plans = [classify(spec, d, candidates[d], known[d], facts, times) for d in days]
-        if not all(p.complete for p in plans):
-            raise AssertionError(f"{spec.name}: files were classified before being read")
+        assert all(p.complete for p in plans), f"{spec.name}: files were classified before being read"
         carry = [(n, p.day) for p in plans for n in p.carried]
         _rows_of(conn, q, "INSERT INTO {q} SELECT c.* FROM _carry c JOIN {pairs} x USING (source_file, delivery_day)", carry)
         conn.execute("DROP TABLE _carry")

@@ -77,11 +77,6 @@ class Known(Facts):
     def has_rows(self) -> bool:
         return self.status == "loaded" or self.carried_rows > 0
 
-    @classmethod
-    def stored(cls, rows: int) -> Known:
-        """Rows stored from a file whose fingerprint is unknown (``load_day``'s ``previous``): it counts as changed."""
-        return cls(rows=rows)
-
 
 @dataclass(slots=True)
 class Outcome:
@@ -255,11 +250,10 @@ def classify(
         return plan
 
     status |= dict.fromkeys(duplicate_of, "duplicate")
-    nothing = Facts()
     for f in [f for members in groups.values() for f in members] + [present[n] for n in duplicate_of]:  # as tried
         n = f.name
         k = known[n] if n in unchanged else None
-        fa = seen.get(n) or nothing
+        fa = seen.get(n) or Facts()
         if k is not None and status[n] != "duplicate":  # as remembered
             status[n] = k.status  # type: ignore[assignment]
         rejection = held.get(n) or (fa.error if status[n] == "rejected" else None)
