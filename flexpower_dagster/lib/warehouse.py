@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -110,6 +110,19 @@ def ensure_table(conn: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
             )
 
 
+@contextlib.contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One transaction: committed when the block ends, rolled back when it raises."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):  # a failed ROLLBACK must not hide why the write failed
+            conn.execute("ROLLBACK")
+        raise
+
+
 def replace_partitions(
     conn: duckdb.DuckDBPyConnection,
     spec: TableSpec,
@@ -117,10 +130,12 @@ def replace_partitions(
     source: str | pd.DataFrame,
     params: dict | None = None,
     where: Mapping[str, object] | None = None,
+    in_transaction: bool = False,
 ) -> int:
     """Replace ``spec``'s rows of ``partitions`` (values of its partition column; None = the whole
     table) with the rows of ``source`` in one transaction; returns the number of rows written.
-    ``where`` narrows the rows replaced further (column = value, e.g. one source's rejected files).
+    ``where`` narrows the rows replaced further (column = value, e.g. one source's rejected files);
+    ``in_transaction``: the caller's transaction is open, the write joins it (and commits with it).
 
     ``source`` is a ``SELECT`` statement (may use ``params``) or a pandas frame. Its columns must be
     exactly the declared ones (a missing or undeclared column is an error naming it).
@@ -148,15 +163,9 @@ def replace_partitions(
         for column, value in (where or {}).items():
             conditions.append(f'"{column}" = ?')
             values.append(value)
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with contextlib.nullcontext() if in_transaction else transaction(conn):
             conn.execute(f"DELETE FROM {spec.qualified_name}" + (f" WHERE {' AND '.join(conditions)}" if conditions else ""), values)
             n = conn.execute(f"INSERT INTO {spec.qualified_name} BY NAME SELECT {cast} FROM ({select})", params or {}).fetchone()[0]
-            conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):  # a failed ROLLBACK must not hide why the write failed
-                conn.execute("ROLLBACK")
-            raise
         return int(n)
     finally:
         if isinstance(source, pd.DataFrame):

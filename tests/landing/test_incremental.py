@@ -1,9 +1,9 @@
-"""The set-based, incremental loader gives exactly what the per-day pandas loader gives.
+"""The two applications of the loading rules store the same rows: SQL (``load_days``) and pandas (``load_day``).
 
-``load_days`` (lib/landing/incremental.py) must keep every rule of ``load_day`` (lib/landing/load.py):
-each case below builds a small landing zone, loads it both ways and compares the staging rows, the
-rejections and the duplicates; the incremental cases load in steps (files added, changed, removed,
-broken) and compare with a load from scratch of the final state.
+Both loaders take their outcomes from ``lib/landing/rules.classify`` (each rule proven on hand-made cases in
+test_rules.py); here each case builds a small landing zone, loads it both ways and compares the staging rows, the
+rejections and the duplicates; the incremental cases load in steps (files added, changed, removed, broken) and
+compare with a load from scratch of the final state.
 """
 
 from __future__ import annotations

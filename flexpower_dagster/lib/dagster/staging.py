@@ -80,19 +80,8 @@ class StagingSource:
 def record_rejections(conn: duckdb.DuckDBPyConnection, source: str, day: date, rejected: list[Rejection]) -> None:
     """Replace the rejected-file rows of (source, day) with this load's rejections."""
     seen_at = datetime.now(UTC).replace(tzinfo=None)
-    frame = REJECTED_FILES.conform(
-        pd.DataFrame(
-            {
-                "delivery_day": [pd.Timestamp(day)] * len(rejected),
-                "source": [source] * len(rejected),
-                "file": [r.file for r in rejected],
-                "row": [r.row for r in rejected],
-                "rule": [r.rule for r in rejected],
-                "reason": [r.reason for r in rejected],
-                "seen_at": [seen_at] * len(rejected),
-            }
-        )
-    )
+    rows = [(pd.Timestamp(day), source, r.file, r.row, r.rule, r.reason, seen_at) for r in rejected]
+    frame = REJECTED_FILES.conform(pd.DataFrame(rows, columns=REJECTED_FILES.column_names))
     replace_partitions(conn, REJECTED_FILES, [day], frame, where={"source": source})
 
 
