@@ -24,11 +24,12 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import dagster as dg
+import pandas as pd
 import pytest
 
 from flexpower_dagster.defs.reporting import assets as report_assets
 from flexpower_dagster.defs.reporting.site import BuildResult, check_build, list_pages, publish_build
-from flexpower_dagster.lib.dagster.resources import DataDir, Warehouse
+from flexpower_dagster.lib.dagster.resources import Alerting, DataDir, Warehouse
 from flexpower_dagster.settings import PROJECT_ROOT
 
 from report_support import BROKEN_PAGE, SAMPLE_DAY, SITE_PAGES, Expected
@@ -213,9 +214,10 @@ def expected(built_site) -> Expected:
 def expected_tiles(e: Expected, visit_name: str, asset: str | None) -> dict:
     if visit_name == "overview":
         mtd, day, inv = e.month_to_date(), e.the_day(), e.invoices()
+        mtd.pop("margin_known_eur")  # the tiles show the margin over the complete assets only
         return {f"mtd_{k}": v for k, v in mtd.items()} | {
             k: day[k] for k in ("bestof_mwh", "latest_forecast_mwh", "tradeable_forecast_mwh", "revenue_eur",
-                                "vwap_eur_per_mwh", "market_vwap_eur_per_mwh", "imbalance_cost_eur", "margin_known_eur")
+                                "vwap_eur_per_mwh", "market_vwap_eur_per_mwh", "imbalance_cost_eur", "margin_complete_eur")
         } | {"inv_final": inv["n_final"], "inv_provisional": inv["n_provisional"], "inv_blocked": inv["n_blocked"]}
     if visit_name == "asset":
         day = e.asset_figures(through_month=False).loc[asset]
@@ -233,7 +235,8 @@ def expected_tiles(e: Expected, visit_name: str, asset: str | None) -> dict:
                            "AND source IN ('final', 'live')", [e.day, asset])
         invoice = e.one("SELECT status FROM marts.invoices WHERE invoice_month = ? AND asset_id = ?", [e.month_start, asset])
         return {
-            "margin_known_eur": day.margin_eur, "trading_revenue_eur": day.revenue_eur, "payout_eur_est": day.payout_eur,
+            "margin_eur": e.margin_complete(through_month=False)["per_asset"].get(asset),
+            "trading_revenue_eur": day.revenue_eur, "payout_eur_est": day.payout_eur,
             "fee_eur_est": day.fee_eur, "imbalance_cost_eur": day.cost_eur, "market_value_eur": day.market_value_eur,
             "bestof_mwh": day.bestof_mwh, "latest_forecast_mwh": forecasts.l, "tradeable_forecast_mwh": forecasts.t,
             "capture_price_eur_per_mwh": day.market_value_eur / priced,
@@ -241,7 +244,8 @@ def expected_tiles(e: Expected, visit_name: str, asset: str | None) -> dict:
             **acc,
             "imbalance_mwh": day.imbalance_mwh, "long_mwh": day.long_mwh, "short_mwh": day.short_mwh,
             "imbalance_cost_eur_per_mwh": day.cost_eur / day.bestof_mwh,
-            "mtd_margin_known_eur": month.margin_eur, "mtd_trading_revenue_eur": month.revenue_eur,
+            "mtd_margin_complete_eur": e.margin_complete(through_month=True)["per_asset"].get(asset),
+            "mtd_trading_revenue_eur": month.revenue_eur,
             "mtd_payout_eur_est": month.payout_eur, "mtd_imbalance_cost_eur": month.cost_eur,
             "mtd_market_value_eur": month.market_value_eur,
             "mtd_tradeable_mae_pct_capacity": 100 * acc["tradeable_mae_mwh"] / (capacity * 0.25) if n_measured else None,
@@ -297,15 +301,20 @@ def expected_tiles(e: Expected, visit_name: str, asset: str | None) -> dict:
 # ------------------------------------------------------------------------------------------------ tables registry
 def expected_tables(e: Expected, visit_name: str) -> dict[str, tuple[dict, dict]]:
     """table name -> ({row label: {column title: value}}, {column title: total})."""
-    money = {"Margin est. (EUR)": "margin_eur", "Revenue alloc. (EUR)": "revenue_eur", "Payout est. (EUR)": "payout_eur",
+    money = {"Revenue alloc. (EUR)": "revenue_eur", "Payout est. (EUR)": "payout_eur",
              "Fee est. (EUR)": "fee_eur", "Imbalance cost (EUR)": "cost_eur", "Market value (EUR)": "market_value_eur",
              "Best-of-infeed (MWh)": "bestof_mwh"}
     out = {}
     if visit_name == "overview":
-        for name, month in (("asset_mtd", True), ("asset_day", False)):
+        # the margin column: only over complete asset-days ("-" for an asset without one), total = their sum
+        for name, month, title in (("asset_mtd", True, "Margin est., complete days (EUR)"),
+                                   ("asset_day", False, "Margin est., complete (EUR)")):
             f = e.asset_figures(through_month=month)
-            rows = {a: {title: r[col] for title, col in money.items()} for a, r in f.iterrows()}
-            totals = {title: f[col].sum() for title, col in money.items()}  # a missing value adds nothing
+            complete = e.margin_complete(through_month=month)
+            f = f.assign(margin_complete_eur=complete["per_asset"].reindex(f.index))
+            cols = {title: "margin_complete_eur", **money}
+            rows = {a: {t: (None if pd.isna(r[c]) else r[c]) for t, c in cols.items()} for a, r in f.iterrows()}
+            totals = {t: f[c].sum() for t, c in cols.items()}  # a missing value adds nothing
             out[name] = (rows, totals)
     if visit_name == "imbalance":
         f = e.asset_figures(through_month=False)
@@ -496,7 +505,8 @@ def test_asset_page_follows_its_asset_picker(expected, visit):
     assert v.page.locator("[data-asset-title]").inner_text().strip() == OTHER_ASSET
     day = expected.asset_figures(through_month=False).loc[OTHER_ASSET]
     assert_shown(v.tile("bestof_mwh"), day.bestof_mwh, "bestof_mwh after switching asset")
-    assert_shown(v.tile("margin_known_eur"), day.margin_eur, "margin after switching asset")
+    assert_shown(v.tile("margin_eur"), expected.margin_complete(through_month=False)["per_asset"][OTHER_ASSET],
+                 "margin after switching asset")
     assert v.page.locator('[data-caveat="contract"]').count() == 0  # WND-DE-002's terms are valid
     v.assert_clean()
 

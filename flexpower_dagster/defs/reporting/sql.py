@@ -228,7 +228,14 @@ VIEWS: dict[str, str] = {
                 count(*) FILTER (WHERE payout_fee_caveat IS NOT NULL) AS n_assets_with_caveat,
                 count(*) FILTER (WHERE margin_complete IS NULL) AS n_assets_without_performance,
                 string_agg(asset_id || ': ' || payout_fee_caveat, ' | ' ORDER BY asset_id)
-                    FILTER (WHERE payout_fee_caveat IS NOT NULL) AS assets_caveat
+                    FILTER (WHERE payout_fee_caveat IS NOT NULL) AS assets_caveat,
+                -- the margin over the assets whose figures are complete (asset_performance.margin_complete), and
+                -- the assets left out with the reason (never a sum that takes its sign from an unknown part)
+                sum(margin_known_eur) FILTER (WHERE margin_complete) AS margin_complete_assets_eur,
+                count(*) FILTER (WHERE margin_complete) AS n_assets_margin_complete,
+                count(*) FILTER (WHERE margin_complete IS NOT TRUE) AS n_assets_margin_excluded,
+                string_agg(asset_id || ': ' || coalesce(margin_caveat, 'no performance figures'), ' | ' ORDER BY asset_id)
+                    FILTER (WHERE margin_complete IS NOT TRUE) AS margin_excluded
             FROM report.asset_day GROUP BY 1
         ),
         d AS (
@@ -245,6 +252,8 @@ VIEWS: dict[str, str] = {
                 td.revenue_eur - a.allocated_revenue_eur AS unallocated_revenue_eur,
                 a.asset_imbalance_cost_eur - i.imbalance_cost_eur AS netting_benefit_eur,
                 a.sum_asset_margin_known_eur, a.market_value_eur, a.market_priced_mwh,
+                a.margin_complete_assets_eur, coalesce(a.n_assets_margin_complete, 0) AS n_assets_margin_complete,
+                coalesce(a.n_assets_margin_excluded, 0) AS n_assets_margin_excluded, a.margin_excluded,
                 a.market_value_eur / nullif(a.market_priced_mwh, 0) AS capture_price_eur_per_mwh,
                 coalesce(td.revenue_eur, 0) - coalesce(a.payout_eur_est, 0) + coalesce(a.fee_eur_est, 0)
                     - coalesce(i.imbalance_cost_eur, 0) AS margin_known_eur,
@@ -271,7 +280,7 @@ VIEWS: dict[str, str] = {
             CASE WHEN margin_complete THEN margin_known_eur END AS margin_eur,
             strftime(lag(delivery_day) OVER w, '%d.%m.') AS prev_day_label,
             {_dod("bestof_mwh", "latest_forecast_mwh", "tradeable_forecast_mwh", "revenue_eur", "vwap_eur_per_mwh",
-                  "market_vwap_eur_per_mwh", "imbalance_cost_eur", "margin_known_eur")}
+                  "market_vwap_eur_per_mwh", "imbalance_cost_eur", "margin_known_eur", "margin_complete_assets_eur")}
         FROM d
         WINDOW w AS (ORDER BY delivery_day)
         ORDER BY delivery_day
@@ -305,7 +314,10 @@ VIEWS: dict[str, str] = {
                 sum(market_vwap_qh_sum) OVER mw / nullif(sum(n_qh_market_vwap) OVER mw, 0)
                     AS baseload_price_eur_per_mwh,
                 sum(CASE WHEN margin_complete THEN 0 ELSE 1 END) OVER mw AS n_days_margin_incomplete,
-                last_value(margin_caveat IGNORE NULLS) OVER mw AS last_margin_caveat
+                last_value(margin_caveat IGNORE NULLS) OVER mw AS last_margin_caveat,
+                sum(margin_complete_assets_eur) OVER mw AS margin_complete_assets_eur,
+                sum(n_assets_margin_complete) OVER mw AS n_asset_days_margin_complete,
+                sum(n_assets_margin_excluded) OVER mw AS n_asset_days_margin_excluded
             FROM base
             WINDOW mw AS (PARTITION BY month_start ORDER BY delivery_day ROWS UNBOUNDED PRECEDING)
         ),
@@ -316,9 +328,27 @@ VIEWS: dict[str, str] = {
                     AS prev_vwap_eur_per_mwh,
                 sum(p.market_vwap_eur_per_mwh * p.market_volume_mwh) / nullif(sum(p.market_volume_mwh), 0)
                     AS prev_market_vwap_eur_per_mwh,
-                sum(p.imbalance_cost_eur) AS prev_imbalance_cost_eur, sum(p.margin_known_eur) AS prev_margin_known_eur
+                sum(p.imbalance_cost_eur) AS prev_imbalance_cost_eur, sum(p.margin_known_eur) AS prev_margin_known_eur,
+                sum(p.margin_complete_assets_eur) AS prev_margin_complete_assets_eur
             FROM cum c JOIN base p ON p.month_start = (c.month_start - INTERVAL 1 MONTH)::DATE AND p.dom <= c.dom
             GROUP BY c.delivery_day
+        ),
+        -- the assets left out of the month's margin through each day: per asset the days whose figures are
+        -- incomplete and the latest reason
+        ex_asset AS (
+            SELECT c.delivery_day, a.asset_id, count(*) AS n_days,
+                   arg_max(coalesce(a.margin_caveat, 'no performance figures'), a.delivery_day) AS why
+            FROM cum c JOIN report.asset_day a
+              ON date_trunc('month', a.delivery_day)::DATE = c.month_start AND a.delivery_day <= c.delivery_day
+            WHERE a.margin_complete IS NOT TRUE
+            GROUP BY ALL
+        ),
+        ex AS (
+            SELECT e.delivery_day, count(*) AS n_assets_margin_excluded,
+                   string_agg(e.asset_id || ' (' || e.n_days || ' of ' || c.n_days || ' day(s)): ' || e.why, ' | '
+                              ORDER BY e.asset_id) AS margin_excluded
+            FROM ex_asset e JOIN cum c USING (delivery_day)
+            GROUP BY e.delivery_day
         )
         SELECT c.*, {_keys('c.delivery_day')},
             c.n_days_margin_incomplete = 0 AS margin_complete,
@@ -331,8 +361,11 @@ VIEWS: dict[str, str] = {
             c.vwap_eur_per_mwh - prev.prev_vwap_eur_per_mwh AS vwap_eur_per_mwh_vs_prev,
             c.market_vwap_eur_per_mwh - prev.prev_market_vwap_eur_per_mwh AS market_vwap_eur_per_mwh_vs_prev,
             c.imbalance_cost_eur - prev.prev_imbalance_cost_eur AS imbalance_cost_eur_vs_prev,
-            c.margin_known_eur - prev.prev_margin_known_eur AS margin_known_eur_vs_prev
-        FROM cum c LEFT JOIN prev USING (delivery_day)
+            c.margin_known_eur - prev.prev_margin_known_eur AS margin_known_eur_vs_prev,
+            c.margin_complete_assets_eur - prev.prev_margin_complete_assets_eur AS margin_complete_assets_eur_vs_prev,
+            CASE WHEN prev.prev_n_days IS NULL THEN 'no previous month' END AS no_prev_month,
+            coalesce(ex.n_assets_margin_excluded, 0) AS n_assets_margin_excluded, ex.margin_excluded
+        FROM cum c LEFT JOIN prev USING (delivery_day) LEFT JOIN ex USING (delivery_day)
         ORDER BY c.delivery_day
     """,
     # Month to date per asset through each day (asset tables of the month, the asset page's month tiles).
@@ -373,7 +406,9 @@ VIEWS: dict[str, str] = {
                 sum(fee_eur_est) OVER mw AS fee_eur_est,
                 sum(margin_known_eur) OVER mw AS margin_known_eur,
                 sum(CASE WHEN margin_complete THEN 0 ELSE 1 END) OVER mw AS n_days_margin_incomplete,
-                last_value(margin_caveat IGNORE NULLS) OVER mw AS margin_caveat
+                last_value(margin_caveat IGNORE NULLS) OVER mw AS margin_caveat,
+                -- the margin over the asset's days whose figures are complete (NULL when none is)
+                sum(CASE WHEN margin_complete THEN margin_known_eur END) OVER mw AS margin_complete_days_eur
             FROM base
             WINDOW mw AS (PARTITION BY asset_id, month_start ORDER BY delivery_day ROWS UNBOUNDED PRECEDING)
         )
@@ -383,6 +418,9 @@ VIEWS: dict[str, str] = {
             c.n_days_margin_incomplete = 0 AS margin_complete,
             CASE WHEN c.n_days_margin_incomplete = 0 THEN c.margin_known_eur END AS margin_eur,
             CASE WHEN c.n_days_margin_incomplete = 0 THEN 'complete' ELSE 'incomplete' END AS margin_status,
+            CASE WHEN c.n_days_margin_incomplete = 0 THEN 'all ' || c.n_days || ' day(s) complete'
+                 ELSE c.n_days_margin_incomplete || ' of ' || c.n_days || ' day(s) left out: ' || coalesce(c.margin_caveat, 'no performance figures')
+                 END AS margin_days_note,
             inv.invoice_id, coalesce(inv.status, 'not invoiced yet') AS invoice_status, inv.problems AS invoice_problems,
             inv.net_eur AS invoice_net_eur, inv.gross_eur AS invoice_gross_eur, inv.pdf_url,
             '/asset/?asset=' || url_encode(c.asset_id) || '&day=' || strftime(c.delivery_day, '%Y-%m-%d') AS asset_link
