@@ -28,4 +28,5 @@ export const LONG_SHORT = { 'Long QHs': GREEN, 'Short QHs': VERMILLION };
 export const VALUE = { 'Revenue allocated': BLUE, 'Market value of production': ORANGE };
 export const INVOICE_STATUS = { final: GREEN, provisional: ORANGE, blocked: VERMILLION };
 export const CHECKS = { passed: GREEN, failed: VERMILLION };
+export const DQ_FAILED = { 'Failed, blocking': VERMILLION, 'Failed, warning': ORANGE };
 export const SINGLE = { revenue: BLUE, cost: VERMILLION, spread: PURPLE, volume: BLUE };

@@ -212,6 +212,38 @@ class Expected:
             margin_eur=lambda d: d.revenue_eur.fillna(0) - d.payout_eur.fillna(0) + d.fee_eur.fillna(0) - d.cost_eur.fillna(0)
         ).set_index("asset_id")
 
+    # ------------------------------------------------------------------------------------------ data quality
+    def dq_newest(self) -> pd.DataFrame:
+        """The newest result per day, asset, check and expectation."""
+        return self.q("""SELECT * FROM marts.data_quality_results QUALIFY row_number() OVER (
+            PARTITION BY delivery_day, asset_key, check_name, expectation ORDER BY checked_at DESC NULLS LAST) = 1""", [])
+
+    def dq_failing_on(self, day: date, first: date, last: date) -> dict[tuple, dict]:
+        """(asset, check, expectation, entity) failing on ``day`` -> days it failed in [first, last] and the day
+        since which it failed without a break (None when an earlier failure in the range is outside that run)."""
+        r = self.dq_newest()
+        r["delivery_day"] = pd.to_datetime(r.delivery_day).dt.date
+        fails = {}  # key -> set of failing days
+        ran = {}    # (asset, check, expectation) -> days evaluated
+        for row in r.itertuples():
+            ran.setdefault((row.asset_key, row.check_name, row.expectation), set()).add(row.delivery_day)
+            if not row.passed:
+                for e in _dq_entities(row.failing_entities):
+                    fails.setdefault((row.asset_key, row.check_name, row.expectation, e), set()).add(row.delivery_day)
+        out = {}
+        for key, failed_days in fails.items():
+            if day not in failed_days:
+                continue
+            evaluated = sorted(ran[key[:3]])
+            start = day
+            for d in reversed([d for d in evaluated if d < day]):
+                if d not in failed_days:
+                    break
+                start = d
+            in_range = sorted(d for d in failed_days if first <= d <= last)
+            out[key] = {"days_failed": len(in_range), "since": start if in_range[0] >= start else None}
+        return out
+
     def asset_accuracy(self, asset: str) -> dict[str, float]:
         return self.q("""
             SELECT avg(abs(f.tradeable_mwh - b.mwh)) AS tradeable_mae_mwh, avg(f.tradeable_mwh - b.mwh) AS tradeable_bias_mwh,
@@ -326,13 +358,18 @@ class Expected:
             inv = self.q("SELECT strftime(invoice_month, '%m/%Y') AS m, status, sum(gross_eur) AS gross FROM marts.invoices "
                          "WHERE gross_eur IS NOT NULL GROUP BY ALL", [])
             out["gross_by_status"] = {(r.m, r.status): r.gross for r in inv.itertuples()}
-        elif page == "data-quality":
-            dq = self.q("""WITH r AS (SELECT * FROM marts.data_quality_results QUALIFY row_number() OVER (
-                    PARTITION BY delivery_day, asset_key, check_name, expectation ORDER BY checked_at DESC NULLS LAST) = 1)
-                SELECT delivery_day, CASE WHEN passed THEN 'passed' ELSE 'failed' END AS outcome, count(*) AS n
-                FROM r GROUP BY ALL""", [])
-            out["per_day"] = {(day_label(r.delivery_day), r.outcome): r.n for r in dq.itertuples()}
+        elif page == "data-quality":  # the page's default range: every day with results
+            dq = self.dq_newest()
+            failed = dq[~dq.passed].assign(series=lambda f: f.severity.map(
+                lambda v: "Failed, blocking" if v == "blocking" else "Failed, warning"))
+            n = failed.groupby(["delivery_day", "series"]).size()
+            out["failed_per_day"] = {(day_label(k[0]), k[1]): v for k, v in n.items()}
         return {name: {k: float(v) for k, v in series.items() if v is not None and pd.notna(v)} for name, series in out.items()}
+
+
+def _dq_entities(text) -> list[str]:
+    return [e.strip() for e in str(text).split(",") if e.strip()] if text is not None and str(text).strip() else [
+        "(whole table)"]
 
 
 def _qh_series(frame: pd.DataFrame, columns: dict[str, str]) -> dict:

@@ -531,6 +531,66 @@ VIEWS: dict[str, str] = {
         FROM r LEFT JOIN s USING (asset_key, check_name, expectation)
         ORDER BY r.delivery_day, r.asset_key, r.check_name
     """,
+    # Data quality per failing entity and day: one row per (day, asset, check, expectation, entity) that failed,
+    # from the newest result of each day (an expectation that names no entity: '(whole table)'). ``run_start`` is
+    # the first day of the entity's current run of failures: the days the expectation was evaluated without a
+    # break (a day it passed for the entity ends a run), so an intermittent failure is never "failing since" its
+    # first failure. The page counts the days per entity in the chosen range.
+    "dq_failures": """
+        WITH r AS (
+            SELECT * FROM marts.data_quality_results
+            QUALIFY row_number() OVER (
+                PARTITION BY delivery_day, asset_key, check_name, expectation ORDER BY checked_at DESC NULLS LAST
+            ) = 1
+        ),
+        f AS (
+            SELECT DISTINCT r.delivery_day, r.asset_key, r.check_name, r.expectation,
+                   coalesce(nullif(trim(e.entity), ''), '(whole table)') AS entity
+            FROM r, unnest(CASE WHEN coalesce(r.failing_entities, '') = '' THEN ['']
+                                ELSE string_split(r.failing_entities, ',') END) AS e(entity)
+            WHERE NOT r.passed
+        ),
+        grid AS (  -- every day the expectation ran x every entity that ever failed it: failed or not that day
+            SELECT r.delivery_day, r.asset_key, r.check_name, r.expectation, k.entity,
+                   f.delivery_day IS NOT NULL AS failed
+            FROM r
+            JOIN (SELECT DISTINCT asset_key, check_name, expectation, entity FROM f) k
+              USING (asset_key, check_name, expectation)
+            LEFT JOIN f USING (delivery_day, asset_key, check_name, expectation, entity)
+        ),
+        runs AS (
+            SELECT *, sum(CASE WHEN failed THEN 0 ELSE 1 END) OVER (
+                PARTITION BY asset_key, check_name, expectation, entity ORDER BY delivery_day) AS run_no
+            FROM grid
+        )
+        SELECT u.delivery_day, strftime(u.delivery_day, '%Y-%m-%d') AS day_key,
+               strftime(u.delivery_day, '%d.%m.%Y') AS day_label,
+               u.asset_key, u.check_name, u.expectation, u.entity,
+               r.severity, coalesce(r.description, r.expectation) AS description, r.failing_rows,
+               min(u.delivery_day) OVER k AS run_start,
+               strftime(min(u.delivery_day) OVER k, '%Y-%m-%d') AS run_start_key,
+               strftime(min(u.delivery_day) OVER k, '%d.%m.%Y') AS run_start_label
+        FROM runs u
+        JOIN r USING (delivery_day, asset_key, check_name, expectation)
+        WHERE u.failed
+        WINDOW k AS (PARTITION BY u.asset_key, u.check_name, u.expectation, u.entity, u.run_no)
+        ORDER BY u.delivery_day, u.asset_key, u.check_name, u.expectation, u.entity
+    """,
+    # Results per day and outcome (the chart and the per-day table: failures next to passes).
+    "dq_days": """
+        WITH r AS (
+            SELECT * FROM marts.data_quality_results
+            QUALIFY row_number() OVER (
+                PARTITION BY delivery_day, asset_key, check_name, expectation ORDER BY checked_at DESC NULLS LAST
+            ) = 1
+        )
+        SELECT delivery_day, strftime(delivery_day, '%Y-%m-%d') AS day_key, strftime(delivery_day, '%d.%m.%Y') AS day_label,
+               count(*) FILTER (WHERE passed) AS n_passed,
+               count(*) FILTER (WHERE NOT passed) AS n_failed,
+               count(*) FILTER (WHERE NOT passed AND severity = 'blocking') AS n_failed_blocking,
+               count(*) FILTER (WHERE NOT passed AND severity <> 'blocking') AS n_failed_warning
+        FROM r GROUP BY delivery_day ORDER BY delivery_day
+    """,
 }
 
 
