@@ -486,25 +486,40 @@ VIEWS: dict[str, str] = {
             status, count(*) AS n_invoices, sum(net_eur) AS net_eur, sum(vat_eur) AS vat_eur, sum(gross_eur) AS gross_eur
         FROM marts.invoices GROUP BY ALL ORDER BY invoice_month, status
     """,
+    # The lines with their printed texts (report.invoice_line_text: the PDF's formatter), so they read as on the PDF.
     "invoice_lines": """
         SELECT l.*, i.asset_id, i.status, strftime(l.invoice_month, '%m/%Y') AS month_label,
-            strftime(l.invoice_month, '%Y-%m') AS month_key
+            strftime(l.invoice_month, '%Y-%m') AS month_key,
+            p.printed_description, p.printed_quantity, p.printed_unit_price, p.printed_net
         FROM marts.invoice_lines l
         LEFT JOIN marts.invoices i USING (invoice_month, invoice_id)
+        LEFT JOIN report.invoice_line_text p USING (invoice_id, line_type)
         ORDER BY l.invoice_month, l.invoice_id, l.line_type
     """,
-    # Alerts (marts.alerts, defs/ops): one row per cause with the days it covers; open first, in the alerts'
-    # priority (late files, failed runs, blocked invoices, data quality; errors first), newest day first.
+    # Alerts (marts.alerts, defs/ops): one row per cause with the days it covers, grouped by kind of cause (late
+    # files, failed runs, blocked invoices, data quality); within late files the files actually late (a source and
+    # an asset or the portfolio) come before "nothing arrived since"; then the alerts' priority (errors first),
+    # newest day first. ``url``: the run or asset in the Dagster UI (report.snapshot.ui_url + the alert's path).
     "alerts": """
         SELECT alert_key, kind, severity, status, priority, title, covers, covered_keys, n_covered,
                delivery_day, strftime(delivery_day, '%d.%m.%Y') AS day_label,
                invoice_month, strftime(invoice_month, '%m/%Y') AS month_label, entity, source, message, action, link,
+               CASE WHEN starts_with(link, '/') THEN (SELECT any_value(ui_url) FROM report.snapshot) || link END AS url,
+               CASE WHEN link LIKE '/runs/%' THEN 'Dagster run' WHEN starts_with(link, '/') THEN 'Dagster asset' END
+                   AS url_label,
+               CASE kind WHEN 'late_data' THEN 1 WHEN 'run_failure' THEN 2 WHEN 'blocked_invoice' THEN 3
+                         WHEN 'data_quality' THEN 4 ELSE 5 END AS cause_order,
+               CASE kind WHEN 'late_data' THEN 'Late files' WHEN 'run_failure' THEN 'Failed runs'
+                         WHEN 'blocked_invoice' THEN 'Blocked invoices' WHEN 'data_quality' THEN 'Data quality'
+                         ELSE kind END AS cause,
+               kind = 'late_data' AND alert_key <> 'late_data:all:nothing_since' AS late_file,
                since, strftime(since, '%d.%m.%Y %H:%M') AS since_label,
                opened_at, strftime(opened_at, '%d.%m.%Y %H:%M') AS opened_label,
                last_seen_at, strftime(last_seen_at, '%d.%m.%Y %H:%M') AS last_seen_label,
                resolved_at, strftime(resolved_at, '%d.%m.%Y %H:%M') AS resolved_label, occurrences
         FROM marts.alerts
-        ORDER BY status = 'open' DESC, priority, delivery_day DESC NULLS LAST, invoice_month DESC NULLS LAST, alert_key
+        ORDER BY status = 'open' DESC, cause_order, late_file DESC, priority, delivery_day DESC NULLS LAST,
+                 invoice_month DESC NULLS LAST, alert_key
     """,
     # Data quality: the newest result per day, asset, check and expectation (re-runs append results), plus
     # since when the (asset, check, expectation) has been failing.
@@ -634,4 +649,4 @@ def _sentinel(column: str, duckdb_type: str) -> str:
 
 
 #: Report tables written by the snapshot step itself (site.py) that get the same placeholder treatment.
-EXTRA_TABLES = ("qh_time", "days", "tables", "snapshot")
+EXTRA_TABLES = ("qh_time", "days", "tables", "snapshot", "invoice_line_text")
