@@ -521,29 +521,22 @@ VIEWS: dict[str, str] = {
         ORDER BY status = 'open' DESC, cause_order, late_file DESC, priority, delivery_day DESC NULLS LAST,
                  invoice_month DESC NULLS LAST, alert_key
     """,
-    # Data quality: the newest result per day, asset, check and expectation (re-runs append results), plus
-    # since when the (asset, check, expectation) has been failing.
+    # Data quality: the newest result per day, asset, check and expectation (re-runs append results). Since when an
+    # entity fails is per entity and unbroken run: report.dq_failures (a min over a check's failing days called an
+    # intermittent failure "failing since" its first day).
     "data_quality": """
         WITH r AS (
             SELECT * FROM marts.data_quality_results
             QUALIFY row_number() OVER (
                 PARTITION BY delivery_day, asset_key, check_name, expectation ORDER BY checked_at DESC NULLS LAST
             ) = 1
-        ),
-        s AS (
-            SELECT asset_key, check_name, expectation,
-                   min(delivery_day) FILTER (WHERE NOT passed) AS failing_since_day,
-                   max(delivery_day) FILTER (WHERE NOT passed) AS last_failed_day
-            FROM r GROUP BY ALL
         )
         SELECT r.delivery_day, strftime(r.delivery_day, '%d.%m.%Y') AS day_label,
                strftime(r.delivery_day, '%Y-%m-%d') AS day_key,
                r.asset_key, r.check_name, r.expectation, r.severity, r.passed, r.failing_rows,
                r.failing_entities, coalesce(r.description, r.expectation) AS description, r.details,
-               r.checked_at, strftime(r.checked_at, '%d.%m.%Y %H:%M') AS checked_label,
-               s.failing_since_day, strftime(s.failing_since_day, '%d.%m.%Y') AS failing_since,
-               s.last_failed_day, strftime(s.last_failed_day, '%d.%m.%Y') AS last_failed
-        FROM r LEFT JOIN s USING (asset_key, check_name, expectation)
+               r.checked_at, strftime(r.checked_at, '%d.%m.%Y %H:%M') AS checked_label
+        FROM r
         ORDER BY r.delivery_day, r.asset_key, r.check_name
     """,
     # Data quality per failing entity and day: one row per (day, asset, check, expectation, entity) that failed,
