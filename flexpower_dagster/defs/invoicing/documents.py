@@ -244,8 +244,8 @@ def printed_lines(lines: pd.DataFrame) -> pd.DataFrame:
     reads the same on the site and on the PDF."""
     printed = [_line(line) for line in lines.to_dict("records")]
     return pd.DataFrame({
-        "invoice_id": [str(v) for v in lines["invoice_id"]] if len(lines) else pd.Series([], dtype="object"),
-        "line_type": [str(v) for v in lines["line_type"]] if len(lines) else pd.Series([], dtype="object"),
+        "invoice_id": lines["invoice_id"].astype(str).tolist(),
+        "line_type": lines["line_type"].astype(str).tolist(),
         "printed_description": [p["description"] for p in printed],
         "printed_quantity": [p["quantity"] for p in printed],
         "printed_unit_price": [p["unit_price"] for p in printed],
