@@ -82,9 +82,10 @@ benchmark: setup
 benchmark-backfill: setup
 	$(PY) scripts/benchmark.py --only backfill --backfill-days 30 --backfill-assets 1000 --budget-minutes 0 $(ARGS)
 
-## sql: query the read-only warehouse snapshot (never the live file): make sql, or make sql Q="SELECT ..."
+## sql: query the read-only warehouse snapshot (never the live file): make sql, or make sql Q="SELECT ..."; an
+## audience's scoped snapshot: make sql AUDIENCE=trading (docs/permissions.md)
 sql: setup-python
-	$(PY) -m flexpower_dagster.sqlshell "$(Q)"
+	$(PY) -m flexpower_dagster.sqlshell $(if $(AUDIENCE),--audience "$(AUDIENCE)") "$(Q)"
 
 ## reset: delete the generated warehouse, Dagster history and demo landing zone
 reset:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import dagster as dg
 
+import flexpower_dagster.defs as domains
 from flexpower_dagster.lib.dagster.automation import with_automation
 from flexpower_dagster.lib.dagster.catalog import function_reference, with_catalog
 from flexpower_dagster.lib.dagster.jobs import platform_jobs
@@ -114,7 +115,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     )
     # owners, groups and code references (docs/ui.md); automation conditions on everything downstream of
     # staging + the automation sensor (docs/automation.md)
-    return with_automation(with_catalog(defs, OWNERS, staging_references(), arrival_deadlines()))
+    return with_automation(with_catalog(defs, OWNERS, staging_references(), arrival_deadlines(), package=domains.__name__))
 
 
 defs = build_definitions()

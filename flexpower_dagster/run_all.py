@@ -3,7 +3,8 @@
 1. settings from the environment; an empty or missing landing dir gets the demo landing zone;
 2. every delivery day present in the landing zone: one run of ``delivery_day_job`` per day;
 3. every invoice month covering those days: one run of ``invoice_month_job`` per month;
-4. the report site and the warehouse snapshot for people (``make sql``): one run of ``report_job``;
+4. the report site, the warehouse snapshot for people (``make sql``) and the audience snapshots of the permissions
+   policy (``data/snapshots/<audience>.duckdb``, docs/permissions.md): one run of ``report_job``;
 5. a short summary: days, row counts per ``marts`` table, where files are, how to look at them.
 
 ``--days 2025-06-07..2025-06-08`` builds only those days (and their months), ``--no-report`` skips step 4.
@@ -13,9 +14,10 @@ a run of the code location and executed in this process (``lib/dagster/launch.py
 against ``DagsterInstance.get()``: the UI (``make dev``, same ``DAGSTER_HOME``) shows them, tagged
 ``flexpower/origin=make_run``, and can re-execute them. A failed step or asset check is reported and the
 driver goes on with the next run. The exit code is 1 when a step failed for a platform reason.
-Data-quality findings are printed with what was observed: warnings (per-entity findings such as the
-sample's inconsistent WND-DE-003 contract, isolated where they matter) and blocking gates (a broken
-source: the run is red in Dagster, the data is stored, its dependants wait).
+Data-quality findings are printed per check with every run (day, month) it failed in and what it observed
+in that run (``findings_lines``: one day's observation is never shown for another day): warnings (per-entity
+findings such as the sample's inconsistent WND-DE-003 contract, isolated where they matter) and blocking gates
+(a broken source: the run is red in Dagster, the data is stored, its dependants wait).
 """
 
 import argparse
@@ -136,7 +138,8 @@ def parse_days(text: str) -> list[date]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m flexpower_dagster.run_all", description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=parse_days, help="only these delivery days (and their months): D or D1..D2")
-    parser.add_argument("--no-report", action="store_true", help="skip the report site and the warehouse snapshot")
+    parser.add_argument("--no-report", action="store_true",
+                        help="skip the report site, the warehouse snapshot and the audience snapshots")
     return parser.parse_args(argv)
 
 
@@ -218,30 +221,46 @@ def main(argv: list[str] | None = None) -> int:
     # what needs a person (late sources, failed runs, findings, blocked invoices): before the report, which shows it
     outcomes.append(_execute(instance, ALERTS_JOB, "alerts", None))
     if not args.no_report:
-        outcomes.append(_execute(instance, REPORT_JOB, "report site", None))
+        outcomes.append(_execute(instance, REPORT_JOB, "report site and snapshots", None))
 
     print_summary(settings, build_days, outcomes)
     return 0 if all(o.ok for o in outcomes) else 1
 
 
-def print_findings(outcomes: list[RunOutcome], width: int = 160) -> None:
-    """Every failed check once, with the runs it failed in and what it observed (the newest run's text)."""
-    seen: dict[str, tuple[bool, list[str], str]] = {}
+#: Parts (`` | ``-separated: one per entity, then the whole-table ones) of one run's observation printed per check.
+MAX_OBSERVATION_PARTS = 6
+
+
+def findings_lines(outcomes: list[RunOutcome], width: int = 160, max_parts: int = MAX_OBSERVATION_PARTS) -> list[str]:
+    """The data-quality part of the summary (pure): every failed check once, blocking ones first, with each run
+    (delivery day, month, ...) it failed in and what it observed in THAT run, one observation per run: an
+    intermittent finding (a different asset missing on different days) is never shown as one day's text."""
+    failed: dict[str, tuple[bool, list[tuple[str, str]]]] = {}
     for o in outcomes:
         for name in [*o.failed_checks, *o.warned_checks]:
-            blocking, labels, _ = seen.get(name, (name in o.failed_checks, [], ""))
-            seen[name] = (blocking, [*labels, o.label], o.findings.get(name, ""))
-    if not seen:
-        print("  data quality: every check passed")
-        return
-    n_warn = sum(1 for b, _, _ in seen.values() if not b)
-    print(f"  data-quality findings: {len(seen) - n_warn} blocking, {n_warn} warning(s) "
-          "(details: Dagster UI, marts.data_quality_results, the report's data-quality page)")
-    for name, (blocking, labels, text) in sorted(seen.items(), key=lambda kv: (not kv[1][0], kv[0])):
-        where = labels[0] if len(labels) == 1 else f"{len(labels)} runs ({labels[0]} .. {labels[-1]})"
-        print(f"    {'BLOCKING' if blocking else 'warning '} {name} in {where}")
-        for part in [p.strip() for p in text.split(" | ") if p.strip()][:6]:
-            print(f"             {part[:width]}")
+            blocking, runs = failed.setdefault(name, (name in o.failed_checks, []))
+            runs.append((o.label, o.findings.get(name, "")))
+    if not failed:
+        return ["  data quality: every check passed"]
+    n_warn = sum(1 for blocking, _ in failed.values() if not blocking)
+    lines = [f"  data-quality findings: {len(failed) - n_warn} blocking, {n_warn} warning(s) "
+             "(details: Dagster UI, marts.data_quality_results, the report's data-quality page)"]
+    for name, (blocking, runs) in sorted(failed.items(), key=lambda kv: (not kv[1][0], kv[0])):
+        where = runs[0][0] if len(runs) == 1 else f"{len(runs)} runs"
+        lines.append(f"    {'BLOCKING' if blocking else 'warning '} {name} in {where}")
+        label_width = max(len(label) for label, _ in runs)
+        for label, text in runs:
+            parts = [p.strip()[:width] for p in text.split(" | ") if p.strip()] or ["(no observation recorded)"]
+            if len(parts) > max_parts:
+                parts = [*parts[:max_parts], f"... and {len(parts) - max_parts} more"]
+            for i, part in enumerate(parts):
+                lead = label if i == 0 else ""
+                lines.append(f"      {lead:<{label_width}}  {part}")
+    return lines
+
+
+def print_findings(outcomes: list[RunOutcome], width: int = 160) -> None:
+    print("\n".join(findings_lines(outcomes, width)))
 
 
 def print_open_alerts(settings: Settings, limit: int = 12, width: int = 150) -> None:
@@ -288,7 +307,7 @@ def print_summary(settings: Settings, days: list[date], outcomes: list[RunOutcom
         for table, n in counts.items():
             print(f"  marts.{table:<32} {n:>9,}")
     print(f"warehouse:  {settings.warehouse}")
-    for name in ("invoices", "outbox"):
+    for name in ("invoices", "outbox", "snapshots"):
         path = settings.data_dir / name
         print(f"{name + ':':<11} {path}{'' if path.exists() else ' (not written)'}")
     build = PROJECT_ROOT / "reports" / "build"

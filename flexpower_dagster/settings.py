@@ -7,6 +7,7 @@ the environment or module globals.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -75,8 +76,13 @@ class Settings:
     issuer_vat_id: str = DEFAULT_ISSUER_VAT_ID
     issuer_email: str = DEFAULT_ISSUER_EMAIL
     issuer_iban: str = DEFAULT_ISSUER_IBAN
+    #: Multiplies every stage's step time limit (``lib/dagster/limits.py``): raise it for a bigger portfolio
+    #: or a slower machine (``FLEXPOWER_STEP_LIMIT_FACTOR``, docs/operations.md). Positive and finite.
+    step_limit_factor: float = 1.0
 
     def __post_init__(self) -> None:
+        if not (math.isfinite(self.step_limit_factor) and self.step_limit_factor > 0):
+            raise ValueError(f"FLEXPOWER_STEP_LIMIT_FACTOR must be a positive number, not {self.step_limit_factor!r}")
         if self.alert_webhook_url is not None:  # refused at start-up, not at the first alert
             object.__setattr__(self, "alert_webhook_url", validate_webhook_url(self.alert_webhook_url))
 
@@ -103,6 +109,7 @@ class Settings:
             issuer_vat_id=(env.get("FLEXPOWER_ISSUER_VAT_ID") or "").strip() or DEFAULT_ISSUER_VAT_ID,
             issuer_email=(env.get("FLEXPOWER_ISSUER_EMAIL") or "").strip() or DEFAULT_ISSUER_EMAIL,
             issuer_iban=(env.get("FLEXPOWER_ISSUER_IBAN") or "").strip() or DEFAULT_ISSUER_IBAN,
+            step_limit_factor=float(env.get("FLEXPOWER_STEP_LIMIT_FACTOR") or 1.0),
         )
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from flexpower_dagster.demo import crm, dso, exchange, imbalance, vpp
-from flexpower_dagster.demo.physics import asset_truth, simulate_market, simulate_weather
+from flexpower_dagster.demo.physics import Market, asset_truth, simulate_market, simulate_weather
 from flexpower_dagster.demo.portfolio import Asset, build_portfolio
 from flexpower_dagster.demo.timegrid import DAY, WRITTEN, Window
 from flexpower_dagster.settings import LANDING_SETTINGS_FILE
@@ -63,7 +63,7 @@ def generate(
     files = summary.files
     assets = build_portfolio(n_assets, seed, start, days)
     weather = simulate_weather(assets, window, seed)
-    market = simulate_market(seed, window.sim_start - 7 * DAY, window.sim_end + 3 * DAY)
+    market = demo_market(window, seed)
 
     n_qh = len(weather.qh_start)
     da_mw = np.zeros(n_qh)  # portfolio forecast available on D-1 15:00, per target QH
@@ -96,6 +96,11 @@ def generate(
     write_replay_settings(out, window.delivery_days[0], window.delivery_days[-1])
     summary.seconds = time.perf_counter() - t_begin
     return summary
+
+
+def demo_market(window: Window, seed: int) -> Market:
+    """The market of a demo window: prices from a week before to three days after the simulated span."""
+    return simulate_market(seed, window.sim_start - 7 * DAY, window.sim_end + 3 * DAY)
 
 
 def write_replay_settings(out: Path, first: date, last: date) -> Path:

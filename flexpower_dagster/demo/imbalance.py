@@ -2,6 +2,13 @@
 
 German regulator layout: ``;``-separated, ``,`` decimals, ``Datum`` dd.mm.yyyy, ``von``/``bis`` HH:MM
 (``bis`` 00:00 for the last QH), UTF-8 with umlauts in the headers.
+
+The final file has two prices per QH: ``reBAP unterdeckt`` (paid by a balancing group that is short) and
+``reBAP ueberdeckt`` (paid to one that is long). The German reBAP is symmetric (both columns equal, as on every
+QH of the sample day) except in exceptional scarcity QHs, when the short side pays more. The demo has such
+scarcity episodes on some days (:func:`scarcity_surcharge`): there the short price is the reBAP plus a
+surcharge and the long price stays the reBAP, so the portfolio's netting (pricing the netted volume instead of
+each asset's) is worth something. The estimate (``AEP-Schätzer``) is one price for both sides.
 """
 
 from __future__ import annotations
@@ -17,6 +24,13 @@ from flexpower_dagster.demo.timegrid import QH, Window, epoch, fmt_decimal_comma
 IMBALANCE_DIR = "imbalance"
 EST_HEADER = "Datum;Zeitzone;von;bis;Datenkategorie;Datentyp;Einheit;AEP-Schätzer;Status"
 FINAL_HEADER = "Datum;Zeitzone;von;bis;Datenkategorie;Datentyp;Einheit;reBAP unterdeckt;reBAP ueberdeckt"
+
+#: Scarcity episodes (short price above long price): episodes per day (Poisson mean), QHs per episode
+#: (uniform, both ends included), surcharge on the short price in EUR/MWh (uniform per episode). About 2 % of
+#: the QHs: a few episodes in a demo month, most days without one.
+SCARCITY_EPISODES_PER_DAY = 0.4
+SCARCITY_QHS = (1, 8)
+SCARCITY_SURCHARGE_EUR_PER_MWH = (80.0, 300.0)
 
 
 def _time_columns(starts: np.ndarray) -> tuple[list[str], list[str], list[str]]:
@@ -35,15 +49,33 @@ def estimation_csv(market: Market, t0: int, t1: int) -> str:
     return "\n".join([EST_HEADER, *rows]) + "\n"
 
 
-def final_csv(market: Market, day: date, missing: np.ndarray) -> str:
+def scarcity_surcharge(seed: int, day: date) -> np.ndarray:
+    """EUR/MWh added to the short price (``reBAP unterdeckt``) in each of the day's 96 QHs: 0 outside the
+    day's scarcity episodes. Its own random stream per calendar day, so a day's episodes do not depend on the
+    demo window (nor change any other demo figure)."""
+    rng = rng_for(seed, "imbalance-scarcity", day.toordinal())
+    surcharge = np.zeros(96)
+    lo, hi = SCARCITY_QHS
+    for _ in range(int(rng.poisson(SCARCITY_EPISODES_PER_DAY))):
+        length = int(rng.integers(lo, hi + 1))
+        first = int(rng.integers(0, 96 - length + 1))
+        surcharge[first:first + length] = np.round(rng.uniform(*SCARCITY_SURCHARGE_EUR_PER_MWH), 2)
+    return surcharge
+
+
+def final_prices(market: Market, day: date, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The day's 96 QH starts with their final short and long prices (EUR/MWh)."""
     d0 = epoch(day)
     m = (market.qh_start >= d0) & (market.qh_start < d0 + 96 * QH)
-    starts = market.qh_start[m][~missing]
-    short = market.rebap[m][~missing]
+    long = market.rebap[m]
+    return market.qh_start[m], np.round(long + scarcity_surcharge(seed, day), 2), long
+
+
+def final_csv(market: Market, day: date, missing: np.ndarray, seed: int) -> str:
+    starts, short, long = (a[~missing] for a in final_prices(market, day, seed))
     datum, von, bis = _time_columns(starts)
-    s = fmt_decimal_comma(short)
-    rows = [f"{a};UTC;{b};{c};reBAP;Qualitätsgesichert;EUR/MWh;{p};{p}"
-            for a, b, c, p in zip(datum, von, bis, s.tolist())]
+    rows = [f"{a};UTC;{b};{c};reBAP;Qualitätsgesichert;EUR/MWh;{s};{lg}"
+            for a, b, c, s, lg in zip(datum, von, bis, fmt_decimal_comma(short).tolist(), fmt_decimal_comma(long).tolist())]
     return "\n".join([FINAL_HEADER, *rows]) + "\n"
 
 
@@ -67,6 +99,6 @@ def write_files(root: Path, market: Market, window: Window, seed: int) -> dict[s
             missing[rng.choice(96, size=int(rng.integers(1, 13)), replace=False)] = True
         at = epoch(day) + int(rng.integers(16 * 3600, 18 * 3600))
         write_text(root / IMBALANCE_DIR / f"imbalance_price_final_{to_dt(at):%Y%m%d_%H%M%S}.csv",
-                   final_csv(market, day, missing))
+                   final_csv(market, day, missing, seed))
         counts["final"] += 1
     return counts

@@ -10,6 +10,7 @@ from flexpower_dagster.defs.ops.assets import alerts_sensor
 from flexpower_dagster.defs.ops.runs import run_failure_findings
 from flexpower_dagster.lib.dagster import limits
 from flexpower_dagster.lib.dagster.limits import StepTimeLimitExceeded, limited
+from flexpower_dagster.settings import Settings
 
 FAIL = {"on": True}
 
@@ -59,6 +60,17 @@ def test_limits_are_known_per_stage_and_scale():
         limited("nonsense")
     assert issubclass(StepTimeLimitExceeded, dg.Failure)
     assert limits.STAGE_LIMITS_SECONDS["operations"] < limits.STAGE_LIMITS_SECONDS["marts"] <= limits.STAGE_LIMITS_SECONDS["reporting"]
+
+
+def test_the_step_limit_factor_is_a_setting_read_with_the_others(tmp_path):
+    env = {"FLEXPOWER_LANDING_DIR": str(tmp_path), "FLEXPOWER_STEP_LIMIT_FACTOR": "2.5"}
+    settings = Settings.from_env(env)
+    assert settings.step_limit_factor == 2.5
+    assert limits.limit_for("marts", settings) == 2.5 * limits.STAGE_LIMITS_SECONDS["marts"]
+    assert limits.limit_for("marts", Settings.from_env({"FLEXPOWER_LANDING_DIR": str(tmp_path)})) == limits.STAGE_LIMITS_SECONDS["marts"]
+    for bad in ("0", "-1", "inf", "nan"):
+        with pytest.raises(ValueError, match="FLEXPOWER_STEP_LIMIT_FACTOR"):
+            Settings.from_env({**env, "FLEXPOWER_STEP_LIMIT_FACTOR": bad})
 
 
 def test_alerts_sensor_requests_an_evaluation_only_when_something_changed():

@@ -44,10 +44,11 @@ from flexpower_dagster.defs.ops.tables import ALERTS
 from flexpower_dagster.defs.performance.tables import ASSET_PERFORMANCE
 from flexpower_dagster.defs.reporting.sql import create_report_views
 from flexpower_dagster.defs.trading.tables import TRADING_DAILY, TRADING_QH
+from flexpower_dagster.lib.dbfile import open_reader
 from flexpower_dagster.lib.quality.results import DATA_QUALITY_RESULTS
 from flexpower_dagster.lib.sql import sql_string
 from flexpower_dagster.lib.tables import TableSpec
-from flexpower_dagster.lib.warehouse import LOCK_WAIT_SECONDS, connect
+from flexpower_dagster.lib.warehouse import LOCK_WAIT_SECONDS
 from flexpower_dagster.settings import DEFAULT_UI_URL
 
 #: Where the Evidence project reads its DuckDB source (``reports/sources/warehouse/connection.yaml``).
@@ -168,15 +169,6 @@ def _berlin_times(days: list) -> pd.DataFrame:
     )
 
 
-def _open_source(warehouse: Path, wait_seconds: float) -> duckdb.DuckDBPyConnection:
-    try:
-        return connect(warehouse, read_only=True, wait_seconds=wait_seconds)
-    except duckdb.ConnectionException:
-        # This process already holds the file open read-write (e.g. a resource connection left open):
-        # DuckDB refuses a second configuration; share that instance instead (we only read).
-        return connect(warehouse, read_only=False, wait_seconds=wait_seconds)
-
-
 def snapshot_warehouse(
     warehouse: str | Path,
     target: str | Path,
@@ -200,7 +192,7 @@ def snapshot_warehouse(
 
     present, missing_cols, rows = [], {}, {}
     if warehouse.exists():
-        src = _open_source(warehouse, wait_seconds)
+        src = open_reader(warehouse, wait_seconds)  # read-only, or this process's read-write instance
         try:
             existing = {
                 f"{s}.{t}"

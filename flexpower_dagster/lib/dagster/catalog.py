@@ -8,9 +8,11 @@ one table of owners per group):
   scheme, or in a group without an owner, stops the definitions from loading, naming it;
 * **owners**: the group's owner (``team:...``) on every asset;
 * **code references**: where the asset's logic is. An asset built by a factory points at the code that
-  declares it — a SQL mart at its declaration and its SQL statement (:func:`declared_here`, :func:`constant_reference`),
-  a staging asset at its source's parser and metadata summary — not at the factory; any other asset at its
-  compute function. Local file paths (the UI links them to the checkout).
+  declares it, not at the factory: a SQL mart at the module-level name it is bound to in its domain's
+  ``assets.py`` and at its statement (the :data:`SQL_STATEMENT_KEY` metadata's text, found bound to a name in
+  the domain's ``sql.py``; :func:`declaration_references`), a staging asset at its source's parser and
+  metadata summary; any other asset at its compute function. Local file paths (the UI links them to the
+  checkout). Nothing inspects call frames: the references are found from what the definitions hold.
 """
 
 import fnmatch
@@ -24,6 +26,8 @@ from pathlib import Path
 import dagster as dg
 
 CODE_REFERENCES_KEY = "dagster/code_references"
+#: Definition metadata of a SQL mart: its statement, shown in the UI and referenced in the domain's ``sql.py``.
+SQL_STATEMENT_KEY = "SQL statement"
 #: The group scheme: staging per source system, marts per domain, and the reporting artefacts.
 GROUP_SCHEME = re.compile(r"staging_[a-z][a-z_]*|marts_[a-z][a-z_]*|reporting")
 #: Factories live here: a reference into them says nothing about an asset, so such assets get their own.
@@ -55,7 +59,7 @@ def constant_reference(value: object, module_name: str, label: str | None = None
     path = getattr(module, "__file__", None)
     if module is None or path is None:
         return None
-    names = [name for name, v in vars(module).items() if v is value and not name.startswith("__")]
+    names = [name for name, v in vars(module).items() if _same(v, value) and not name.startswith("__")]
     if not names:
         return None
     lines = Path(path).read_text(encoding="utf-8").splitlines()
@@ -64,10 +68,28 @@ def constant_reference(value: object, module_name: str, label: str | None = None
     return _reference(str(Path(path).resolve()), line, label or names[0])
 
 
-def declared_here(depth: int = 2, label: str | None = None) -> dg.LocalFileCodeReference:
-    """The file and line that called the caller (a factory's caller: where an asset is declared)."""
-    frame = sys._getframe(depth)
-    return _reference(str(Path(frame.f_code.co_filename).resolve()), frame.f_lineno, label)
+def _same(bound: object, value: object) -> bool:
+    """Identity, or equal text (a statement read back from metadata is equal, not necessarily identical)."""
+    return bound is value or (isinstance(value, str) and isinstance(bound, str) and bound == value)
+
+
+def declaration_references(assets_def: dg.AssetsDefinition, package: str) -> list[dg.LocalFileCodeReference | None]:
+    """A factory-built asset's declaration: the module under ``package`` that binds it to a module-level name
+    (``marts_imbalance = daily_sql_mart(...)`` in ``defs/imbalance/assets.py``), and, for a SQL mart, the
+    name its statement is bound to in the same domain's ``sql.py``. Empty when no module binds it."""
+    prefix = package + "."
+    module_name = next(
+        (name for name, module in list(sys.modules.items())
+         if name.startswith(prefix) and module is not None and any(v is assets_def for v in vars(module).values())),
+        None,
+    )
+    if module_name is None:
+        return []
+    refs = [constant_reference(assets_def, module_name, label="declaration")]
+    statement = next((s.metadata.get(SQL_STATEMENT_KEY) for s in assets_def.specs if SQL_STATEMENT_KEY in (s.metadata or {})), None)
+    if statement is not None:
+        refs.append(constant_reference(statement.value, module_name.rpartition(".")[0] + ".sql", label="SQL statement"))
+    return refs
 
 
 def code_references_metadata(refs: Iterable[dg.LocalFileCodeReference | None]) -> dict:
@@ -101,17 +123,21 @@ def with_catalog(
     owners: Mapping[str, str],
     references: Mapping[dg.AssetKey, Sequence[dg.LocalFileCodeReference | None]] = {},
     metadata: Mapping[dg.AssetKey, Mapping[str, object]] = {},
+    package: str | None = None,
 ) -> dg.Definitions:
     """``defs`` with every asset's owner (by group) and code references; raises for an asset outside the
     group scheme or in a group without an owner. ``references``: code references of factory-built assets
     that do not declare their own (e.g. the staging assets, by their source's parser); ``metadata``: extra
-    definition metadata per asset (e.g. a staging asset's arrival deadline, declared in another domain)."""
+    definition metadata per asset (e.g. a staging asset's arrival deadline, declared in another domain);
+    ``package``: the package under which factory-built assets are declared (:func:`declaration_references`;
+    the code location passes its ``defs`` package)."""
     computed: dict[dg.AssetKey, list] = {}
     for assets_def in defs.assets or []:
         if isinstance(assets_def, dg.AssetsDefinition):
             ref = _compute_reference(assets_def)
+            refs = [ref] if ref is not None or package is None else declaration_references(assets_def, package)
             for key in assets_def.keys:
-                computed[key] = [ref]
+                computed[key] = refs
     problems: list[str] = []
 
     def apply(spec: dg.AssetSpec) -> dg.AssetSpec:

@@ -15,13 +15,13 @@ The outer limit of any run is Dagster's run monitoring (``dagster/max_runtime`` 
 ``jobs.py`` and ``max_runtime_seconds`` in dagster.yaml), enforced by the daemon under ``make dev``.
 
 The limits are generous on purpose: 3–10x the measured time of a 1,000-asset day (docs/benchmarks.md),
-scaled with ``FLEXPOWER_STEP_LIMIT_FACTOR`` for bigger portfolios or slower machines (docs/operations.md).
+scaled with ``FLEXPOWER_STEP_LIMIT_FACTOR`` (``Settings.step_limit_factor``, read where every setting is read) for
+bigger portfolios or slower machines (docs/operations.md).
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import signal
 import threading
 import time
@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import dagster as dg
+
+from flexpower_dagster.settings import Settings
 
 #: Seconds a single step of each stage may run (before FLEXPOWER_STEP_LIMIT_FACTOR).
 STAGE_LIMITS_SECONDS: dict[str, float] = {
@@ -45,8 +47,9 @@ class StepTimeLimitExceeded(dg.Failure):
     """A step ran longer than its stage's limit (not retried)."""
 
 
-def limit_for(stage: str) -> float:
-    factor = float(os.environ.get("FLEXPOWER_STEP_LIMIT_FACTOR") or 1.0)
+def limit_for(stage: str, settings: Settings | None = None) -> float:
+    """The stage's limit scaled by the settings' step limit factor (the environment's settings by default)."""
+    factor = (settings or Settings.from_env()).step_limit_factor
     return STAGE_LIMITS_SECONDS[stage] * factor
 
 

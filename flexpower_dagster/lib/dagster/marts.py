@@ -8,7 +8,6 @@ the assets whose final production is quarantined) together with metadata about t
 """
 
 
-import sys
 import warnings
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -17,7 +16,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from flexpower_dagster.lib.dagster.catalog import code_references_metadata, constant_reference, declared_here
+from flexpower_dagster.lib.dagster.catalog import SQL_STATEMENT_KEY
 from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import TABLE_NAME_KEY, partition_days, quantities, table_metadata
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
@@ -45,12 +44,9 @@ def daily_sql_mart(
 ) -> dg.AssetsDefinition:
     """A daily-partitioned asset ``<table.schema>/<table.name>`` materialised by ``sql``.
 
-    Its code references point at the call (the domain's ``assets.py``) and at the statement (the domain's
-    ``sql.py``), not at this factory."""
-    package = sys._getframe(1).f_globals.get("__name__", "").rpartition(".")[0]
-    references = code_references_metadata(
-        [declared_here(label="declaration"), constant_reference(sql, f"{package}.sql", label="SQL statement")]
-    )
+    The statement is definition metadata (:data:`SQL_STATEMENT_KEY`, readable in the UI); the catalogue
+    points the asset's code references at its declaration and at the statement in the domain's ``sql.py``
+    (``lib/dagster/catalog.py``), not at this factory."""
     with warnings.catch_warnings():  # backfill_policy is "beta" in Dagster 1.13; covered by tests
         warnings.simplefilter("ignore", dg.BetaWarning)
         decorator = dg.asset(
@@ -62,7 +58,7 @@ def daily_sql_mart(
             group_name=group_name,
             kinds={"duckdb", "sql"},
             description=description,
-            metadata={**table_metadata(table), **references},
+            metadata={**table_metadata(table), SQL_STATEMENT_KEY: dg.MetadataValue.text(sql)},
         )
 
     @decorator

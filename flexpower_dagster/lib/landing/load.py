@@ -30,7 +30,8 @@ import pandas as pd
 from flexpower_dagster.lib.errors import SourceFileError
 from flexpower_dagster.lib.landing.files import days_or_empty, file_sha256, parsed, source_files
 from flexpower_dagster.lib.landing.manifest import Manifest
-from flexpower_dagster.lib.landing.source import DayLoad, LandingFile, Rejection, SourceSpec, utc_day_window
+from flexpower_dagster.lib.landing.source import DayLoad, LandingFile, Rejection, SourceSpec
+from flexpower_dagster.lib.sql import day_window
 
 # --------------------------------------------------------------------------------------------
 # loading one delivery day
@@ -153,7 +154,7 @@ def load_day(
     load = DayLoad(frame=spec.table.empty_frame())
     if files is None:
         files = source_files(root, spec)
-    day_start, day_end = utc_day_window(day)
+    day_start, day_end = day_window(day)
 
     if spec.kind == "snapshot":
         taken = [f for f in files if spec.file_time(f.basename) < day_end]

@@ -55,12 +55,6 @@ class LandingFile:
         return (self.name, self.size, self.mtime_ns)
 
 
-def utc_day_window(day: date) -> tuple[datetime, datetime]:
-    """``[D 00:00, D+1 00:00)`` as naive UTC datetimes."""
-    start = datetime(day.year, day.month, day.day)
-    return start, start + timedelta(days=1)
-
-
 def days_between(start: datetime, end_exclusive: datetime) -> frozenset[date]:
     """UTC days touched by the instants in ``[start, end_exclusive)``."""
     if end_exclusive <= start:
