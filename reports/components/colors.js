@@ -11,12 +11,12 @@ const GREY = '#999999';
 
 export const ENERGY = { 'Best-of-infeed': BLUE, 'Forecast latest': ORANGE, 'Forecast tradeable': GREEN };
 export const SOURCES = { 'Final (DSO)': BLUE, 'Live (VPP)': SKY, Forecast: ORANGE, 'Redispatched (0)': PURPLE };
-export const MONEY = { 'Trading revenue': BLUE, 'Imbalance cost (netted)': VERMILLION, 'Margin (est., known parts)': GREEN };
+export const MONEY = { 'Trading revenue': BLUE, 'Imbalance cost (netted)': VERMILLION, 'Margin (complete assets)': GREEN };
 export const ASSET_MONEY = {
 	'Revenue allocated': BLUE,
 	'Payout est.': ORANGE,
 	'Imbalance cost': VERMILLION,
-	'Margin est. (known parts)': GREEN
+	'Margin (complete days)': GREEN
 };
 export const VWAP = { 'Private VWAP': BLUE, 'Market VWAP': VERMILLION };
 export const SIDES = { Sold: GREEN, Bought: VERMILLION };
@@ -28,4 +28,5 @@ export const LONG_SHORT = { 'Long QHs': GREEN, 'Short QHs': VERMILLION };
 export const VALUE = { 'Revenue allocated': BLUE, 'Market value of production': ORANGE };
 export const INVOICE_STATUS = { final: GREEN, provisional: ORANGE, blocked: VERMILLION };
 export const CHECKS = { passed: GREEN, failed: VERMILLION };
+export const DQ_FAILED = { 'Failed, blocking': VERMILLION, 'Failed, warning': ORANGE };
 export const SINGLE = { revenue: BLUE, cost: VERMILLION, spread: PURPLE, volume: BLUE };

@@ -126,6 +126,28 @@ class Expected:
             margin_eur=lambda f: f.revenue_eur.fillna(0) - f.payout_eur.fillna(0) + f.fee_eur.fillna(0) - f.cost_eur.fillna(0)
         )
 
+    # ------------------------------------------------------------------------------------------ margin over complete figures
+    def complete_asset_days(self, first: date, last: date) -> pd.DataFrame:
+        """Per asset and day from ``first`` to ``last``: the margin recomputed from the base marts (asset_figures)
+        and whether the asset-day's figures are complete (``marts.asset_performance.margin_complete``)."""
+        days = self.q("SELECT DISTINCT delivery_day FROM marts.asset_performance WHERE delivery_day BETWEEN ? AND ? ORDER BY 1",
+                      [first, last])
+        frames = []
+        for d in pd.to_datetime(days.delivery_day).dt.date:
+            one = Expected(self.path, d.isoformat()).asset_figures(through_month=False)
+            done = self.q("SELECT asset_id, margin_complete FROM marts.asset_performance WHERE delivery_day = ?", [d])
+            frames.append(one.reset_index().merge(done, on="asset_id", how="left").assign(delivery_day=d))
+        return pd.concat(frames, ignore_index=True)
+
+    def margin_complete(self, through_month: bool) -> dict:
+        """The margin over the complete asset-days: per asset (NaN when none of its days is complete), the sum
+        over the complete ones, and the assets left out with their number of incomplete days."""
+        f = self.complete_asset_days(self.month_start if through_month else self.day, self.day)
+        done = f[f.margin_complete.fillna(False).astype(bool)]
+        per_asset = done.groupby("asset_id").margin_eur.sum().reindex(sorted(f.asset_id.unique()))
+        left_out = f[~f.margin_complete.fillna(False).astype(bool)].groupby("asset_id").size().to_dict()
+        return {"per_asset": per_asset, "total": done.margin_eur.sum() if len(done) else None, "left_out": left_out}
+
     def month_to_date(self) -> dict[str, float]:
         d = self.portfolio_days()
         return {
@@ -135,6 +157,7 @@ class Expected:
             "market_vwap_eur_per_mwh": (d.market_vwap_eur_per_mwh * d.market_volume_mwh).sum() / d.market_volume_mwh.sum(),
             "imbalance_cost_eur": d.cost_eur.sum(),
             "margin_known_eur": d.margin_eur.sum(),
+            "margin_complete_eur": self.margin_complete(through_month=True)["total"],
         }
 
     def the_day(self) -> dict[str, float]:
@@ -147,6 +170,7 @@ class Expected:
             "margin_known_eur": r.margin_eur, "n_trades": r.n_trades, "net_volume_mwh": r.net_volume_mwh,
             "imbalance_mwh": r.imbalance_mwh, "sum_of_asset_costs_eur": r.asset_costs_eur,
             "netting_benefit_eur": r.asset_costs_eur - r.cost_eur,
+            "margin_complete_eur": self.margin_complete(through_month=False)["total"],
         }
 
     def invoices(self) -> dict[str, float]:
@@ -188,6 +212,38 @@ class Expected:
             margin_eur=lambda d: d.revenue_eur.fillna(0) - d.payout_eur.fillna(0) + d.fee_eur.fillna(0) - d.cost_eur.fillna(0)
         ).set_index("asset_id")
 
+    # ------------------------------------------------------------------------------------------ data quality
+    def dq_newest(self) -> pd.DataFrame:
+        """The newest result per day, asset, check and expectation."""
+        return self.q("""SELECT * FROM marts.data_quality_results QUALIFY row_number() OVER (
+            PARTITION BY delivery_day, asset_key, check_name, expectation ORDER BY checked_at DESC NULLS LAST) = 1""", [])
+
+    def dq_failing_on(self, day: date, first: date, last: date) -> dict[tuple, dict]:
+        """(asset, check, expectation, entity) failing on ``day`` -> days it failed in [first, last] and the day
+        since which it failed without a break (None when an earlier failure in the range is outside that run)."""
+        r = self.dq_newest()
+        r["delivery_day"] = pd.to_datetime(r.delivery_day).dt.date
+        fails = {}  # key -> set of failing days
+        ran = {}    # (asset, check, expectation) -> days evaluated
+        for row in r.itertuples():
+            ran.setdefault((row.asset_key, row.check_name, row.expectation), set()).add(row.delivery_day)
+            if not row.passed:
+                for e in _dq_entities(row.failing_entities):
+                    fails.setdefault((row.asset_key, row.check_name, row.expectation, e), set()).add(row.delivery_day)
+        out = {}
+        for key, failed_days in fails.items():
+            if day not in failed_days:
+                continue
+            evaluated = sorted(ran[key[:3]])
+            start = day
+            for d in reversed([d for d in evaluated if d < day]):
+                if d not in failed_days:
+                    break
+                start = d
+            in_range = sorted(d for d in failed_days if first <= d <= last)
+            out[key] = {"days_failed": len(in_range), "since": start if in_range[0] >= start else None}
+        return out
+
     def asset_accuracy(self, asset: str) -> dict[str, float]:
         return self.q("""
             SELECT avg(abs(f.tradeable_mwh - b.mwh)) AS tradeable_mae_mwh, avg(f.tradeable_mwh - b.mwh) AS tradeable_bias_mwh,
@@ -202,10 +258,12 @@ class Expected:
         lbl = [day_label(x) for x in days.delivery_day]
         out: dict[str, dict] = {}
         if page == "overview":
+            complete = self.complete_asset_days(self.month_start, d)
+            complete = complete[complete.margin_complete.fillna(False).astype(bool)].groupby("delivery_day").margin_eur.sum()
             out["month_money"] = {
                 **{(x, "Trading revenue"): v for x, v in zip(lbl, days.revenue_eur)},
                 **{(x, "Imbalance cost (netted)"): v for x, v in zip(lbl, days.cost_eur)},
-                **{(x, "Margin (est., known parts)"): v for x, v in zip(lbl, days.margin_eur)},
+                **{(day_label(k), "Margin (complete assets)"): v for k, v in complete.items()},
             }
             out["month_energy"] = {
                 **{(x, "Best-of-infeed"): v for x, v in zip(lbl, days.bestof_mwh)},
@@ -240,11 +298,13 @@ class Expected:
                 (berlin_ms(r.delivery_start), PRICE_LABELS.get(r.price_source, "no price")): r.cost_eur
                 for r in qh.itertuples() if pd.notna(r.cost_eur)}
             money = {}
+            days_asset = self.complete_asset_days(self.month_start, d).set_index(["delivery_day", "asset_id"])
             for day in self.month_days():
-                one = Expected(self.path, day.isoformat()).asset_figures(through_month=False).loc[asset]
+                one = days_asset.loc[(day, asset)]
                 x = day_label(day)
                 money |= {(x, "Revenue allocated"): one.revenue_eur, (x, "Payout est."): one.payout_eur,
-                          (x, "Imbalance cost"): one.cost_eur, (x, "Margin est. (known parts)"): one.margin_eur}
+                          (x, "Imbalance cost"): one.cost_eur,
+                          (x, "Margin (complete days)"): one.margin_eur if one.margin_complete else None}
             out["asset_month_money"] = money
         elif page == "trading":
             out["range_revenue"] = {(x, None): v for x, v in zip(lbl, days.revenue_eur)}
@@ -298,13 +358,18 @@ class Expected:
             inv = self.q("SELECT strftime(invoice_month, '%m/%Y') AS m, status, sum(gross_eur) AS gross FROM marts.invoices "
                          "WHERE gross_eur IS NOT NULL GROUP BY ALL", [])
             out["gross_by_status"] = {(r.m, r.status): r.gross for r in inv.itertuples()}
-        elif page == "data-quality":
-            dq = self.q("""WITH r AS (SELECT * FROM marts.data_quality_results QUALIFY row_number() OVER (
-                    PARTITION BY delivery_day, asset_key, check_name, expectation ORDER BY checked_at DESC NULLS LAST) = 1)
-                SELECT delivery_day, CASE WHEN passed THEN 'passed' ELSE 'failed' END AS outcome, count(*) AS n
-                FROM r GROUP BY ALL""", [])
-            out["per_day"] = {(day_label(r.delivery_day), r.outcome): r.n for r in dq.itertuples()}
+        elif page == "data-quality":  # the page's default range: every day with results
+            dq = self.dq_newest()
+            failed = dq[~dq.passed].assign(series=lambda f: f.severity.map(
+                lambda v: "Failed, blocking" if v == "blocking" else "Failed, warning"))
+            n = failed.groupby(["delivery_day", "series"]).size()
+            out["failed_per_day"] = {(day_label(k[0]), k[1]): v for k, v in n.items()}
         return {name: {k: float(v) for k, v in series.items() if v is not None and pd.notna(v)} for name, series in out.items()}
+
+
+def _dq_entities(text) -> list[str]:
+    return [e.strip() for e in str(text).split(",") if e.strip()] if text is not None and str(text).strip() else [
+        "(whole table)"]
 
 
 def _qh_series(frame: pd.DataFrame, columns: dict[str, str]) -> dict:

@@ -24,11 +24,12 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import dagster as dg
+import pandas as pd
 import pytest
 
 from flexpower_dagster.defs.reporting import assets as report_assets
 from flexpower_dagster.defs.reporting.site import BuildResult, check_build, list_pages, publish_build
-from flexpower_dagster.lib.dagster.resources import DataDir, Warehouse
+from flexpower_dagster.lib.dagster.resources import Alerting, DataDir, Warehouse
 from flexpower_dagster.settings import PROJECT_ROOT
 
 from report_support import BROKEN_PAGE, SAMPLE_DAY, SITE_PAGES, Expected
@@ -213,9 +214,10 @@ def expected(built_site) -> Expected:
 def expected_tiles(e: Expected, visit_name: str, asset: str | None) -> dict:
     if visit_name == "overview":
         mtd, day, inv = e.month_to_date(), e.the_day(), e.invoices()
+        mtd.pop("margin_known_eur")  # the tiles show the margin over the complete assets only
         return {f"mtd_{k}": v for k, v in mtd.items()} | {
             k: day[k] for k in ("bestof_mwh", "latest_forecast_mwh", "tradeable_forecast_mwh", "revenue_eur",
-                                "vwap_eur_per_mwh", "market_vwap_eur_per_mwh", "imbalance_cost_eur", "margin_known_eur")
+                                "vwap_eur_per_mwh", "market_vwap_eur_per_mwh", "imbalance_cost_eur", "margin_complete_eur")
         } | {"inv_final": inv["n_final"], "inv_provisional": inv["n_provisional"], "inv_blocked": inv["n_blocked"]}
     if visit_name == "asset":
         day = e.asset_figures(through_month=False).loc[asset]
@@ -233,7 +235,8 @@ def expected_tiles(e: Expected, visit_name: str, asset: str | None) -> dict:
                            "AND source IN ('final', 'live')", [e.day, asset])
         invoice = e.one("SELECT status FROM marts.invoices WHERE invoice_month = ? AND asset_id = ?", [e.month_start, asset])
         return {
-            "margin_known_eur": day.margin_eur, "trading_revenue_eur": day.revenue_eur, "payout_eur_est": day.payout_eur,
+            "margin_eur": e.margin_complete(through_month=False)["per_asset"].get(asset),
+            "trading_revenue_eur": day.revenue_eur, "payout_eur_est": day.payout_eur,
             "fee_eur_est": day.fee_eur, "imbalance_cost_eur": day.cost_eur, "market_value_eur": day.market_value_eur,
             "bestof_mwh": day.bestof_mwh, "latest_forecast_mwh": forecasts.l, "tradeable_forecast_mwh": forecasts.t,
             "capture_price_eur_per_mwh": day.market_value_eur / priced,
@@ -241,7 +244,8 @@ def expected_tiles(e: Expected, visit_name: str, asset: str | None) -> dict:
             **acc,
             "imbalance_mwh": day.imbalance_mwh, "long_mwh": day.long_mwh, "short_mwh": day.short_mwh,
             "imbalance_cost_eur_per_mwh": day.cost_eur / day.bestof_mwh,
-            "mtd_margin_known_eur": month.margin_eur, "mtd_trading_revenue_eur": month.revenue_eur,
+            "mtd_margin_complete_eur": e.margin_complete(through_month=True)["per_asset"].get(asset),
+            "mtd_trading_revenue_eur": month.revenue_eur,
             "mtd_payout_eur_est": month.payout_eur, "mtd_imbalance_cost_eur": month.cost_eur,
             "mtd_market_value_eur": month.market_value_eur,
             "mtd_tradeable_mae_pct_capacity": 100 * acc["tradeable_mae_mwh"] / (capacity * 0.25) if n_measured else None,
@@ -297,15 +301,20 @@ def expected_tiles(e: Expected, visit_name: str, asset: str | None) -> dict:
 # ------------------------------------------------------------------------------------------------ tables registry
 def expected_tables(e: Expected, visit_name: str) -> dict[str, tuple[dict, dict]]:
     """table name -> ({row label: {column title: value}}, {column title: total})."""
-    money = {"Margin est. (EUR)": "margin_eur", "Revenue alloc. (EUR)": "revenue_eur", "Payout est. (EUR)": "payout_eur",
+    money = {"Revenue alloc. (EUR)": "revenue_eur", "Payout est. (EUR)": "payout_eur",
              "Fee est. (EUR)": "fee_eur", "Imbalance cost (EUR)": "cost_eur", "Market value (EUR)": "market_value_eur",
              "Best-of-infeed (MWh)": "bestof_mwh"}
     out = {}
     if visit_name == "overview":
-        for name, month in (("asset_mtd", True), ("asset_day", False)):
+        # the margin column: only over complete asset-days ("-" for an asset without one), total = their sum
+        for name, month, title in (("asset_mtd", True, "Margin est., complete days (EUR)"),
+                                   ("asset_day", False, "Margin est., complete (EUR)")):
             f = e.asset_figures(through_month=month)
-            rows = {a: {title: r[col] for title, col in money.items()} for a, r in f.iterrows()}
-            totals = {title: f[col].sum() for title, col in money.items()}  # a missing value adds nothing
+            complete = e.margin_complete(through_month=month)
+            f = f.assign(margin_complete_eur=complete["per_asset"].reindex(f.index))
+            cols = {title: "margin_complete_eur", **money}
+            rows = {a: {t: (None if pd.isna(r[c]) else r[c]) for t, c in cols.items()} for a, r in f.iterrows()}
+            totals = {t: f[c].sum() for t, c in cols.items()}  # a missing value adds nothing
             out[name] = (rows, totals)
     if visit_name == "imbalance":
         f = e.asset_figures(through_month=False)
@@ -452,15 +461,35 @@ def test_blocked_invoice_margin_has_a_visible_caveat(visit):
     v.assert_clean()
 
 
-def test_alerts_page_names_the_late_file_and_the_blocked_invoice(visit):
+def test_alerts_page_groups_by_cause_and_links_dagster(built_site, expected, visit):
+    """One table per cause (late files, failed runs, blocked invoices, data quality), the files actually late before
+    "nothing arrived since"; every alert with a Dagster path links it in the UI (a real link, visible at 1440 px)."""
     v = visit()
     v.open("/alerts/")
-    open_alerts = v.page.locator('[data-table="open-alerts"]').inner_text()
+    open_alerts = v.page.locator('[data-alerts="open"]').inner_text()
     assert "dso_final_production of 2025-06-08 for asset WND-DE-001" in open_alerts
     assert "Invoice 2025-06-CON1_WND-DE-003 of contract CON1_WND-DE-003" in open_alerts
     assert "Days covered" in open_alerts and "late dso_final_production WND-DE-001 2025-06-08" in open_alerts
-    # one alert per cause: the late file comes first, before the blocked invoice and the data-quality warnings
-    assert open_alerts.index("late dso_final_production WND-DE-001") < open_alerts.index("blocked invoice CON1_WND-DE-003")
+    # grouped by cause, in this order, each group holding exactly the open alerts of its kind
+    kinds = expected.q("SELECT kind, count(*) AS n FROM marts.alerts WHERE status = 'open' GROUP BY 1", [])
+    order = ["late_data", "run_failure", "blocked_invoice", "data_quality"]
+    tables = v.page.eval_on_selector_all('[data-alerts="open"] [data-table^="alerts-"]', "els => els.map(e => e.dataset.table)")
+    assert tables == [f"alerts-{k}" for k in order if k in set(kinds.kind)]
+    for r in kinds.itertuples():
+        rows = v.table(f"alerts-{r.kind}")["rows"]
+        assert len(rows) == r.n, f"{r.kind}: {len(rows)} rows, {r.n} open alerts"
+    late = [row[0] for row in v.table("alerts-late_data")["rows"]]
+    assert late.index("late dso_final_production WND-DE-001 2025-06-08") < late.index("nothing arrived after 2025-06-08")
+    # links: the UI URL + the alert's path, a visible anchor inside the page at 1440 px
+    links = expected.q("SELECT title, link FROM marts.alerts WHERE status = 'open' AND link IS NOT NULL", [])
+    assert len(links) >= 3
+    ui = "http://127.0.0.1:3000"  # the snapshot's default ui_url (Settings.ui_url)
+    for r in links.itertuples():
+        row = v.page.locator('[data-alerts="open"] .scrollbox tr:visible').filter(has_text=r.title).first
+        anchor = row.locator("a").first
+        assert anchor.get_attribute("href") == ui + r.link, r.title
+        box = anchor.bounding_box()
+        assert box and box["width"] > 0 and box["x"] + box["width"] <= 1440, f"{r.title}: link cut off {box}"
     assert "WND-DE-001" in v.page.locator('[data-table="incomplete-days"]').inner_text()
     v.assert_clean()
 
@@ -496,7 +525,8 @@ def test_asset_page_follows_its_asset_picker(expected, visit):
     assert v.page.locator("[data-asset-title]").inner_text().strip() == OTHER_ASSET
     day = expected.asset_figures(through_month=False).loc[OTHER_ASSET]
     assert_shown(v.tile("bestof_mwh"), day.bestof_mwh, "bestof_mwh after switching asset")
-    assert_shown(v.tile("margin_known_eur"), day.margin_eur, "margin after switching asset")
+    assert_shown(v.tile("margin_eur"), expected.margin_complete(through_month=False)["per_asset"][OTHER_ASSET],
+                 "margin after switching asset")
     assert v.page.locator('[data-caveat="contract"]').count() == 0  # WND-DE-002's terms are valid
     v.assert_clean()
 
@@ -561,7 +591,8 @@ def test_report_site_asset(built_site, broken_site, tmp_path, monkeypatch, broke
     (published / "stale.html").write_text("a page of an earlier build")
     result = dg.materialize(
         [report_assets.report_site],
-        resources={"warehouse": Warehouse(path=str(built_site.warehouse)), "data_dir": DataDir(root=str(tmp_path))},
+        resources={"warehouse": Warehouse(path=str(built_site.warehouse)), "data_dir": DataDir(root=str(tmp_path)),
+                   "alerting": Alerting(ui_url="http://dagster.example:3000")},
         run_config={"ops": {"report_site": {"config": {"reports_dir": str(project)}}}},
         raise_on_error=False,
     )
@@ -601,3 +632,161 @@ def test_publish_build_replaces_the_whole_site(tmp_path):
     assert sorted(p.relative_to(published).as_posix() for p in published.rglob("*")) == ["index.html"]
     assert (published / "index.html").read_text() == "new home"
     assert not built.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+# ------------------------------------------------------------------------------------------------ issue 26
+def test_margin_is_over_complete_assets_with_the_left_out_named(expected, visit):
+    """The portfolio margin tiles add up only the assets whose figures are complete (independent SQL); the assets
+    left out are named beside them with the reason, on the overview (month and day) and the asset page."""
+    month, day = expected.margin_complete(through_month=True), expected.margin_complete(through_month=False)
+    assert BLOCKED_ASSET in month["left_out"] and BLOCKED_ASSET in day["left_out"]
+    v = visit()
+    v.open(f"/?day={D}")
+    assert_shown(v.tile("mtd_margin_complete_eur"), month["total"], "month margin over complete assets")
+    assert_shown(v.tile("margin_complete_eur"), day["total"], "day margin over complete assets")
+    left_out = v.page.locator('[data-margin-excluded="month"]').inner_text()
+    for asset, n in month["left_out"].items():
+        assert f"{asset} ({n} of" in left_out and "invoice blocked" in left_out, left_out
+    day_left_out = v.page.locator('[data-margin-excluded="day"]').inner_text()
+    assert set(re.findall(r"[A-Z]{3}-DE-\d{3}(?=:)", day_left_out)) == set(day["left_out"])
+    # the month's tiles say there is no previous month instead of showing nothing
+    for tile in ("mtd_bestof_mwh", "mtd_revenue_eur", "mtd_imbalance_cost_eur", "mtd_margin_complete_eur"):
+        assert "no previous month" in v.page.locator(f'[data-kpi="{tile}"]').inner_text(), tile
+    # the asset page: no margin for the blocked asset's day or month, and why
+    v.open(f"/asset/?asset={BLOCKED_ASSET}&day={D}")
+    assert not re.search(r"\d", v.tile("margin_eur")) and not re.search(r"\d", v.tile("mtd_margin_complete_eur"))
+    assert "1 of 1 day(s) left out" in v.page.locator("[data-margin-days]").inner_text()
+    v.assert_clean()
+
+
+def test_unknown_url_values_say_so(visit):
+    """A hand-edited or outdated link never silently shows something else: the picker names the unknown value."""
+    v = visit()
+    v.open("/asset/?asset=NOPE")
+    notice = v.page.locator('[data-unknown="asset"]').inner_text()
+    assert "NOPE" in notice and "SOL-DE-001" in notice
+    v.open("/?month=2025-05&day=2025-05-31")
+    assert "2025-05" in v.page.locator('[data-unknown="month"]').inner_text()
+    assert "2025-05-31" in v.page.locator('[data-unknown="day"]').inner_text()
+    v.open(f"/trading/?day={D}&asset=NOPE")
+    assert "NOPE" in v.page.locator('[data-unknown="asset"]').inner_text()
+    v.open(f"/?day={D}")  # a known value: no notice
+    assert v.page.locator("[data-unknown]").count() == 0
+    v.assert_clean()
+
+
+def test_previous_and_next_day(expected, visit):
+    """Previous/next day buttons step through the days; at the ends they are disabled. The sample has one delivery
+    day (both disabled on the overview) and data-quality results of two days (06-01 for the month's invoices)."""
+    v = visit()
+    v.open(f"/?day={D}")
+    assert v.page.locator('[data-step="previous"]').is_disabled() and v.page.locator('[data-step="next"]').is_disabled()
+    v.open(f"/data-quality/?day={D}")
+    days = sorted(pd.to_datetime(expected.dq_newest().delivery_day).dt.strftime("%Y-%m-%d").unique())
+    assert len(days) >= 2 and days[-1] == D
+    assert v.page.locator('[data-step="next"]').is_disabled()
+    v.page.locator('[data-step="previous"]').click()
+    v.settle()
+    assert parse_qs(urlparse(v.page.url).query)["day"] == [days[-2]]
+    assert v.page.locator('[data-picker="day"]').input_value() == days[-2]
+    v.page.locator('[data-step="next"]').click()
+    v.settle()
+    assert parse_qs(urlparse(v.page.url).query)["day"] == [D]
+    v.assert_clean()
+
+
+@pytest.mark.parametrize("day", ["2025-06-01", D])
+def test_data_quality_failing_entities_of_the_day(expected, visit, day):
+    """Per check the entities failing on the chosen day, each with the days it failed in the range (all days with
+    results) and "failing since" only for an unbroken run: equal to an independent SQL over the results."""
+    days = sorted(pd.to_datetime(expected.dq_newest().delivery_day).dt.date.unique())
+    want = expected.dq_failing_on(pd.Timestamp(day).date(), days[0], days[-1])
+    assert want, f"nothing fails on {day} in the sample"
+    v = visit()
+    v.open(f"/data-quality/?day={day}")
+    table = v.table("failing-day")
+    heads = table["heads"]
+    col = {h: heads.index(h) for h in ("Asset", "Check", "Failing entity", "Days failed (range)", "Failing since")}
+    shown = {}
+    for r in table["rows"]:
+        key = (r[col["Asset"]], r[col["Check"]], r[col["Failing entity"]])
+        shown.setdefault(key, []).append((int(r[col["Days failed (range)"]]), r[col["Failing since"]]))
+    expect = {}
+    for (asset, check, _exp, entity), w in want.items():
+        since = "-" if w["since"] is None else w["since"].strftime("%d.%m.%Y")
+        expect.setdefault((asset, check, entity), []).append((w["days_failed"], since))
+    assert {k: sorted(x) for k, x in shown.items()} == {k: sorted(x) for k, x in expect.items()}
+    v.assert_clean()
+
+
+def test_invoices_page_honours_the_asset_parameter(expected, visit):
+    v = visit()
+    v.open(f"/invoices/?asset={OTHER_ASSET}")
+    assert v.page.locator('[data-picker="asset"]').input_value() == OTHER_ASSET
+    rows = v.table("invoices")["rows"]
+    assert [r[0] for r in rows[:-1]] == [OTHER_ASSET]
+    gross = expected.one("SELECT sum(gross_eur) FROM marts.invoices WHERE asset_id = ?", [OTHER_ASSET])
+    assert_shown(rows[-1][1], gross, "invoices total for one asset")
+    assert {r[0] for r in v.table("lines")["rows"]} == {OTHER_ASSET}
+    v.assert_clean()
+
+
+def test_trades_by_product_shows_bought_sold_and_net(expected, visit):
+    want = expected.q("""SELECT product, sum(mwh) FILTER (WHERE side = 'BUY') AS bought, sum(mwh) FILTER (WHERE side = 'SELL') AS sold
+        FROM (SELECT product, side, volume_mw * epoch(delivery_end - delivery_start) / 3600.0 AS mwh
+              FROM staging.exchange_private_trades WHERE delivery_day = ?) GROUP BY 1""").fillna(0.0)
+    v = visit()
+    v.open(f"/trading/?day={D}")
+    table = v.table("products")
+    heads = table["heads"]
+    labels = {"hourly": "Hourly", "quarter_hourly": "Quarter-hourly"}
+    rows = {r.product: r for r in want.itertuples()}
+    by_label = {r[0]: r for r in table["rows"]}
+    for product, r in rows.items():
+        cells = by_label[labels.get(product, product)]
+        assert_shown(cells[heads.index("Bought (MWh)")], r.bought, f"{product} bought")
+        assert_shown(cells[heads.index("Sold (MWh)")], r.sold, f"{product} sold")
+        assert_shown(cells[heads.index("Net sold (MWh)")], r.sold - r.bought, f"{product} net")
+    total = table["rows"][-1]
+    assert_shown(total[heads.index("Bought (MWh)")], want.bought.sum(), "total bought")
+    assert_shown(total[heads.index("Sold (MWh)")], want.sold.sum(), "total sold")
+    assert_shown(total[heads.index("Net sold (MWh)")], want.sold.sum() - want.bought.sum(), "total net")
+    v.assert_clean()
+
+
+def test_invoice_lines_read_as_on_the_pdf(built_site, expected, visit):
+    """Every line on the site shows the quantity with its unit, the unit price and the net exactly as its PDF prints
+    them (the capacity fee: MW-month x EUR/MW-month, never MWh x a derived EUR/MWh)."""
+    import pypdf
+
+    v = visit()
+    v.open("/invoices/")
+    table = v.table("lines")
+    heads = table["heads"]
+    i = {h: heads.index(h) for h in ("Asset", "Quantity", "Unit price", "Net (EUR, as on the PDF)", "Invoice")}
+    lines = expected.q("SELECT l.invoice_id, i.asset_id, l.line_type, l.quantity, l.quantity_unit, l.unit_price, l.net_eur "
+                       "FROM marts.invoice_lines l JOIN marts.invoices i USING (invoice_month, invoice_id)", [])
+    assert len(table["rows"]) == len(lines) > 0
+    pdf_links = {a.get_attribute("href") for a in v.page.locator('[data-table="invoices"] .scrollbox a', has_text="PDF").all()}
+    texts = {}
+    for href in pdf_links:
+        text = "\n".join(p.extract_text() for p in pypdf.PdfReader(built_site.build / href.lstrip("/")).pages)
+        invoice = next(inv for inv in set(lines.invoice_id) if inv in href or inv.split("-", 2)[2] in href)
+        texts[invoice] = re.sub(r"\s+", " ", text)
+    assert len(texts) == len(pdf_links) >= 4
+    checked = 0
+    for r in table["rows"]:
+        invoice = r[i["Invoice"]]
+        quantity, price, net = r[i["Quantity"]], r[i["Unit price"]], r[i["Net (EUR, as on the PDF)"]]
+        if invoice in texts:
+            pdf = texts[invoice]
+            assert f"{quantity} {price} {net}" in pdf or all(x in pdf for x in (quantity, price, net)), (
+                f"{invoice}: site {quantity} | {price} | {net} not on the PDF")
+            checked += 1
+    assert checked >= 6
+    # the stored line behind the text: quantity, unit and net as in marts.invoice_lines
+    fee = lines[(lines.asset_id == "WND-DE-001") & (lines.line_type == "fee")].iloc[0]
+    row = next(r for r in table["rows"] if r[i["Asset"]] == "WND-DE-001" and "MW-month" in r[i["Quantity"]])
+    assert fee.quantity_unit == "MW-month" and row[i["Quantity"]] == f"{fee.quantity:g} MW-month"
+    assert row[i["Unit price"]] == f"{fee.unit_price:.2f} EUR/MW-month" and row[i["Net (EUR, as on the PDF)"]] == f"{fee.net_eur:,.2f}"
+    v.assert_clean()

@@ -211,3 +211,25 @@ def test_report_tables_are_written_in_the_order_pages_filter_them(fake, tmp_path
                              ("asset_day", "day_key, asset_id")):
             rows = conn.execute(f"SELECT {order} FROM report.{table} WHERE NOT is_placeholder").fetchall()
             assert len(rows) >= 9 and rows == sorted(rows), table
+
+
+def test_invoice_lines_on_the_site_are_the_documents_lines(report_warehouse, tmp_path):
+    """report.invoice_lines carries, per stored line, exactly what the invoice document prints (document_model's
+    lines: description, quantity with unit, unit price, net), for every invoice with a document."""
+    from flexpower_dagster.defs.invoicing.documents import document_model
+
+    snapshot_warehouse(report_warehouse, tmp_path / "snap.duckdb")
+    with duckdb.connect(str(tmp_path / "snap.duckdb"), read_only=True) as conn:
+        site = conn.execute("SELECT invoice_id, line_no, printed_description, printed_quantity, printed_unit_price, "
+                            "printed_net FROM report.invoice_lines WHERE NOT is_placeholder").fetchall()
+    with duckdb.connect(str(report_warehouse), read_only=True) as conn:
+        invoices = conn.execute("SELECT * FROM marts.invoices WHERE status <> 'blocked'").fetchdf()
+        lines = conn.execute("SELECT * FROM marts.invoice_lines").fetchdf()
+    printed = set()
+    for inv in invoices.to_dict("records"):
+        model = document_model(inv, lines[lines.invoice_id == inv["invoice_id"]])
+        printed |= {(inv["invoice_id"], ln["no"], ln["description"], ln["quantity"], ln["unit_price"], ln["net"])
+                    for ln in model["lines"]}
+    assert len(printed) >= 8 and set(site) == printed
+    capacity = [r for r in site if "MW-month" in r[3]]
+    assert capacity and all("EUR/MW-month" in r[4] and "MWh" not in r[3] for r in capacity)

@@ -233,6 +233,26 @@ def _line(line: dict) -> dict:
     }
 
 
+#: The columns of :func:`printed_lines`: a line as the document prints it.
+PRINTED_LINE_COLUMNS = ("invoice_id", "line_type", "printed_description", "printed_quantity", "printed_unit_price",
+                        "printed_net")
+
+
+def printed_lines(lines: pd.DataFrame) -> pd.DataFrame:
+    """Every line of ``marts.invoice_lines`` as the document prints it (description, quantity with its unit, unit
+    price, net), by the one formatter the PDF uses (:func:`_line`): the report site shows these texts, so a line
+    reads the same on the site and on the PDF."""
+    printed = [_line(line) for line in lines.to_dict("records")]
+    return pd.DataFrame({
+        "invoice_id": lines["invoice_id"].astype(str).tolist(),
+        "line_type": lines["line_type"].astype(str).tolist(),
+        "printed_description": [p["description"] for p in printed],
+        "printed_quantity": [p["quantity"] for p in printed],
+        "printed_unit_price": [p["unit_price"] for p in printed],
+        "printed_net": [p["net"] for p in printed],
+    }, columns=list(PRINTED_LINE_COLUMNS)).astype("object")
+
+
 def _payment_terms(invoice: dict, gross: int, issuer: Issuer, sent: bool) -> str:
     due = _day(invoice["issue_date"]) + timedelta(days=PAYMENT_DAYS)
     who = ("FlexPower transfers it to the customer's bank account on file" if gross >= 0 else

@@ -30,7 +30,7 @@ from flexpower_dagster.defs.reporting.site import (
 from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import quantities
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS
-from flexpower_dagster.lib.dagster.resources import DataDir, Warehouse
+from flexpower_dagster.lib.dagster.resources import Alerting, DataDir, Warehouse
 from flexpower_dagster.settings import PROJECT_ROOT
 
 #: The daily marts the pages read (the site is built after them in a ``tag:cadence=daily`` run).
@@ -80,7 +80,8 @@ class ReportSiteConfig(dg.Config):
 )
 @limited("reporting")
 def report_site(
-    context: dg.AssetExecutionContext, config: ReportSiteConfig, warehouse: Warehouse, data_dir: DataDir
+    context: dg.AssetExecutionContext, config: ReportSiteConfig, warehouse: Warehouse, data_dir: DataDir,
+    alerting: Alerting,
 ) -> dg.MaterializeResult:
     reports = Path(config.reports_dir)
     if not (reports / "node_modules" / ".bin" / "evidence").exists():
@@ -93,7 +94,9 @@ def report_site(
         shutil.rmtree(work, ignore_errors=True)
         copy_project(reports, work)
         docs = collect_invoice_docs(data_dir.path / "invoices", work / "static" / "invoices")
-        snap = snapshot_warehouse(warehouse.path, work / SNAPSHOT_DIR / SNAPSHOT_FILE, invoice_docs=docs)
+        snap = snapshot_warehouse(
+            warehouse.path, work / SNAPSHOT_DIR / SNAPSHOT_FILE, invoice_docs=docs, ui_url=alerting.ui_url
+        )
         context.log.info(
             f"snapshot in {snap.seconds:.1f} s: {len(snap.present)} tables, days {snap.days[:1]}..{snap.days[-1:]}, "
             f"missing {snap.missing}"

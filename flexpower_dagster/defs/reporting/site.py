@@ -38,6 +38,7 @@ from flexpower_dagster.defs.exchange.tables import EXCHANGE_PRIVATE_TRADES
 from flexpower_dagster.defs.forecast.tables import ASSET_FORECAST, PORTFOLIO_FORECAST
 from flexpower_dagster.defs.imbalance.tables import IMBALANCE, PORTFOLIO_IMBALANCE
 from flexpower_dagster.defs.infeed.tables import BEST_OF_INFEED, PORTFOLIO_BEST_OF_INFEED
+from flexpower_dagster.defs.invoicing.documents import PRINTED_LINE_COLUMNS, printed_lines
 from flexpower_dagster.defs.invoicing.tables import INVOICE_LINES, INVOICES
 from flexpower_dagster.defs.ops.tables import ALERTS
 from flexpower_dagster.defs.performance.tables import ASSET_PERFORMANCE
@@ -48,6 +49,7 @@ from flexpower_dagster.lib.quality.results import DATA_QUALITY_RESULTS
 from flexpower_dagster.lib.sql import sql_string
 from flexpower_dagster.lib.tables import TableSpec
 from flexpower_dagster.lib.warehouse import LOCK_WAIT_SECONDS
+from flexpower_dagster.settings import DEFAULT_UI_URL
 
 #: Where the Evidence project reads its DuckDB source (``reports/sources/warehouse/connection.yaml``).
 SOURCE_NAME = "warehouse"
@@ -136,6 +138,19 @@ def _attach_invoice_docs(out: duckdb.DuckDBPyConnection, docs: dict[str, str]) -
     out.unregister("docs")
 
 
+def _printed_invoice_lines(out: duckdb.DuckDBPyConnection) -> None:
+    """``report.invoice_line_text``: every invoice line as its document prints it (quantity with unit, unit price,
+    net), by the formatter the PDF uses (``defs/invoicing/documents.printed_lines``), so the site's lines read as
+    the PDF's."""
+    cols = ", ".join(f"{c} VARCHAR" for c in PRINTED_LINE_COLUMNS)
+    out.execute(f"CREATE TABLE report.invoice_line_text ({cols})")
+    lines = out.execute("SELECT * FROM marts.invoice_lines").fetchdf()
+    if len(lines):
+        out.register("printed", printed_lines(lines))
+        out.execute("INSERT INTO report.invoice_line_text SELECT * FROM printed")
+        out.unregister("printed")
+
+
 def _berlin_times(days: list) -> pd.DataFrame:
     """One row per UTC quarter-hour of ``days``: the instant, its Berlin wall-clock time and offset."""
     if not days:
@@ -159,13 +174,14 @@ def snapshot_warehouse(
     target: str | Path,
     invoice_docs: dict[str, str] | None = None,
     wait_seconds: float = LOCK_WAIT_SECONDS,
+    ui_url: str = DEFAULT_UI_URL,
 ) -> SnapshotResult:
     """Copy the report tables of ``warehouse`` into a new DuckDB file ``target`` (atomically replaced).
 
     The tables are copied inside DuckDB (the snapshot file is attached to the read-only warehouse connection and
     filled with ``CREATE TABLE ... AS SELECT``), never through pandas: the copy streams, so its memory does not
     grow with the number of assets or days. ``invoice_docs`` maps invoice ids to a site-relative URL of their PDF
-    (``pdf_url`` column).
+    (``pdf_url`` column). ``ui_url`` is the Dagster UI as people reach it: the alerts link their run or asset there.
     """
     started = time.monotonic()
     warehouse, target = Path(warehouse), Path(target)
@@ -236,6 +252,7 @@ def snapshot_warehouse(
                 out.execute(f"CREATE TABLE {qualified} ({cols})")
                 rows[qualified] = 0
         _attach_invoice_docs(out, invoice_docs or {})
+        _printed_invoice_lines(out)
         day_sources = ("marts.portfolio_best_of_infeed", "marts.portfolio_forecast", "marts.trading_daily")
         days = [
             r[0]
@@ -269,8 +286,9 @@ def snapshot_warehouse(
         out.execute("CREATE TABLE report.tables AS SELECT * FROM t")
         out.unregister("t")
         out.execute(
-            "CREATE TABLE report.snapshot AS SELECT CAST(? AS TIMESTAMP) AS taken_at_utc, ? AS warehouse",
-            [pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime(), str(warehouse)],
+            "CREATE TABLE report.snapshot AS SELECT CAST(? AS TIMESTAMP) AS taken_at_utc, ? AS warehouse, "
+            "CAST(? AS VARCHAR) AS ui_url",
+            [pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime(), str(warehouse), ui_url.rstrip("/")],
         )
         views = create_report_views(out)  # after report.days/tables/snapshot (placeholder rows)
         out.execute("CHECKPOINT")

@@ -228,7 +228,14 @@ VIEWS: dict[str, str] = {
                 count(*) FILTER (WHERE payout_fee_caveat IS NOT NULL) AS n_assets_with_caveat,
                 count(*) FILTER (WHERE margin_complete IS NULL) AS n_assets_without_performance,
                 string_agg(asset_id || ': ' || payout_fee_caveat, ' | ' ORDER BY asset_id)
-                    FILTER (WHERE payout_fee_caveat IS NOT NULL) AS assets_caveat
+                    FILTER (WHERE payout_fee_caveat IS NOT NULL) AS assets_caveat,
+                -- the margin over the assets whose figures are complete (asset_performance.margin_complete), and
+                -- the assets left out with the reason (never a sum that takes its sign from an unknown part)
+                sum(margin_known_eur) FILTER (WHERE margin_complete) AS margin_complete_assets_eur,
+                count(*) FILTER (WHERE margin_complete) AS n_assets_margin_complete,
+                count(*) FILTER (WHERE margin_complete IS NOT TRUE) AS n_assets_margin_excluded,
+                string_agg(asset_id || ': ' || coalesce(margin_caveat, 'no performance figures'), ' | ' ORDER BY asset_id)
+                    FILTER (WHERE margin_complete IS NOT TRUE) AS margin_excluded
             FROM report.asset_day GROUP BY 1
         ),
         d AS (
@@ -245,6 +252,8 @@ VIEWS: dict[str, str] = {
                 td.revenue_eur - a.allocated_revenue_eur AS unallocated_revenue_eur,
                 a.asset_imbalance_cost_eur - i.imbalance_cost_eur AS netting_benefit_eur,
                 a.sum_asset_margin_known_eur, a.market_value_eur, a.market_priced_mwh,
+                a.margin_complete_assets_eur, coalesce(a.n_assets_margin_complete, 0) AS n_assets_margin_complete,
+                coalesce(a.n_assets_margin_excluded, 0) AS n_assets_margin_excluded, a.margin_excluded,
                 a.market_value_eur / nullif(a.market_priced_mwh, 0) AS capture_price_eur_per_mwh,
                 coalesce(td.revenue_eur, 0) - coalesce(a.payout_eur_est, 0) + coalesce(a.fee_eur_est, 0)
                     - coalesce(i.imbalance_cost_eur, 0) AS margin_known_eur,
@@ -271,7 +280,7 @@ VIEWS: dict[str, str] = {
             CASE WHEN margin_complete THEN margin_known_eur END AS margin_eur,
             strftime(lag(delivery_day) OVER w, '%d.%m.') AS prev_day_label,
             {_dod("bestof_mwh", "latest_forecast_mwh", "tradeable_forecast_mwh", "revenue_eur", "vwap_eur_per_mwh",
-                  "market_vwap_eur_per_mwh", "imbalance_cost_eur", "margin_known_eur")}
+                  "market_vwap_eur_per_mwh", "imbalance_cost_eur", "margin_known_eur", "margin_complete_assets_eur")}
         FROM d
         WINDOW w AS (ORDER BY delivery_day)
         ORDER BY delivery_day
@@ -305,7 +314,10 @@ VIEWS: dict[str, str] = {
                 sum(market_vwap_qh_sum) OVER mw / nullif(sum(n_qh_market_vwap) OVER mw, 0)
                     AS baseload_price_eur_per_mwh,
                 sum(CASE WHEN margin_complete THEN 0 ELSE 1 END) OVER mw AS n_days_margin_incomplete,
-                last_value(margin_caveat IGNORE NULLS) OVER mw AS last_margin_caveat
+                last_value(margin_caveat IGNORE NULLS) OVER mw AS last_margin_caveat,
+                sum(margin_complete_assets_eur) OVER mw AS margin_complete_assets_eur,
+                sum(n_assets_margin_complete) OVER mw AS n_asset_days_margin_complete,
+                sum(n_assets_margin_excluded) OVER mw AS n_asset_days_margin_excluded
             FROM base
             WINDOW mw AS (PARTITION BY month_start ORDER BY delivery_day ROWS UNBOUNDED PRECEDING)
         ),
@@ -316,9 +328,27 @@ VIEWS: dict[str, str] = {
                     AS prev_vwap_eur_per_mwh,
                 sum(p.market_vwap_eur_per_mwh * p.market_volume_mwh) / nullif(sum(p.market_volume_mwh), 0)
                     AS prev_market_vwap_eur_per_mwh,
-                sum(p.imbalance_cost_eur) AS prev_imbalance_cost_eur, sum(p.margin_known_eur) AS prev_margin_known_eur
+                sum(p.imbalance_cost_eur) AS prev_imbalance_cost_eur, sum(p.margin_known_eur) AS prev_margin_known_eur,
+                sum(p.margin_complete_assets_eur) AS prev_margin_complete_assets_eur
             FROM cum c JOIN base p ON p.month_start = (c.month_start - INTERVAL 1 MONTH)::DATE AND p.dom <= c.dom
             GROUP BY c.delivery_day
+        ),
+        -- the assets left out of the month's margin through each day: per asset the days whose figures are
+        -- incomplete and the latest reason
+        ex_asset AS (
+            SELECT c.delivery_day, a.asset_id, count(*) AS n_days,
+                   arg_max(coalesce(a.margin_caveat, 'no performance figures'), a.delivery_day) AS why
+            FROM cum c JOIN report.asset_day a
+              ON date_trunc('month', a.delivery_day)::DATE = c.month_start AND a.delivery_day <= c.delivery_day
+            WHERE a.margin_complete IS NOT TRUE
+            GROUP BY ALL
+        ),
+        ex AS (
+            SELECT e.delivery_day, count(*) AS n_assets_margin_excluded,
+                   string_agg(e.asset_id || ' (' || e.n_days || ' of ' || c.n_days || ' day(s)): ' || e.why, ' | '
+                              ORDER BY e.asset_id) AS margin_excluded
+            FROM ex_asset e JOIN cum c USING (delivery_day)
+            GROUP BY e.delivery_day
         )
         SELECT c.*, {_keys('c.delivery_day')},
             c.n_days_margin_incomplete = 0 AS margin_complete,
@@ -331,8 +361,11 @@ VIEWS: dict[str, str] = {
             c.vwap_eur_per_mwh - prev.prev_vwap_eur_per_mwh AS vwap_eur_per_mwh_vs_prev,
             c.market_vwap_eur_per_mwh - prev.prev_market_vwap_eur_per_mwh AS market_vwap_eur_per_mwh_vs_prev,
             c.imbalance_cost_eur - prev.prev_imbalance_cost_eur AS imbalance_cost_eur_vs_prev,
-            c.margin_known_eur - prev.prev_margin_known_eur AS margin_known_eur_vs_prev
-        FROM cum c LEFT JOIN prev USING (delivery_day)
+            c.margin_known_eur - prev.prev_margin_known_eur AS margin_known_eur_vs_prev,
+            c.margin_complete_assets_eur - prev.prev_margin_complete_assets_eur AS margin_complete_assets_eur_vs_prev,
+            CASE WHEN prev.prev_n_days IS NULL THEN 'no previous month' END AS no_prev_month,
+            coalesce(ex.n_assets_margin_excluded, 0) AS n_assets_margin_excluded, ex.margin_excluded
+        FROM cum c LEFT JOIN prev USING (delivery_day) LEFT JOIN ex USING (delivery_day)
         ORDER BY c.delivery_day
     """,
     # Month to date per asset through each day (asset tables of the month, the asset page's month tiles).
@@ -373,7 +406,9 @@ VIEWS: dict[str, str] = {
                 sum(fee_eur_est) OVER mw AS fee_eur_est,
                 sum(margin_known_eur) OVER mw AS margin_known_eur,
                 sum(CASE WHEN margin_complete THEN 0 ELSE 1 END) OVER mw AS n_days_margin_incomplete,
-                last_value(margin_caveat IGNORE NULLS) OVER mw AS margin_caveat
+                last_value(margin_caveat IGNORE NULLS) OVER mw AS margin_caveat,
+                -- the margin over the asset's days whose figures are complete (NULL when none is)
+                sum(CASE WHEN margin_complete THEN margin_known_eur END) OVER mw AS margin_complete_days_eur
             FROM base
             WINDOW mw AS (PARTITION BY asset_id, month_start ORDER BY delivery_day ROWS UNBOUNDED PRECEDING)
         )
@@ -383,6 +418,9 @@ VIEWS: dict[str, str] = {
             c.n_days_margin_incomplete = 0 AS margin_complete,
             CASE WHEN c.n_days_margin_incomplete = 0 THEN c.margin_known_eur END AS margin_eur,
             CASE WHEN c.n_days_margin_incomplete = 0 THEN 'complete' ELSE 'incomplete' END AS margin_status,
+            CASE WHEN c.n_days_margin_incomplete = 0 THEN 'all ' || c.n_days || ' day(s) complete'
+                 ELSE c.n_days_margin_incomplete || ' of ' || c.n_days || ' day(s) left out: ' || coalesce(c.margin_caveat, 'no performance figures')
+                 END AS margin_days_note,
             inv.invoice_id, coalesce(inv.status, 'not invoiced yet') AS invoice_status, inv.problems AS invoice_problems,
             inv.net_eur AS invoice_net_eur, inv.gross_eur AS invoice_gross_eur, inv.pdf_url,
             '/asset/?asset=' || url_encode(c.asset_id) || '&day=' || strftime(c.delivery_day, '%Y-%m-%d') AS asset_link
@@ -448,50 +486,118 @@ VIEWS: dict[str, str] = {
             status, count(*) AS n_invoices, sum(net_eur) AS net_eur, sum(vat_eur) AS vat_eur, sum(gross_eur) AS gross_eur
         FROM marts.invoices GROUP BY ALL ORDER BY invoice_month, status
     """,
+    # The lines with their printed texts (report.invoice_line_text: the PDF's formatter), so they read as on the PDF.
     "invoice_lines": """
         SELECT l.*, i.asset_id, i.status, strftime(l.invoice_month, '%m/%Y') AS month_label,
-            strftime(l.invoice_month, '%Y-%m') AS month_key
+            strftime(l.invoice_month, '%Y-%m') AS month_key,
+            p.printed_description, p.printed_quantity, p.printed_unit_price, p.printed_net
         FROM marts.invoice_lines l
         LEFT JOIN marts.invoices i USING (invoice_month, invoice_id)
+        LEFT JOIN report.invoice_line_text p USING (invoice_id, line_type)
         ORDER BY l.invoice_month, l.invoice_id, l.line_type
     """,
-    # Alerts (marts.alerts, defs/ops): one row per cause with the days it covers; open first, in the alerts'
-    # priority (late files, failed runs, blocked invoices, data quality; errors first), newest day first.
+    # Alerts (marts.alerts, defs/ops): one row per cause with the days it covers, grouped by kind of cause (late
+    # files, failed runs, blocked invoices, data quality); within late files the files actually late (a source and
+    # an asset or the portfolio) come before "nothing arrived since"; then the alerts' priority (errors first),
+    # newest day first. ``url``: the run or asset in the Dagster UI (report.snapshot.ui_url + the alert's path).
     "alerts": """
         SELECT alert_key, kind, severity, status, priority, title, covers, covered_keys, n_covered,
                delivery_day, strftime(delivery_day, '%d.%m.%Y') AS day_label,
                invoice_month, strftime(invoice_month, '%m/%Y') AS month_label, entity, source, message, action, link,
+               CASE WHEN starts_with(link, '/') THEN (SELECT any_value(ui_url) FROM report.snapshot) || link END AS url,
+               CASE WHEN link LIKE '/runs/%' THEN 'Dagster run' WHEN starts_with(link, '/') THEN 'Dagster asset' END
+                   AS url_label,
+               CASE kind WHEN 'late_data' THEN 1 WHEN 'run_failure' THEN 2 WHEN 'blocked_invoice' THEN 3
+                         WHEN 'data_quality' THEN 4 ELSE 5 END AS cause_order,
+               CASE kind WHEN 'late_data' THEN 'Late files' WHEN 'run_failure' THEN 'Failed runs'
+                         WHEN 'blocked_invoice' THEN 'Blocked invoices' WHEN 'data_quality' THEN 'Data quality'
+                         ELSE kind END AS cause,
+               kind = 'late_data' AND alert_key <> 'late_data:all:nothing_since' AS late_file,
                since, strftime(since, '%d.%m.%Y %H:%M') AS since_label,
                opened_at, strftime(opened_at, '%d.%m.%Y %H:%M') AS opened_label,
                last_seen_at, strftime(last_seen_at, '%d.%m.%Y %H:%M') AS last_seen_label,
                resolved_at, strftime(resolved_at, '%d.%m.%Y %H:%M') AS resolved_label, occurrences
         FROM marts.alerts
-        ORDER BY status = 'open' DESC, priority, delivery_day DESC NULLS LAST, invoice_month DESC NULLS LAST, alert_key
+        ORDER BY status = 'open' DESC, cause_order, late_file DESC, priority, delivery_day DESC NULLS LAST,
+                 invoice_month DESC NULLS LAST, alert_key
     """,
-    # Data quality: the newest result per day, asset, check and expectation (re-runs append results), plus
-    # since when the (asset, check, expectation) has been failing.
+    # Data quality: the newest result per day, asset, check and expectation (re-runs append results). Since when an
+    # entity fails is per entity and unbroken run: report.dq_failures (a min over a check's failing days called an
+    # intermittent failure "failing since" its first day).
     "data_quality": """
         WITH r AS (
             SELECT * FROM marts.data_quality_results
             QUALIFY row_number() OVER (
                 PARTITION BY delivery_day, asset_key, check_name, expectation ORDER BY checked_at DESC NULLS LAST
             ) = 1
-        ),
-        s AS (
-            SELECT asset_key, check_name, expectation,
-                   min(delivery_day) FILTER (WHERE NOT passed) AS failing_since_day,
-                   max(delivery_day) FILTER (WHERE NOT passed) AS last_failed_day
-            FROM r GROUP BY ALL
         )
         SELECT r.delivery_day, strftime(r.delivery_day, '%d.%m.%Y') AS day_label,
                strftime(r.delivery_day, '%Y-%m-%d') AS day_key,
                r.asset_key, r.check_name, r.expectation, r.severity, r.passed, r.failing_rows,
                r.failing_entities, coalesce(r.description, r.expectation) AS description, r.details,
-               r.checked_at, strftime(r.checked_at, '%d.%m.%Y %H:%M') AS checked_label,
-               s.failing_since_day, strftime(s.failing_since_day, '%d.%m.%Y') AS failing_since,
-               s.last_failed_day, strftime(s.last_failed_day, '%d.%m.%Y') AS last_failed
-        FROM r LEFT JOIN s USING (asset_key, check_name, expectation)
+               r.checked_at, strftime(r.checked_at, '%d.%m.%Y %H:%M') AS checked_label
+        FROM r
         ORDER BY r.delivery_day, r.asset_key, r.check_name
+    """,
+    # Data quality per failing entity and day: one row per (day, asset, check, expectation, entity) that failed,
+    # from the newest result of each day (an expectation that names no entity: '(whole table)'). ``run_start`` is
+    # the first day of the entity's current run of failures: the days the expectation was evaluated without a
+    # break (a day it passed for the entity ends a run), so an intermittent failure is never "failing since" its
+    # first failure. The page counts the days per entity in the chosen range.
+    "dq_failures": """
+        WITH r AS (
+            SELECT * FROM marts.data_quality_results
+            QUALIFY row_number() OVER (
+                PARTITION BY delivery_day, asset_key, check_name, expectation ORDER BY checked_at DESC NULLS LAST
+            ) = 1
+        ),
+        f AS (
+            SELECT DISTINCT r.delivery_day, r.asset_key, r.check_name, r.expectation,
+                   coalesce(nullif(trim(e.entity), ''), '(whole table)') AS entity
+            FROM r, unnest(CASE WHEN coalesce(r.failing_entities, '') = '' THEN ['']
+                                ELSE string_split(r.failing_entities, ',') END) AS e(entity)
+            WHERE NOT r.passed
+        ),
+        grid AS (  -- every day the expectation ran x every entity that ever failed it: failed or not that day
+            SELECT r.delivery_day, r.asset_key, r.check_name, r.expectation, k.entity,
+                   f.delivery_day IS NOT NULL AS failed
+            FROM r
+            JOIN (SELECT DISTINCT asset_key, check_name, expectation, entity FROM f) k
+              USING (asset_key, check_name, expectation)
+            LEFT JOIN f USING (delivery_day, asset_key, check_name, expectation, entity)
+        ),
+        runs AS (
+            SELECT *, sum(CASE WHEN failed THEN 0 ELSE 1 END) OVER (
+                PARTITION BY asset_key, check_name, expectation, entity ORDER BY delivery_day) AS run_no
+            FROM grid
+        )
+        SELECT u.delivery_day, strftime(u.delivery_day, '%Y-%m-%d') AS day_key,
+               strftime(u.delivery_day, '%d.%m.%Y') AS day_label,
+               u.asset_key, u.check_name, u.expectation, u.entity,
+               r.severity, coalesce(r.description, r.expectation) AS description, r.failing_rows,
+               min(u.delivery_day) OVER k AS run_start,
+               strftime(min(u.delivery_day) OVER k, '%Y-%m-%d') AS run_start_key,
+               strftime(min(u.delivery_day) OVER k, '%d.%m.%Y') AS run_start_label
+        FROM runs u
+        JOIN r USING (delivery_day, asset_key, check_name, expectation)
+        WHERE u.failed
+        WINDOW k AS (PARTITION BY u.asset_key, u.check_name, u.expectation, u.entity, u.run_no)
+        ORDER BY u.delivery_day, u.asset_key, u.check_name, u.expectation, u.entity
+    """,
+    # Results per day and outcome (the chart and the per-day table: failures next to passes).
+    "dq_days": """
+        WITH r AS (
+            SELECT * FROM marts.data_quality_results
+            QUALIFY row_number() OVER (
+                PARTITION BY delivery_day, asset_key, check_name, expectation ORDER BY checked_at DESC NULLS LAST
+            ) = 1
+        )
+        SELECT delivery_day, strftime(delivery_day, '%Y-%m-%d') AS day_key, strftime(delivery_day, '%d.%m.%Y') AS day_label,
+               count(*) FILTER (WHERE passed) AS n_passed,
+               count(*) FILTER (WHERE NOT passed) AS n_failed,
+               count(*) FILTER (WHERE NOT passed AND severity = 'blocking') AS n_failed_blocking,
+               count(*) FILTER (WHERE NOT passed AND severity <> 'blocking') AS n_failed_warning
+        FROM r GROUP BY delivery_day ORDER BY delivery_day
     """,
 }
 
@@ -536,4 +642,4 @@ def _sentinel(column: str, duckdb_type: str) -> str:
 
 
 #: Report tables written by the snapshot step itself (site.py) that get the same placeholder treatment.
-EXTRA_TABLES = ("qh_time", "days", "tables", "snapshot")
+EXTRA_TABLES = ("qh_time", "days", "tables", "snapshot", "invoice_line_text")
