@@ -83,7 +83,7 @@ benchmark-backfill: setup
 	$(PY) scripts/benchmark.py --only backfill --backfill-days 30 --backfill-assets 1000 --budget-minutes 0 $(ARGS)
 
 ## benchmark-desk: file landing -> marts.position_qh -> desk data file under `dagster dev`, per file kind (median, worst,
-## where the time goes) -> docs/benchmarks.md and build/benchmark/desk.json; ~20 min on 2 cores; not in CI
+## where the time goes) -> docs/benchmarks.md and build/benchmark/desk.json; 30-45 min on 2 cores; not in CI
 benchmark-desk: setup
 	$(PY) scripts/benchmark_desk.py $(ARGS)
 
