@@ -14,7 +14,7 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 # a sensor tick may take this long before Dagster stops it (the stage limits: docs/operations.md)
 export DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS ?= 180
 
-.PHONY: setup setup-python setup-reports setup-browser run dev test lint lock reset benchmark benchmark-backfill screenshots sql
+.PHONY: setup setup-python setup-reports setup-browser run dev test lint lock reset benchmark benchmark-backfill benchmark-desk screenshots sql
 
 ## setup: .venv exactly as uv.lock pins it (package editable); report site packages exactly as package-lock.json pins them
 setup: setup-python setup-reports
@@ -81,6 +81,11 @@ benchmark: setup
 ## benchmark-backfill: the 30-day backfill of 1,000 assets vs the floor (opt-in: ~35 GB of demo files, hours today)
 benchmark-backfill: setup
 	$(PY) scripts/benchmark.py --only backfill --backfill-days 30 --backfill-assets 1000 --budget-minutes 0 $(ARGS)
+
+## benchmark-desk: file landing -> marts.position_qh -> desk data file under `dagster dev`, per file kind (median, worst,
+## where the time goes) -> docs/benchmarks.md and build/benchmark/desk.json; 30-45 min on 2 cores; not in CI
+benchmark-desk: setup
+	$(PY) scripts/benchmark_desk.py $(ARGS)
 
 ## sql: query the read-only warehouse snapshot (never the live file): make sql, or make sql Q="SELECT ..."; an
 ## audience's scoped snapshot: make sql AUDIENCE=trading (docs/permissions.md)

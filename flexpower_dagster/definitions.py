@@ -67,7 +67,10 @@ def landing_sources() -> list[SourceSpec]:
 def source_sensors() -> list[dg.SensorDefinition]:
     components = landing_components()
     day_defining = [s for c in components for s in c.specs if s.defines_days]
-    return [build_source_sensor(c.system, c.specs, day_defining) for c in components]
+    return [
+        build_source_sensor(c.system, c.specs, day_defining, minimum_interval_seconds=c.sensor_interval_seconds)
+        for c in components
+    ]
 
 
 def staging_references() -> dict[dg.AssetKey, list]:

@@ -18,6 +18,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_LANDING_DIR = "data/landing"
 DEFAULT_WAREHOUSE = "data/warehouse/flexpower.duckdb"
+#: The Evidence project (``FLEXPOWER_REPORTS_DIR``): ``report_site`` builds it and publishes ``<dir>/build``, where the
+#: position asset rewrites the trading desk's data file (docs/reports.md, "Trading desk").
+DEFAULT_REPORTS_DIR = "reports"
 #: A landing file that changed less than this many seconds ago may still be being written (docs/hardening.md).
 DEFAULT_SETTLE_SECONDS = 10.0
 #: How long a writer waits for another process's lock on the warehouse (docs/hardening.md).
@@ -50,6 +53,9 @@ class Settings:
     landing_dir: Path
     warehouse: Path
     data_dir: Path
+    #: The published report site whose desk data file the position asset rewrites (``<FLEXPOWER_REPORTS_DIR>/build``,
+    #: default ``reports/build``); settings built in code (tests) default to None: no desk file is written.
+    site_dir: Path | None = None
     #: Seconds a landing file must be unchanged before it is read. The environment's default is
     #: DEFAULT_SETTLE_SECONDS; settings built in code (tests over files with fixed contents) default to 0.
     settle_seconds: float = 0.0
@@ -95,6 +101,7 @@ class Settings:
             landing_dir=_resolve(env.get("FLEXPOWER_LANDING_DIR") or DEFAULT_LANDING_DIR),
             warehouse=_resolve(env.get("FLEXPOWER_WAREHOUSE") or DEFAULT_WAREHOUSE),
             data_dir=_resolve(env.get("FLEXPOWER_DATA_DIR") or "data"),
+            site_dir=reports_dir(env) / "build",
             settle_seconds=float(env.get("FLEXPOWER_SETTLE_SECONDS") or DEFAULT_SETTLE_SECONDS),
             lock_wait_seconds=float(env.get("FLEXPOWER_LOCK_WAIT_SECONDS") or DEFAULT_LOCK_WAIT_SECONDS),
             first_day=_day("FLEXPOWER_FIRST_DAY", env.get("FLEXPOWER_FIRST_DAY")),
@@ -111,6 +118,13 @@ class Settings:
             issuer_iban=(env.get("FLEXPOWER_ISSUER_IBAN") or "").strip() or DEFAULT_ISSUER_IBAN,
             step_limit_factor=float(env.get("FLEXPOWER_STEP_LIMIT_FACTOR") or 1.0),
         )
+
+
+def reports_dir(environ: dict[str, str] | None = None) -> Path:
+    """The Evidence project ``report_site`` builds (``FLEXPOWER_REPORTS_DIR``, default ``reports``); the published
+    site is its ``build/`` folder."""
+    env = os.environ if environ is None else environ
+    return _resolve(env.get("FLEXPOWER_REPORTS_DIR") or DEFAULT_REPORTS_DIR)
 
 
 def validate_webhook_url(url: str) -> str:

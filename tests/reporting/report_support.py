@@ -19,7 +19,7 @@ SAMPLE_MONTH = "2025-06-01"
 REPORTS = PROJECT_ROOT / "reports"
 CHROMIUM = Path("/usr/bin/chromium")
 #: The pages of the site: one asset page whatever the number of assets (the asset is a URL parameter).
-SITE_PAGES = {"/", "/asset/", "/trading/", "/imbalance/", "/invoices/", "/data-quality/", "/alerts/"}
+SITE_PAGES = {"/", "/asset/", "/trading/", "/imbalance/", "/invoices/", "/data-quality/", "/alerts/", "/desk/"}
 #: A test-only page with a broken query. It is built in a separate temporary project (never in the site the
 #: browser tests open and screenshot): test pages must never reach a built site.
 BROKEN_PAGE = "zz-broken-query-check"

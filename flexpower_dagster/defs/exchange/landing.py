@@ -6,6 +6,7 @@ import pandas as pd
 from flexpower_dagster.defs.exchange import sources
 from flexpower_dagster.defs.exchange.expectations import EXCHANGE_PRIVATE_TRADES_SUITE, EXCHANGE_PUBLIC_TRADES_SUITE
 from flexpower_dagster.lib.dagster.landing_source import LandingSource
+from flexpower_dagster.lib.dagster.sensors import TRADING_FEED_INTERVAL_SECONDS
 from flexpower_dagster.lib.dagster.staging import StagingSource, from_frame
 
 HOURS = {"hourly": 1.0, "quarter_hourly": 0.25}
@@ -40,4 +41,6 @@ EXCHANGE_PUBLIC_TRADES = StagingSource(
 
 @dg.component_instance
 def exchange(context: dg.ComponentLoadContext) -> LandingSource:
-    return LandingSource(system="exchange", sources=(EXCHANGE_PRIVATE_TRADES, EXCHANGE_PUBLIC_TRADES))
+    return LandingSource(
+        system="exchange", sources=(EXCHANGE_PRIVATE_TRADES, EXCHANGE_PUBLIC_TRADES), sensor_interval_seconds=TRADING_FEED_INTERVAL_SECONDS
+    )

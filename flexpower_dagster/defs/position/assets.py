@@ -1,13 +1,20 @@
 """Dagster wiring of the position mart (logic in :mod:`flexpower_dagster.defs.position.sql`) and its checks."""
 
+import time
+from datetime import UTC, date, datetime
+
+import dagster as dg
+import duckdb
 import pandas as pd
 
+from flexpower_dagster.defs.position.desk import desk_payload, write_desk_file
 from flexpower_dagster.defs.position.expectations import POSITION_QH_SUITE
 from flexpower_dagster.defs.position.sql import POSITION_QH_SQL
 from flexpower_dagster.defs.position.tables import PORTFOLIO_SCOPE, POSITION_QH
 from flexpower_dagster.lib.dagster.checks import build_suite_checks
 from flexpower_dagster.lib.dagster.marts import daily_sql_mart
 from flexpower_dagster.lib.dagster.metadata import md
+from flexpower_dagster.lib.dagster.resources import ReportSite
 from flexpower_dagster.lib.markdown import rounded
 
 INPUTS = [
@@ -52,6 +59,22 @@ def summarize_position_qh(out: pd.DataFrame) -> dict:
     }
 
 
+def refresh_desk_file(conn: duckdb.DuckDBPyConnection, days: list[date], site: ReportSite, log: dg.DagsterLogManager) -> dict:
+    """After the position is written: rewrite the desk page's data file in the published site (no site yet: none)."""
+    if site.path is None or not site.path.is_dir():
+        log.info(f"no published report site at {site.path}: desk data file not written (report_site writes it)")
+        return {}
+    started = time.monotonic()
+    payload = desk_payload(conn, datetime.now(UTC).replace(tzinfo=None))
+    path = write_desk_file(payload, site.path)
+    return {
+        "desk_file": dg.MetadataValue.path(str(path)),
+        "desk_written_at": dg.MetadataValue.timestamp(time.time()),  # the latency benchmark reads it
+        "desk_days": dg.MetadataValue.json(payload["days"]),
+        "desk_write_seconds": round(time.monotonic() - started, 3),
+    }
+
+
 marts_position_qh = daily_sql_mart(
     POSITION_QH,
     POSITION_QH_SQL,
@@ -63,6 +86,7 @@ marts_position_qh = daily_sql_mart(
         "expected_imbalance_cost_eur = -open_position_mwh * imbalance price (positive = FlexPower pays); as_of = newest input."
     ),
     summarize=summarize_position_qh,
+    after=refresh_desk_file,
 )
 
 position_qh_checks = build_suite_checks(POSITION_QH_SUITE)

@@ -10,14 +10,17 @@ batch of days has been updated (it waits while any upstream partition is in prog
 
 import os
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 
+from flexpower_dagster.defs.position.desk import desk_payload, write_desk_file
 from flexpower_dagster.defs.reporting.site import (
     SNAPSHOT_DIR,
     SNAPSHOT_FILE,
     WORK_DIR,
+    _open_source,
     build_lock,
     check_build,
     collect_invoice_docs,
@@ -31,7 +34,7 @@ from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import quantities
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS
 from flexpower_dagster.lib.dagster.resources import Alerting, DataDir, Warehouse
-from flexpower_dagster.settings import PROJECT_ROOT
+from flexpower_dagster.settings import reports_dir as default_reports_dir
 
 #: The daily marts the pages read (the site is built after them in a ``tag:cadence=daily`` run).
 #: An inconsistent contract (the sample's WND-DE-003) is a per-contract *warning* on contracts_in_force, so
@@ -63,7 +66,7 @@ OPEN_COMMAND = (
 class ReportSiteConfig(dg.Config):
     """Where the Evidence project lives (tests build a copy elsewhere)."""
 
-    reports_dir: str = str(PROJECT_ROOT / "reports")
+    reports_dir: str = str(default_reports_dir())  # FLEXPOWER_REPORTS_DIR, default reports/
 
 
 @dg.asset(
@@ -110,6 +113,13 @@ def report_site(
                 description=f"Report site build has {len(errors)} error(s) (the published site is unchanged):\n{listing}",
                 metadata={"log_tail": dg.MetadataValue.md("```\n" + result.log[-4000:] + "\n```")},
             )
+        # the trading desk's data file in the new build (the position asset rewrites it between builds)
+        if Path(warehouse.path).exists():
+            src = _open_source(Path(warehouse.path), warehouse.lock_wait_seconds)
+            try:
+                write_desk_file(desk_payload(src, datetime.now(UTC).replace(tzinfo=None)), work / "build")
+            finally:
+                src.close()
         publish_build(work / "build", reports / "build")
         # the snapshot the site was built from, for `npm run dev` in reports/ (page authors)
         os.replace(work / SNAPSHOT_DIR / SNAPSHOT_FILE, reports / SNAPSHOT_DIR / SNAPSHOT_FILE)

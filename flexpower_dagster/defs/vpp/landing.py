@@ -11,6 +11,7 @@ from flexpower_dagster.defs.vpp.expectations import VPP_FORECASTS_SUITE, VPP_LIV
 from flexpower_dagster.defs.vpp.sources import VPP_FORECASTS_SOURCE, VPP_LIVE_SAMPLES_SOURCE, VPP_TECHNICAL_DATA_SOURCE
 from flexpower_dagster.lib.dagster.landing_source import LandingSource
 from flexpower_dagster.lib.dagster.metadata import md
+from flexpower_dagster.lib.dagster.sensors import TRADING_FEED_INTERVAL_SECONDS
 from flexpower_dagster.lib.dagster.staging import StagingSource, from_frame
 
 
@@ -91,4 +92,6 @@ VPP_LIVE_SAMPLES = StagingSource(VPP_LIVE_SAMPLES_SOURCE, suite=VPP_LIVE_SAMPLES
 
 @dg.component_instance
 def vpp(context: dg.ComponentLoadContext) -> LandingSource:
-    return LandingSource(system="vpp", sources=(VPP_TECHNICAL_DATA, VPP_FORECASTS, VPP_LIVE_SAMPLES))
+    return LandingSource(
+        system="vpp", sources=(VPP_TECHNICAL_DATA, VPP_FORECASTS, VPP_LIVE_SAMPLES), sensor_interval_seconds=TRADING_FEED_INTERVAL_SECONDS
+    )

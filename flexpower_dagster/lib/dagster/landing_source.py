@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from flexpower_dagster.lib.dagster.checks import build_suite_checks
+from flexpower_dagster.lib.dagster.sensors import SENSOR_INTERVAL_SECONDS
 from flexpower_dagster.lib.dagster.staging import StagingSource, build_staging_asset
 from flexpower_dagster.lib.landing.source import SYSTEM_NAME, SourceSpec
 
@@ -30,6 +31,8 @@ class LandingSource(dg.Component):
 
     system: str
     sources: Sequence[StagingSource]
+    #: how often the system's landing-zone sensor may tick (the trading feeds tick faster: docs/automation.md)
+    sensor_interval_seconds: int = SENSOR_INTERVAL_SECONDS
 
     def __post_init__(self) -> None:
         if not SYSTEM_NAME.fullmatch(self.system):

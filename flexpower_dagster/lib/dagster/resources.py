@@ -64,6 +64,17 @@ class DataDir(ConfigurableResource):
         return Path(self.root)
 
 
+class ReportSite(ConfigurableResource):
+    """The published report site (``FLEXPOWER_SITE_DIR``): where the trading desk's data file is rewritten after
+    each position update. ``build_dir`` None: no file is written (tests that do not look at it)."""
+
+    build_dir: str | None = None
+
+    @property
+    def path(self) -> Path | None:
+        return Path(self.build_dir) if self.build_dir else None
+
+
 class Alerting(ConfigurableResource):
     """Where alerts go and which clock they use (docs/operations.md): ``now`` (ISO, UTC) replays history as
     if it were that moment; the webhook is optional; e-mails go to the operations outbox addressed to ``email``."""
@@ -88,6 +99,7 @@ def build_resources(settings: Settings) -> dict:
         ),
         "warehouse": Warehouse(path=str(settings.warehouse), lock_wait_seconds=settings.lock_wait_seconds),
         "data_dir": DataDir(root=str(settings.data_dir)),
+        "site": ReportSite(build_dir=str(settings.site_dir) if settings.site_dir else None),
         "alerting": Alerting(
             now=settings.now.isoformat() if settings.now else None,
             webhook_url=settings.alert_webhook_url,

@@ -22,6 +22,9 @@ from flexpower_dagster.lib.landing.plan import DayRequest, plan, problem_message
 from flexpower_dagster.lib.landing.source import SourceSpec
 
 SENSOR_INTERVAL_SECONDS = 30
+#: The trading feeds (forecast versions, trade exports) move the desk's position: their sensors tick this often
+#: (a tick scans one system's folders; docs/benchmarks.md, "Trading desk latency").
+TRADING_FEED_INTERVAL_SECONDS = 5
 #: Tag on every run a source sensor requests (which system's files triggered it).
 TRIGGER_TAG = "flexpower/trigger"
 #: Dagster's run priority tag: the queue serves higher values first (default 0: runs a person starts in the UI
