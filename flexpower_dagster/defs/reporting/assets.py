@@ -20,7 +20,6 @@ from flexpower_dagster.defs.reporting.site import (
     SNAPSHOT_DIR,
     SNAPSHOT_FILE,
     WORK_DIR,
-    _open_source,
     build_lock,
     check_build,
     collect_invoice_docs,
@@ -34,6 +33,7 @@ from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import quantities
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS
 from flexpower_dagster.lib.dagster.resources import Alerting, DataDir, Warehouse
+from flexpower_dagster.lib.dbfile import open_reader
 from flexpower_dagster.settings import reports_dir as default_reports_dir
 
 #: The daily marts the pages read (the site is built after them in a ``tag:cadence=daily`` run).
@@ -115,7 +115,7 @@ def report_site(
             )
         # the trading desk's data file in the new build (the position asset rewrites it between builds)
         if Path(warehouse.path).exists():
-            src = _open_source(Path(warehouse.path), warehouse.lock_wait_seconds)
+            src = open_reader(Path(warehouse.path), warehouse.lock_wait_seconds)
             try:
                 write_desk_file(desk_payload(src, datetime.now(UTC).replace(tzinfo=None)), work / "build")
             finally:
