@@ -29,7 +29,6 @@ from flexpower_dagster.defs.reporting.site import (
 )
 from flexpower_dagster.lib.dagster.resources import Alerting
 from flexpower_dagster.lib.warehouse import connect
-from flexpower_dagster.settings import Settings
 
 from report_support import (
     BROKEN_PAGE,
@@ -38,10 +37,9 @@ from report_support import (
     MINIMAL_INDEX_MD,
     REPORTS,
     SAMPLE_DAY,
-    SAMPLE_MONTH,
     BuiltSite,
 )
-from support import materialize_month, resources_for
+from support import resources_for
 
 REQUIRED_MARTS = (
     "marts.portfolio_forecast",
@@ -63,14 +61,12 @@ def _require_evidence() -> None:
 
 
 @pytest.fixture(scope="session")
-def report_warehouse(sample_warehouse, tmp_path_factory):
-    """A copy of the session's sample-day warehouse (tests/conftest.py) plus the June invoices of that day, checked
-    to hold every mart the pages read."""
-    root = tmp_path_factory.mktemp("report_warehouse")
-    wh = root / "warehouse.duckdb"
-    shutil.copy(sample_warehouse.warehouse, wh)
-    settings = Settings(landing_dir=sample_warehouse.landing_dir, warehouse=wh, data_dir=root / "data")
-    materialize_month(settings, SAMPLE_MONTH, raise_on_error=False)
+def report_warehouse(sample_month, tmp_path_factory):
+    """A copy of the session's sample-day warehouse with the June invoices of that day (tests/conftest.py:
+    ``sample_month``, its data dir with the invoice PDFs too) and the alerts, checked to hold every mart the pages
+    read."""
+    settings = sample_month.copy(tmp_path_factory.mktemp("report_warehouse"), data=True)
+    wh = settings.warehouse
     # the alerts as of the morning the June invoices go out (a fixed clock: the page's content is deterministic)
     resources = resources_for(settings.landing_dir, wh, settings.data_dir)
     resources["alerting"] = Alerting(now=ALERTS_NOW)
