@@ -27,6 +27,7 @@ def test_sample_day_marts_unchanged(sample_month):
     _assert_same("sample_day_marts.json", sample_month.settings)
 
 
+@pytest.mark.slow  # the demo case's day and month (make test-fast checks the sample day's)
 def test_demo_day_marts_unchanged(demo_warehouse):
     assert demo_warehouse.result.success  # the month's run
     _assert_same("demo_day_marts.json", demo_warehouse.settings)

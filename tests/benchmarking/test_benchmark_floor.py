@@ -33,6 +33,7 @@ def test_floor_equals_project_on_the_sample_day(sample_warehouse, sample_dir, tm
     assert check["floor_rows"] == check["project_rows"] == 5 * 96
 
 
+@pytest.mark.slow  # the demo case's day and month
 def test_floor_equals_project_on_the_demo_case(demo_warehouse, tmp_path):
     settings = demo_warehouse.settings  # the demo case's day (and month), once per session: tests/conftest.py
     db = _floor(settings.landing_dir, tmp_path)
