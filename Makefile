@@ -14,7 +14,7 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 # a sensor tick may take this long before Dagster stops it (the stage limits: docs/operations.md)
 export DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS ?= 180
 
-.PHONY: setup setup-python setup-reports setup-browser run dev test lint lock reset benchmark benchmark-backfill benchmark-desk screenshots sql
+.PHONY: setup setup-python setup-reports setup-browser run dev test test-fast record-broken-build lint lock reset benchmark benchmark-backfill benchmark-desk screenshots sql
 
 ## setup: .venv exactly as uv.lock pins it (package editable); report site packages exactly as package-lock.json pins them
 setup: setup-python setup-reports
@@ -63,6 +63,15 @@ dev: setup
 ## test: install and run the whole test suite
 test: setup setup-browser
 	$(BIN)/pytest -q
+
+## test-fast: the edit-test loop (< 2 min): no browser, no site build or npm, no end-to-end, no extra day/month runs
+test-fast: setup-python
+	$(BIN)/pytest -q -m "not slow and not site and not browser and not e2e"
+
+## record-broken-build: record Evidence's build of the broken test page again (tests/reporting/broken_build/;
+## after an Evidence upgrade or a change of the test page)
+record-broken-build: setup
+	FLEXPOWER_RECORD_BROKEN_BUILD=1 $(BIN)/pytest -q tests/reporting/test_report_site.py -k broken_build
 
 ## lint: ruff (configuration in pyproject.toml)
 lint: setup-python

@@ -16,7 +16,28 @@ import pytest
 
 from flexpower_dagster.settings import Settings
 
-from support import CHROMIUM, SAMPLE_DAY, SAMPLE_DIR, materialize_day
+from support import (
+    CHROMIUM,
+    SAMPLE_DAY,
+    SAMPLE_DIR,
+    SAMPLE_MONTH,
+    Built,
+    contracts_dependant_probe,
+    demo_landing,
+    fingerprint,
+    materialize_day,
+    materialize_month,
+)
+
+#: Fixtures that make a test a browser or a site test (pyproject.toml: markers; `make test-fast` skips them).
+MARK_BY_FIXTURE = {"browser": "browser", "built_site": "site", "site_url": "site"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture, mark in MARK_BY_FIXTURE.items():
+            if fixture in item.fixturenames:
+                item.add_marker(getattr(pytest.mark, mark))
 
 
 @pytest.fixture(scope="session")
@@ -34,17 +55,53 @@ def tmp_settings(tmp_path: Path):
     return Settings(landing_dir=landing, warehouse=tmp_path / "warehouse.duckdb", data_dir=tmp_path / "data")
 
 
-@pytest.fixture(scope="session")
-def sample_warehouse(tmp_path_factory, sample_dir) -> Settings:
-    """A warehouse with every daily asset of the sample day 2025-06-08 materialised once per session.
+def _read_only(built: Built):
+    """Yield ``built``; at the end of the session its warehouse file must be unchanged (tests write to copies)."""
+    before = fingerprint(built.settings.warehouse)
+    yield built
+    assert fingerprint(built.settings.warehouse) == before, (
+        f"a test wrote to the session warehouse {built.settings.warehouse}: copy it first (Built.copy)")
 
-    Read-only for tests: copy it (``shutil.copy``) before writing to it. (The blocking contract check
-    fails on the sample's WND-DE-003 by design, so the run is not required to succeed.)
+
+@pytest.fixture(scope="session")
+def sample_day(tmp_path_factory, sample_dir) -> Built:
+    """Every daily asset of the sample day 2025-06-08 materialised once per session (with the full definitions and
+    ``contracts_dependant_probe``), and the run's result: every module reading the sample day shares it.
+
+    Read-only for tests: ``sample_day.copy(tmp_path)`` before writing. (The run's blocking gates are not required to
+    pass here: tests that say the day is green assert ``result.success`` themselves.)
     """
-    root = tmp_path_factory.mktemp("sample_warehouse")
+    root = tmp_path_factory.mktemp("sample_day")
     settings = Settings(landing_dir=sample_dir, warehouse=root / "warehouse.duckdb", data_dir=root / "data")
+    result = materialize_day(settings, SAMPLE_DAY, raise_on_error=False, extra_assets=[contracts_dependant_probe()])
+    yield from _read_only(Built(settings, result))
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(sample_day) -> Settings:
+    """The settings of ``sample_day`` (its warehouse holds every daily mart of 2025-06-08). Read-only."""
+    return sample_day.settings
+
+
+@pytest.fixture(scope="session")
+def sample_month(sample_day, tmp_path_factory) -> Built:
+    """A copy of ``sample_day`` with every monthly asset of June 2025 materialised (the invoices, their documents
+    in its data dir), once per session, and the month run's result. Read-only: ``sample_month.copy(tmp_path,
+    data=True)`` before writing."""
+    settings = sample_day.copy(tmp_path_factory.mktemp("sample_month"))
+    result = materialize_month(settings, SAMPLE_MONTH, raise_on_error=False)
+    yield from _read_only(Built(settings, result))
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory) -> Built:
+    """The DEMO_CASE landing zone (tests/support.py) with its delivery day SAMPLE_DAY and then its month
+    materialised, once per session; ``result`` is the month run's. Read-only."""
+    root = tmp_path_factory.mktemp("demo_warehouse")
+    settings = Settings(landing_dir=demo_landing(root / "landing"), warehouse=root / "w.duckdb", data_dir=root / "data")
     materialize_day(settings, SAMPLE_DAY, raise_on_error=False)
-    return settings
+    result = materialize_month(settings, SAMPLE_MONTH, raise_on_error=False)
+    yield from _read_only(Built(settings, result))
 
 
 # module scope: the sync Playwright API runs an event loop in this thread until it is stopped; a session-wide

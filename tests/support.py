@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from flexpower_dagster.lib.dagster.resources import build_resources
@@ -11,6 +14,9 @@ from flexpower_dagster.settings import PROJECT_ROOT, Settings
 
 SAMPLE_DIR = (PROJECT_ROOT / ".." / "shared" / "datasets" / "flexpower-2025-06-08").resolve()
 SAMPLE_DAY = "2025-06-08"
+SAMPLE_MONTH = "2025-06-01"
+#: The key of ``contracts_dependant_probe``.
+CONTRACTS_PROBE = ("test", "contracts_dependant_probe")
 #: Debian's Chromium: the browser tests never download one (make setup-browser installs it).
 CHROMIUM = Path("/usr/bin/chromium")
 #: Where browser tests write screenshots: build/screenshots/ (ignored by git), docs/screenshots/ for `make screenshots`.
@@ -29,21 +35,85 @@ DEMO_CASE = {"n_assets": 8, "start": "2025-06-07", "days": 2, "seed": 42, "publi
 CHECKSUM_EXCLUDED_TABLES = ("data_quality_results",)
 
 
-def materialize_day(settings: Settings, day: str, exclude: tuple[str, ...] = ("report_site",), raise_on_error: bool = True):
-    """Materialise every asset tagged cadence=daily (minus ``exclude``) for ``day`` with the full definitions."""
+def materialize_day(settings: Settings, day: str, exclude: tuple[str, ...] = ("report_site",), raise_on_error: bool = True,
+                    extra_assets=(), only=None):
+    """Materialise every asset tagged cadence=daily (minus ``exclude``) for ``day`` with the full definitions
+    (plus ``extra_assets``, test assets tagged daily). ``only``: just these asset keys ("staging/crm_contracts",
+    ...) or this selection (``month_inputs()``), for a test that needs only what its assertions read."""
     import dagster as dg
 
     from flexpower_dagster.definitions import build_definitions
 
     defs = build_definitions(settings)
+    if extra_assets:
+        defs = dg.Definitions.merge(defs, dg.Definitions(assets=list(extra_assets)))
     graph = defs.resolve_asset_graph()
     selection = dg.AssetSelection.tag("cadence", "daily") - dg.AssetSelection.assets(*exclude)
+    if isinstance(only, dg.AssetSelection):
+        selection = selection & only
+    elif only is not None:
+        selection = selection & dg.AssetSelection.assets(*(dg.AssetKey.from_user_string(k) for k in only))
     keys = sorted(selection.resolve(graph), key=lambda k: k.to_user_string())
+    if only is not None and not isinstance(only, dg.AssetSelection):
+        assert len(keys) == len(only), f"not daily assets: {sorted(set(only) - {k.to_user_string() for k in keys})}"
     job = defs.resolve_implicit_global_asset_job_def()
     with dg.instance_for_test() as instance:
         return job.execute_in_process(
             partition_key=day, asset_selection=keys, instance=instance, raise_on_error=raise_on_error
         )
+
+
+@dataclass(frozen=True)
+class Built:
+    """A warehouse materialised once per test session (tests/conftest.py) and the run that built it.
+
+    Read-only for tests: a test that writes works on ``copy(...)``. The session checks at its end that the file
+    is unchanged (``fingerprint``)."""
+
+    settings: Settings
+    result: object  # dagster.ExecuteInProcessResult (its events stay readable after the run's instance is gone)
+
+    def copy(self, root: Path, landing: Path | None = None, data: bool = False) -> Settings:
+        """Writable settings under ``root``: a copy of the warehouse file, the data dir copied too when ``data``
+        (invoice files, outbox), and ``landing`` instead of the read-only landing zone when given."""
+        root.mkdir(parents=True, exist_ok=True)
+        shutil.copy(self.settings.warehouse, root / "warehouse.duckdb")
+        if data and self.settings.data_dir.is_dir():
+            shutil.copytree(self.settings.data_dir, root / "data")
+        return Settings(landing_dir=landing or self.settings.landing_dir, warehouse=root / "warehouse.duckdb",
+                        data_dir=root / "data")
+
+
+def fingerprint(path: Path) -> str:
+    """sha256 of a file: a session warehouse must end the session as it began."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def contracts_dependant_probe():
+    """A daily test asset reading marts/contracts_in_force and nothing else: it stands in for anything that reads
+    the contracts in the same run (e.g. invoicing); the sample day's run must not hold it back."""
+    import dagster as dg
+
+    from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
+
+    @dg.asset(key=CONTRACTS_PROBE, deps=[dg.AssetKey(["marts", "contracts_in_force"])], partitions_def=daily_partitions,
+              tags=DAILY_TAGS)
+    def probe() -> None:
+        """Stands in for anything reading marts/contracts_in_force in the same run (e.g. invoicing)."""
+
+    return probe
+
+
+def month_inputs():
+    """The daily assets the monthly ones read, directly or not: a day built only for its month's invoices."""
+    import dagster as dg
+
+    monthly = dg.AssetSelection.tag("cadence", "monthly")
+    return monthly.upstream() - monthly
 
 
 def demo_landing(out: Path) -> Path:

@@ -12,9 +12,7 @@ import pytest
 from flexpower_dagster.lib.checksums import compare
 from flexpower_dagster.settings import Settings
 
-from support import GOLDEN_DIR, SAMPLE_DAY, demo_landing, materialize_day, materialize_month, sample_checksums
-
-MONTH = SAMPLE_DAY[:8] + "01"
+from support import GOLDEN_DIR, sample_checksums
 
 
 def _assert_same(golden_name: str, settings: Settings) -> None:
@@ -24,19 +22,15 @@ def _assert_same(golden_name: str, settings: Settings) -> None:
     assert result.identical, f"marts differ from {golden_name}:\n{result.report()}"
 
 
-def test_sample_day_marts_unchanged(sample_warehouse, tmp_path):
-    wh = tmp_path / "warehouse.duckdb"
-    shutil.copy(sample_warehouse.warehouse, wh)
-    settings = Settings(landing_dir=sample_warehouse.landing_dir, warehouse=wh, data_dir=tmp_path / "data")
-    materialize_month(settings, MONTH)
-    _assert_same("sample_day_marts.json", settings)
+def test_sample_day_marts_unchanged(sample_month):
+    assert sample_month.result.success  # the month's run (the day's: tests/conftest.py)
+    _assert_same("sample_day_marts.json", sample_month.settings)
 
 
-def test_demo_day_marts_unchanged(tmp_path):
-    settings = Settings(landing_dir=demo_landing(tmp_path / "landing"), warehouse=tmp_path / "w.duckdb", data_dir=tmp_path / "data")
-    materialize_day(settings, SAMPLE_DAY, raise_on_error=False)
-    materialize_month(settings, MONTH)
-    _assert_same("demo_day_marts.json", settings)
+@pytest.mark.slow  # the demo case's day and month (make test-fast checks the sample day's)
+def test_demo_day_marts_unchanged(demo_warehouse):
+    assert demo_warehouse.result.success  # the month's run
+    _assert_same("demo_day_marts.json", demo_warehouse.settings)
 
 
 def test_comparison_detects_a_changed_figure(sample_warehouse, tmp_path):

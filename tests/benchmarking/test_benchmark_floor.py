@@ -13,10 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flexpower_dagster.settings import Settings
-
 from benchmark.floor import compare_asset_forecast, day_files, run_floor
-from support import SAMPLE_DAY, demo_landing, materialize_day
+from support import SAMPLE_DAY
 
 DAY = date.fromisoformat(SAMPLE_DAY)
 
@@ -35,9 +33,9 @@ def test_floor_equals_project_on_the_sample_day(sample_warehouse, sample_dir, tm
     assert check["floor_rows"] == check["project_rows"] == 5 * 96
 
 
-def test_floor_equals_project_on_the_demo_case(tmp_path):
-    settings = Settings(landing_dir=demo_landing(tmp_path / "landing"), warehouse=tmp_path / "w.duckdb", data_dir=tmp_path / "data")
-    materialize_day(settings, SAMPLE_DAY, raise_on_error=False)
+@pytest.mark.slow  # the demo case's day and month
+def test_floor_equals_project_on_the_demo_case(demo_warehouse, tmp_path):
+    settings = demo_warehouse.settings  # the demo case's day (and month), once per session: tests/conftest.py
     db = _floor(settings.landing_dir, tmp_path)
     check = compare_asset_forecast(db, settings.warehouse, [DAY])
     assert check["differences"] == 0, check["examples"]

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from datetime import date, datetime
 
+import pytest
+
 from flexpower_dagster.settings import PROJECT_ROOT
 
 from benchmark import report
@@ -89,6 +91,7 @@ def test_docs_section_is_replaced_between_the_markers(tmp_path):
     assert "| 5 | 100 | 1 | 40.0 s |" in text
 
 
+@pytest.mark.e2e  # scripts/benchmark.py and the Dagster CLI as processes
 def test_quick_day_run_end_to_end(tmp_path):
     """The harness itself: zone, floor, the project through the Dagster CLI, comparison, report."""
     results, docs = tmp_path / "results.json", tmp_path / "benchmarks.md"

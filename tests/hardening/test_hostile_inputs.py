@@ -20,12 +20,14 @@ from flexpower_dagster.lib.landing.files import scan
 from flexpower_dagster.lib.paths import UnsafePathError, safe_path
 from flexpower_dagster.settings import Settings
 
-from support import SAMPLE_DAY, materialize_day, materialize_month, resources_for, staging_asset
+from support import SAMPLE_DAY, materialize_day, materialize_month, month_inputs, resources_for, staging_asset
 
 CRM = "crm/asset_contracts_20250608_043831.csv"
 PRIVATE = "exchange/Private_Trades-20250608-20250609T000516000Z.csv"
 LIVE = "vpp/live_measured_infeed/WND01_20250608.json"
 FINAL = "distribution_system_operator/final_production_MP-SOL-002_20250609.csv"
+#: What the private trade export reaches that the trade tests assert on.
+TRADING = ("staging/exchange_private_trades", "staging/exchange_public_trades", "marts/trading_qh", "marts/trading_daily")
 
 
 @pytest.fixture
@@ -56,6 +58,7 @@ def _files_under(root: Path) -> set[str]:
 
 # 1 ------------------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # a day and its month
 def test_a_contract_id_that_is_a_path_never_becomes_one(tmp_path, landing):
     snapshot = landing / CRM
     lines = snapshot.read_text().splitlines(keepends=True)
@@ -63,7 +66,8 @@ def test_a_contract_id_that_is_a_path_never_becomes_one(tmp_path, landing):
     snapshot.write_text("".join(lines))
     before = _files_under(tmp_path)
     settings = _settings(tmp_path, landing)
-    materialize_day(settings, SAMPLE_DAY, raise_on_error=False)
+    # the day's assets the month reads (the contracts among them), then the month: invoice files are named by contract
+    materialize_day(settings, SAMPLE_DAY, raise_on_error=False, only=month_inputs())
     materialize_month(settings, SAMPLE_DAY[:8] + "01", raise_on_error=False)
     written = _files_under(tmp_path) - before
     assert not [f for f in written if "pwn" in f or "escaped" in f]
@@ -121,7 +125,7 @@ def test_absurd_trade_volumes_reject_the_export_and_leave_no_revenue(tmp_path, l
     lines[2] = ";".join(fields)
     path.write_text("".join(lines))
     settings = _settings(tmp_path, landing)
-    result = materialize_day(settings, SAMPLE_DAY, raise_on_error=False)
+    result = materialize_day(settings, SAMPLE_DAY, raise_on_error=False, only=TRADING)
     assert not result.success  # the blocking completeness check of the private trades
     (row,) = [r for r in _rejected(tmp_path) if r[1] == PRIVATE]
     assert row[2] == rule and "row 3" in row[3]
@@ -231,7 +235,7 @@ def test_a_missing_column_is_no_data_not_zero(tmp_path, landing):
     rows = [";".join(f for i, f in enumerate(line.rstrip("\n").split(";")) if i != 6) + "\n" for line in lines[1:]]
     path.write_text(lines[0] + "".join(rows))  # no Currency column
     settings = _settings(tmp_path, landing)
-    result = materialize_day(settings, SAMPLE_DAY, raise_on_error=False)
+    result = materialize_day(settings, SAMPLE_DAY, raise_on_error=False, only=TRADING)
     assert not result.success
     assert [r[2] for r in _rejected(tmp_path) if r[1] == PRIVATE] == ["missing-column"]
     # run the trading marts anyway (as someone re-executing them would): no data is NULL, never 0 EUR

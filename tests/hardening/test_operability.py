@@ -38,6 +38,7 @@ def _hold(path, seconds: float) -> subprocess.Popen:
     return proc
 
 
+@pytest.mark.slow  # waits the reader's minute on purpose
 def test_a_readers_minute_on_the_live_warehouse_does_not_fail_a_run(sample_warehouse, tmp_path):
     wh = tmp_path / "w.duckdb"
     shutil.copy(sample_warehouse.warehouse, wh)
@@ -70,6 +71,7 @@ def test_a_writer_waits_a_bounded_time_then_names_the_holder(tmp_path):
     assert f"(PID {holder.pid})" in str(err.value) and "make sql" in str(err.value)
 
 
+@pytest.mark.e2e  # a run in another process, killed
 def test_a_killed_run_is_failed_and_blocks_nothing(tmp_path, monkeypatch):
     home = tmp_path / "dagster_home"
     home.mkdir()

@@ -29,9 +29,8 @@ DAY0 = pd.Timestamp(SAMPLE_DAY)
 QHS = pd.date_range(DAY0, periods=96, freq="15min")
 
 
-def materialize_daily(settings: Settings) -> None:
-    """Materialise every daily asset of the full definitions (but the report site) for the sample day."""
-    result = materialize_day(settings, SAMPLE_DAY, raise_on_error=False)
+def assert_marts_materialised(result) -> None:
+    """Every mart this module reads was materialised by the day's run (the session's ``sample_day``)."""
     done = {e.asset_key.path[-1] for e in result.get_asset_materialization_events() if e.asset_key.path[0] == "marts"}
     failed = sorted({e.step_key for e in result.all_events if e.is_step_failure or e.is_step_skipped})
     assert set(MARTS) <= done, f"marts not materialised: {sorted(set(MARTS) - done)}; failed/skipped steps: {failed}"
@@ -47,11 +46,10 @@ def read_table(settings: Settings, name: str) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def sample_settings(tmp_path_factory, sample_dir) -> Settings:
-    root = tmp_path_factory.mktemp("marts_sample_day")
-    settings = Settings(landing_dir=sample_dir, warehouse=root / "warehouse.duckdb", data_dir=root / "data")
-    materialize_daily(settings)
-    return settings
+def sample_settings(sample_day) -> Settings:
+    """Every daily asset of the full definitions (but the report site) for the sample day: tests/conftest.py."""
+    assert_marts_materialised(sample_day.result)
+    return sample_day.settings
 
 
 @pytest.fixture(scope="module")
@@ -204,8 +202,10 @@ def test_imbalance_estimates_and_consistency(marts, sample_dir):
     assert p.sum_of_asset_costs_eur.sum() == pytest.approx(imb.cost_eur.sum())
 
 
-def test_rerun_gives_identical_tables(marts, sample_settings):
-    materialize_daily(sample_settings)  # same warehouse: the partition is replaced, never duplicated
+@pytest.mark.slow
+def test_rerun_gives_identical_tables(marts, sample_day, tmp_path):
+    settings = sample_day.copy(tmp_path)  # the day's warehouse, written again: the partition is replaced, never duplicated
+    assert_marts_materialised(materialize_day(settings, SAMPLE_DAY, raise_on_error=False))
     for name in MARTS:
-        again = read_table(sample_settings, name)
+        again = read_table(settings, name)
         pd.testing.assert_frame_equal(again, marts[name], check_exact=True, obj=name)

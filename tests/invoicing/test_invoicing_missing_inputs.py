@@ -5,21 +5,23 @@ June invoice is blocked, naming the missing input and the day, with no totals, n
 import shutil
 
 import duckdb
+import pytest
 
 from flexpower_dagster.settings import Settings
 
-from support import SAMPLE_DAY, materialize_day, materialize_month
+from support import SAMPLE_DAY, SAMPLE_MONTH, materialize_day, materialize_month, month_inputs
 
 PUBLIC = "exchange/Public_Trades-20250608-20250609T000516000Z.csv"
 
 
+@pytest.mark.slow  # a day and its month
 def test_rejected_public_trades_block_the_market_invoices(tmp_path, sample_dir):
     landing = tmp_path / "landing"
     shutil.copytree(sample_dir, landing)
     (landing / PUBLIC).write_text("this is not the exchange's public trades export\n")
     settings = Settings(landing_dir=landing, warehouse=tmp_path / "w.duckdb", data_dir=tmp_path / "data")
-    materialize_day(settings, SAMPLE_DAY, raise_on_error=False)
-    assert materialize_month(settings, "2025-06-01").success
+    materialize_day(settings, SAMPLE_DAY, raise_on_error=False, only=month_inputs())  # what the invoices read
+    assert materialize_month(settings, SAMPLE_MONTH).success
 
     with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
         rejected = conn.execute("SELECT file FROM staging.rejected_files").fetchall()

@@ -1,30 +1,16 @@
 """The sample day 2025-06-08 end to end: daily assets, then the monthly invoicing assets for 2025-06-01."""
 
-import shutil
-
-import dagster as dg
 import duckdb
 import pypdf
 
-from flexpower_dagster.definitions import build_definitions
-from flexpower_dagster.settings import Settings
+from support import SAMPLE_MONTH, materialize_month
 
 CONTRACTS = ["CON1_SOL-DE-001", "CON1_SOL-DE-002", "CON1_WND-DE-001", "CON1_WND-DE-002", "CON1_WND-DE-003"]
 
 
-def materialize_month(settings: Settings, month: str = "2025-06-01"):
-    defs = build_definitions(settings)
-    keys = dg.AssetSelection.tag("cadence", "monthly").resolve(defs.resolve_asset_graph())
-    job = defs.resolve_implicit_global_asset_job_def()
-    with dg.instance_for_test() as instance:
-        return job.execute_in_process(partition_key=month, asset_selection=sorted(keys), instance=instance)
-
-
-def test_sample_june_invoices(sample_warehouse, tmp_path):
-    wh = tmp_path / "warehouse.duckdb"
-    shutil.copy(sample_warehouse.warehouse, wh)
-    settings = Settings(landing_dir=sample_warehouse.landing_dir, warehouse=wh, data_dir=tmp_path / "data")
-    assert materialize_month(settings).success
+def test_sample_june_invoices(sample_month, tmp_path):
+    assert sample_month.result.success  # the month's run over the session's sample day (tests/conftest.py)
+    wh, data = sample_month.settings.warehouse, sample_month.settings.data_dir
 
     with duckdb.connect(str(wh), read_only=True) as conn:
         inv = conn.execute("SELECT * FROM marts.invoices ORDER BY invoice_id").fetchdf().set_index("contract_id")
@@ -41,7 +27,6 @@ def test_sample_june_invoices(sample_warehouse, tmp_path):
     assert (others["gross_cents"] == others["net_cents"] + others["vat_cents"]).all()
     assert set(lines["invoice_id"]) == set(others["invoice_id"])
 
-    data = settings.data_dir
     # Provisional invoices are internal drafts for finance: no customer e-mail, no document number.
     assert not list((data / "outbox").rglob("*.eml"))
     assert (others["document_status"] == "draft").all() and others["document_number"].isna().all()
@@ -54,11 +39,15 @@ def test_sample_june_invoices(sample_warehouse, tmp_path):
 
     # Re-running the month rewrites the same rows and the same bytes.
     def files():  # only our folders: data/ also holds other assets' per-run output (e.g. gx/)
-        return {p: p.read_bytes() for d in ("invoices", "outbox") for p in sorted((data / d).rglob("*")) if p.is_file()}
+        return {p.relative_to(data): p.read_bytes() for d in ("invoices", "outbox") for p in sorted((data / d).rglob("*"))
+                if p.is_file()}
 
     before = files()
     assert len(before) == 4 * 2 + 1
-    assert materialize_month(settings).success
+    settings = sample_month.copy(tmp_path, data=True)  # the re-run writes: on a copy of the warehouse and data dir
+    wh, data = settings.warehouse, settings.data_dir
+    assert files() == before
+    assert materialize_month(settings, SAMPLE_MONTH).success
     assert files() == before
     with duckdb.connect(str(wh), read_only=True) as conn:
         again = conn.execute("SELECT * FROM marts.invoices ORDER BY invoice_id").fetchdf().set_index("contract_id")

@@ -15,23 +15,20 @@ from flexpower_dagster.defs.ops.assets import marts_alerts
 from flexpower_dagster.lib.dagster.resources import Alerting
 from flexpower_dagster.settings import Settings
 
-from support import materialize_month, resources_for
+from support import resources_for
 
-SAMPLE_MONTH = "2025-06-01"
 KEY_LATE = "late_data:dso_final_production:WND-DE-001"
 KEY_INVOICE = "blocked_invoice:CON1_WND-DE-003"
 
 
 @pytest.fixture(scope="module")
-def month_warehouse(sample_warehouse, tmp_path_factory) -> Settings:
+def month_warehouse(sample_month, tmp_path_factory) -> Settings:
+    """A copy of the session's sample day with its month (tests/conftest.py), on a copy of the landing zone: the
+    tests evaluate alerts into it and deliver a late file."""
     root = tmp_path_factory.mktemp("alerts_sample")
     landing = root / "landing"
-    shutil.copytree(sample_warehouse.landing_dir, landing)
-    wh = root / "warehouse.duckdb"
-    shutil.copy(sample_warehouse.warehouse, wh)
-    settings = Settings(landing_dir=landing, warehouse=wh, data_dir=root / "data")
-    materialize_month(settings, SAMPLE_MONTH, raise_on_error=False)
-    return settings
+    shutil.copytree(sample_month.settings.landing_dir, landing)
+    return sample_month.copy(root, landing=landing, data=True)
 
 
 def evaluate(settings: Settings, now: str, instance=None) -> dg.ExecuteInProcessResult:

@@ -1,23 +1,19 @@
 """marts.position_qh on the real sample day 2025-06-08 at the end of the day (every daily asset materialised into a
-temporary warehouse with the full definitions): the desk's net sold equals marts.trading_daily's net volume, and the
+temporary warehouse with the full definitions, once per session: tests/conftest.py): the desk's net sold equals marts.trading_daily's net volume, and the
 open position is the latest forecast minus net sold in every QH."""
 
 import duckdb
 import pandas as pd
 import pytest
 
-from flexpower_dagster.settings import Settings
-
-from support import SAMPLE_DAY, materialize_day
+from support import SAMPLE_DAY
 
 DAY = pd.Timestamp(SAMPLE_DAY).date()
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory, sample_dir):
-    root = tmp_path_factory.mktemp("position_sample_day")
-    settings = Settings(landing_dir=sample_dir, warehouse=root / "warehouse.duckdb", data_dir=root / "data")
-    result = materialize_day(settings, SAMPLE_DAY, raise_on_error=False)
+def sample(sample_day):
+    settings, result = sample_day.settings, sample_day.result  # every daily asset of the day: tests/conftest.py
     done = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "marts/position_qh" in done
     checks = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in result.get_asset_check_evaluations()}

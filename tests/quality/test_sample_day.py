@@ -9,37 +9,20 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from flexpower_dagster.definitions import build_definitions
 from flexpower_dagster.lib.warehouse import connect
 from flexpower_dagster.settings import Settings
 
-from support import all_suites
+from support import CONTRACTS_PROBE, all_suites, materialize_day
 
 DAY = "2025-06-08"
-PROBE = dg.AssetKey(["test", "contracts_dependant_probe"])
-
-
-def _run_day(settings: Settings, extra_assets=()):
-    defs = dg.Definitions.merge(build_definitions(settings), dg.Definitions(assets=list(extra_assets)))
-    graph = defs.resolve_asset_graph()
-    selection = dg.AssetSelection.tag("cadence", "daily") - dg.AssetSelection.assets("report_site")
-    keys = sorted(selection.resolve(graph), key=lambda k: k.to_user_string())
-    job = defs.resolve_implicit_global_asset_job_def()
-    with dg.instance_for_test() as instance:
-        return job.execute_in_process(partition_key=DAY, asset_selection=keys, instance=instance, raise_on_error=False)
+PROBE = dg.AssetKey(list(CONTRACTS_PROBE))
 
 
 @pytest.fixture(scope="module")
-def sample_run(tmp_path_factory, sample_dir):
-    from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
-
-    @dg.asset(key=PROBE, deps=[dg.AssetKey(["marts", "contracts_in_force"])], partitions_def=daily_partitions, tags=DAILY_TAGS)
-    def probe() -> None:
-        """Stands in for anything reading marts/contracts_in_force in the same run (e.g. invoicing)."""
-
-    root = tmp_path_factory.mktemp("quality_sample")
-    settings = Settings(landing_dir=sample_dir, warehouse=root / "warehouse.duckdb", data_dir=root / "data")
-    return settings, _run_day(settings, [probe])
+def sample_run(sample_day):
+    """The session's sample day (tests/conftest.py), run with ``contracts_dependant_probe``: a dependant of
+    marts/contracts_in_force standing in for anything reading the contracts in the same run (e.g. invoicing)."""
+    return sample_day.settings, sample_day.result
 
 
 def _evaluations(result):
@@ -83,6 +66,7 @@ def test_the_sample_day_is_green_and_every_dependant_runs(sample_run):
         assert [n for _, n in per_asset] == [96] * 5
 
 
+@pytest.mark.slow
 def test_a_trade_beyond_the_exchange_limits_fails_its_run(tmp_path, sample_dir):
     """A genuinely broken source still makes a red run: the export with a price of 99999 EUR/MWh (beyond the
     EPEX limits) is rejected by its parser (rule out-of-bounds), so the day has no private trades, the
@@ -96,7 +80,7 @@ def test_a_trade_beyond_the_exchange_limits_fails_its_run(tmp_path, sample_dir):
     lines[2] = ";".join(fields)
     trades.write_text("".join(lines))
     settings = Settings(landing_dir=landing, warehouse=tmp_path / "warehouse.duckdb", data_dir=tmp_path / "data")
-    result = _run_day(settings)
+    result = materialize_day(settings, DAY, raise_on_error=False)
     assert not result.success
     failed = {k for k, e in _evaluations(result).items() if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR}
     assert failed == {("staging/exchange_private_trades", "completeness")}

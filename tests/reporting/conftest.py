@@ -3,15 +3,18 @@ by every test, served with range requests on 127.0.0.1.
 
 The site is built once per session (about 1-3 minutes: Evidence's vite build) into a temporary copy of
 ``reports/`` (node_modules shared by symlink), so ``reports/build`` of the working tree is never touched. The
-page with a broken query that proves the build check is built in a second, separate temporary project holding
-only that page and a trivial home page: the site the browser tests open (and screenshot) is exactly the site
-``report_site`` ships.
+page with a broken query that proves the build check was built by Evidence in a separate project holding only
+that page and a trivial home page, and recorded (``broken_build/``, ``make record-broken-build``): the site the
+browser tests open (and screenshot) is exactly the site ``report_site`` ships, and no session builds twice.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import threading
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -21,6 +24,7 @@ from flexpower_dagster.defs.reporting.serve import make_server
 from flexpower_dagster.defs.reporting.site import (
     SNAPSHOT_DIR,
     SNAPSHOT_FILE,
+    BuildResult,
     check_build,
     collect_invoice_docs,
     copy_project,
@@ -29,19 +33,16 @@ from flexpower_dagster.defs.reporting.site import (
 )
 from flexpower_dagster.lib.dagster.resources import Alerting
 from flexpower_dagster.lib.warehouse import connect
-from flexpower_dagster.settings import Settings
 
 from report_support import (
     BROKEN_PAGE,
     BROKEN_PAGE_MD,
-    CHROMIUM,
     MINIMAL_INDEX_MD,
     REPORTS,
     SAMPLE_DAY,
-    SAMPLE_MONTH,
     BuiltSite,
 )
-from support import materialize_month, resources_for
+from support import resources_for
 
 REQUIRED_MARTS = (
     "marts.portfolio_forecast",
@@ -53,6 +54,9 @@ REQUIRED_MARTS = (
     "marts.invoices",
     "marts.alerts",
 )
+#: A real Evidence build of a page with a broken query (``broken_site``), recorded by ``make record-broken-build``.
+BROKEN_BUILD = Path(__file__).parent / "broken_build"
+RECORD_BROKEN_BUILD = "FLEXPOWER_RECORD_BROKEN_BUILD"
 #: The clock of the sample's alert evaluation: the day the June invoices are issued.
 ALERTS_NOW = "2025-07-01T08:00:00"
 
@@ -63,14 +67,12 @@ def _require_evidence() -> None:
 
 
 @pytest.fixture(scope="session")
-def report_warehouse(sample_warehouse, tmp_path_factory):
-    """A copy of the session's sample-day warehouse (tests/conftest.py) plus the June invoices of that day, checked
-    to hold every mart the pages read."""
-    root = tmp_path_factory.mktemp("report_warehouse")
-    wh = root / "warehouse.duckdb"
-    shutil.copy(sample_warehouse.warehouse, wh)
-    settings = Settings(landing_dir=sample_warehouse.landing_dir, warehouse=wh, data_dir=root / "data")
-    materialize_month(settings, SAMPLE_MONTH, raise_on_error=False)
+def report_warehouse(sample_month, tmp_path_factory):
+    """A copy of the session's sample-day warehouse with the June invoices of that day (tests/conftest.py:
+    ``sample_month``, its data dir with the invoice PDFs too) and the alerts, checked to hold every mart the pages
+    read."""
+    settings = sample_month.copy(tmp_path_factory.mktemp("report_warehouse"), data=True)
+    wh = settings.warehouse
     # the alerts as of the morning the June invoices go out (a fixed clock: the page's content is deterministic)
     resources = resources_for(settings.landing_dir, wh, settings.data_dir)
     resources["alerting"] = Alerting(now=ALERTS_NOW)
@@ -99,10 +101,11 @@ def built_site(report_warehouse, tmp_path_factory) -> BuiltSite:
     return BuiltSite(project, project / "build", report_warehouse, snapshot, result, check_build(result, project / "build"))
 
 
-@pytest.fixture(scope="session")
-def broken_site(built_site, tmp_path_factory) -> BuiltSite:
-    """A separate project with only a trivial home page and a page whose query is broken (same snapshot)."""
-    project = copy_project(REPORTS, tmp_path_factory.mktemp("broken_site") / "reports")
+def _record_broken_build(built_site: BuiltSite, root: Path) -> None:
+    """Build BROKEN_PAGE_MD beside MINIMAL_INDEX_MD with the real Evidence, in a separate project on the site's
+    snapshot, and store what the build check reads in BROKEN_BUILD: the pages, the log, the exit code (result.json)
+    and each prerendered page (site/)."""
+    project = copy_project(REPORTS, root / "reports")
     shutil.rmtree(project / "pages")
     (project / "pages").mkdir()
     (project / "pages" / "index.md").write_text(MINIMAL_INDEX_MD)
@@ -111,7 +114,35 @@ def broken_site(built_site, tmp_path_factory) -> BuiltSite:
     snapshot.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(built_site.snapshot, snapshot)
     result = run_evidence(project)
-    return BuiltSite(project, project / "build", built_site.warehouse, snapshot, result, check_build(result, project / "build"))
+    shutil.rmtree(BROKEN_BUILD, ignore_errors=True)
+    shutil.copytree(project / "pages", BROKEN_BUILD / "pages")
+    for html in (project / "build").rglob("index.html"):
+        if "_app" not in html.relative_to(project / "build").parts:
+            target = BROKEN_BUILD / "site" / html.relative_to(project / "build")  # build/ is ignored by git
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(html, target)
+    (BROKEN_BUILD / "build.log").write_text(result.log)
+    lock = json.loads((REPORTS / "package-lock.json").read_text())["packages"]
+    meta = {"returncode": result.returncode, "seconds": result.seconds, "max_rss_mb": result.max_rss_mb,
+            "evidence": lock["node_modules/@evidence-dev/evidence"]["version"]}
+    (BROKEN_BUILD / "result.json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
+@pytest.fixture(scope="session")
+def broken_site(request, tmp_path_factory) -> BuiltSite:
+    """A project with only a trivial home page and a page whose query is broken, built by the real Evidence: the
+    recording in BROKEN_BUILD (its pages, log, exit code and prerendered pages), not a second build per session.
+    ``make record-broken-build`` records it again (after an Evidence upgrade: test_report_site.py checks the
+    version)."""
+    if os.environ.get(RECORD_BROKEN_BUILD) == "1":
+        _record_broken_build(request.getfixturevalue("built_site"), tmp_path_factory.mktemp("broken_build_record"))
+    project = tmp_path_factory.mktemp("broken_site") / "reports"
+    shutil.copytree(BROKEN_BUILD / "pages", project / "pages")
+    shutil.copytree(BROKEN_BUILD / "site", project / "build")
+    meta = json.loads((BROKEN_BUILD / "result.json").read_text())
+    result = BuildResult(returncode=meta["returncode"], seconds=meta["seconds"], log=(BROKEN_BUILD / "build.log").read_text(),
+                         max_rss_mb=meta["max_rss_mb"])
+    return BuiltSite(project, project / "build", None, None, result, check_build(result, project / "build"))
 
 
 @pytest.fixture(scope="session")
@@ -123,29 +154,3 @@ def site_url(built_site):
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
-
-
-# module scope: the sync Playwright API runs an event loop in this thread until it is stopped; a session-wide
-# browser would leave it running and break later tests that call asyncio.run() (Dagster's automation tests)
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's Chromium is missing: run `make setup-browser`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()

@@ -20,8 +20,8 @@ REPORTS = PROJECT_ROOT / "reports"
 CHROMIUM = Path("/usr/bin/chromium")
 #: The pages of the site: one asset page whatever the number of assets (the asset is a URL parameter).
 SITE_PAGES = {"/", "/asset/", "/trading/", "/imbalance/", "/invoices/", "/data-quality/", "/alerts/", "/desk/"}
-#: A test-only page with a broken query. It is built in a separate temporary project (never in the site the
-#: browser tests open and screenshot): test pages must never reach a built site.
+#: A test-only page with a broken query. It was built in a separate temporary project (never in the site the
+#: browser tests open and screenshot: test pages must never reach a built site), recorded in broken_build/.
 BROKEN_PAGE = "zz-broken-query-check"
 BROKEN_PAGE_MD = """---
 title: Broken on purpose (test)
@@ -45,8 +45,8 @@ A page without queries (the broken-query build needs a home page).
 class BuiltSite:
     project: Path
     build: Path
-    warehouse: Path
-    snapshot: Path
+    warehouse: Path | None  # None: a recorded build (tests/reporting/broken_build)
+    snapshot: Path | None
     result: BuildResult
     errors: list[BuildError]
 

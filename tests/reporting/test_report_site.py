@@ -32,7 +32,7 @@ from flexpower_dagster.defs.reporting.site import BuildResult, check_build, list
 from flexpower_dagster.lib.dagster.resources import Alerting, DataDir, Warehouse
 from flexpower_dagster.settings import PROJECT_ROOT
 
-from report_support import BROKEN_PAGE, SAMPLE_DAY, SITE_PAGES, Expected
+from report_support import BROKEN_PAGE, BROKEN_PAGE_MD, SAMPLE_DAY, SITE_PAGES, Expected
 
 SCREENSHOTS = Path(os.environ.get("FLEXPOWER_SCREENSHOTS_DIR") or PROJECT_ROOT / "build" / "screenshots")
 #: The screenshots the README and docs/reports.md show: `make screenshots` refreshes only these in docs/screenshots/
@@ -361,6 +361,21 @@ def test_build_check_names_only_the_broken_page(broken_site):
     # ... the check finds exactly that page and the error.
     assert {e.page.strip("/") for e in broken_site.errors} == {BROKEN_PAGE}, [str(e) for e in broken_site.errors]
     assert any("no_such_column" in e.error for e in broken_site.errors), [str(e) for e in broken_site.errors]
+
+
+def test_the_broken_build_is_recorded_from_these_pages_with_the_pinned_evidence(broken_site):
+    """The recording stands for a build of today's test pages by today's Evidence: re-record (``make
+    record-broken-build``) after changing either."""
+    import json
+
+    from report_support import MINIMAL_INDEX_MD, REPORTS
+
+    pages = broken_site.project / "pages"
+    assert {p.name: p.read_text() for p in pages.iterdir()} == {"index.md": MINIMAL_INDEX_MD, f"{BROKEN_PAGE}.md": BROKEN_PAGE_MD}
+    recorded = json.loads((Path(__file__).parent / "broken_build" / "result.json").read_text())
+    pinned = json.loads((REPORTS / "package-lock.json").read_text())["packages"]["node_modules/@evidence-dev/evidence"]["version"]
+    assert recorded["evidence"] == pinned, "Evidence was upgraded: make record-broken-build"
+    assert "Error in Query" in broken_site.result.log  # the recorded log is Evidence's own
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))

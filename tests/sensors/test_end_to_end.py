@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+import pytest
 
 from flexpower_dagster.definitions import build_definitions, source_sensors
 from flexpower_dagster.lib.dagster.resources import LandingZone
@@ -14,6 +15,8 @@ from flexpower_dagster.lib.warehouse import connect
 from flexpower_dagster.settings import Settings
 
 from sensor_helpers import drop
+
+pytestmark = pytest.mark.e2e  # the sensors' and the automation's loop over a growing landing zone
 
 DAY = "2025-06-08"
 #: Assets the automation would also run but that need tools outside the test (Evidence/npm).

@@ -9,6 +9,7 @@ import shutil
 import time
 
 import dagster as dg
+import pytest
 from test_end_to_end import Platform
 
 from flexpower_dagster.lib.checksums import compare
@@ -16,6 +17,8 @@ from flexpower_dagster.settings import Settings
 
 from sensor_helpers import touch
 from support import materialize_day, materialize_month, sample_checksums
+
+pytestmark = pytest.mark.e2e  # the sensors' and the automation's loop over a growing landing zone
 
 DAYS = ("2025-06-07", "2025-06-08", "2025-06-09", "2025-06-10")  # the sample's landing days
 MONTH = "2025-06-01"

@@ -41,6 +41,8 @@ from flexpower_dagster.settings import PROJECT_ROOT, Settings
 
 from support import SCREENSHOTS
 
+pytestmark = pytest.mark.e2e  # `make run` and dagster-webserver as processes
+
 REPOSITORY = {"repositoryLocationName": CODE_LOCATION, "repositoryName": "__repository__"}
 #: Assets that are not warehouse tables (a static site, copies of the database): no column schema.
 NOT_TABLES = {"report_site", "warehouse_snapshot", "audience_snapshots"}
