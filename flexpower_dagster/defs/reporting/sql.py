@@ -55,6 +55,14 @@ def _dod(*columns: str) -> str:
 
 #: Link to the one asset page, with the asset and the day as URL parameters.
 #: Page links carry identifiers URL-encoded (validated ids are URL-safe already; this keeps it so if the rule widens).
+#: The newest data-quality result per day, asset, check and expectation (re-runs append results): the ``r`` the
+#: data-quality tables read.
+NEWEST_DQ_RESULTS = """r AS (
+            SELECT * FROM marts.data_quality_results
+            QUALIFY row_number() OVER (
+                PARTITION BY delivery_day, asset_key, check_name, expectation ORDER BY checked_at DESC NULLS LAST
+            ) = 1
+        )"""
 ASSET_LINK = "'/asset/?asset=' || url_encode(asset_id) || '&day=' || strftime(delivery_day, '%Y-%m-%d')"
 
 VIEWS: dict[str, str] = {
@@ -524,13 +532,8 @@ VIEWS: dict[str, str] = {
     # Data quality: the newest result per day, asset, check and expectation (re-runs append results). Since when an
     # entity fails is per entity and unbroken run: report.dq_failures (a min over a check's failing days called an
     # intermittent failure "failing since" its first day).
-    "data_quality": """
-        WITH r AS (
-            SELECT * FROM marts.data_quality_results
-            QUALIFY row_number() OVER (
-                PARTITION BY delivery_day, asset_key, check_name, expectation ORDER BY checked_at DESC NULLS LAST
-            ) = 1
-        )
+    "data_quality": f"""
+        WITH {NEWEST_DQ_RESULTS}
         SELECT r.delivery_day, strftime(r.delivery_day, '%d.%m.%Y') AS day_label,
                strftime(r.delivery_day, '%Y-%m-%d') AS day_key,
                r.asset_key, r.check_name, r.expectation, r.severity, r.passed, r.failing_rows,
@@ -544,13 +547,8 @@ VIEWS: dict[str, str] = {
     # the first day of the entity's current run of failures: the days the expectation was evaluated without a
     # break (a day it passed for the entity ends a run), so an intermittent failure is never "failing since" its
     # first failure. The page counts the days per entity in the chosen range.
-    "dq_failures": """
-        WITH r AS (
-            SELECT * FROM marts.data_quality_results
-            QUALIFY row_number() OVER (
-                PARTITION BY delivery_day, asset_key, check_name, expectation ORDER BY checked_at DESC NULLS LAST
-            ) = 1
-        ),
+    "dq_failures": f"""
+        WITH {NEWEST_DQ_RESULTS},
         f AS (
             SELECT DISTINCT r.delivery_day, r.asset_key, r.check_name, r.expectation,
                    coalesce(nullif(trim(e.entity), ''), '(whole table)') AS entity
@@ -585,13 +583,8 @@ VIEWS: dict[str, str] = {
         ORDER BY u.delivery_day, u.asset_key, u.check_name, u.expectation, u.entity
     """,
     # Results per day and outcome (the chart and the per-day table: failures next to passes).
-    "dq_days": """
-        WITH r AS (
-            SELECT * FROM marts.data_quality_results
-            QUALIFY row_number() OVER (
-                PARTITION BY delivery_day, asset_key, check_name, expectation ORDER BY checked_at DESC NULLS LAST
-            ) = 1
-        )
+    "dq_days": f"""
+        WITH {NEWEST_DQ_RESULTS}
         SELECT delivery_day, strftime(delivery_day, '%Y-%m-%d') AS day_key, strftime(delivery_day, '%d.%m.%Y') AS day_label,
                count(*) FILTER (WHERE passed) AS n_passed,
                count(*) FILTER (WHERE NOT passed) AS n_failed,
