@@ -41,6 +41,7 @@ from report_support import (
     REPORTS,
     SAMPLE_DAY,
     BuiltSite,
+    PageVisit,
 )
 from support import resources_for
 
@@ -154,3 +155,18 @@ def site_url(built_site):
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def visit(browser, site_url):
+    """Open pages of the built site (``visit(width).open(path)``); every context is closed after the test."""
+    visits = []
+
+    def _visit(width: str = "desktop") -> PageVisit:
+        v = PageVisit(browser, site_url, width)
+        visits.append(v)
+        return v
+
+    yield _visit
+    for v in visits:
+        v.close()

@@ -18,13 +18,12 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
-from test_report_site import WIDTHS, PageVisit, assert_shown
 
 from flexpower_dagster.defs.position.assets import marts_position_qh
 from flexpower_dagster.defs.position.desk import DESK_FILE, desk_payload, write_desk_file
 from flexpower_dagster.defs.trading.assets import marts_trading_daily, marts_trading_qh
 
-from report_support import SAMPLE_DAY
+from report_support import SAMPLE_DAY, WIDTHS, PageVisit, assert_shown
 from support import SAMPLE_DIR, resources_for
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -102,19 +101,16 @@ def write(warehouse, build, generated_at: datetime) -> dict:
 
 
 @pytest.fixture
-def desk(browser, site_url):
-    visits = []
+def desk(visit):
+    """The desk page opened at a width (the ``visit`` fixture of conftest.py), once its data file is read."""
 
     def _open(width: str = "desktop") -> PageVisit:
-        v = PageVisit(browser, site_url, width)
-        visits.append(v)
+        v = visit(width)
         v.open("/desk/")
         v.page.wait_for_selector("[data-desk-status=ok]", timeout=30_000)
         return v
 
-    yield _open
-    for v in visits:
-        v.close()
+    return _open
 
 
 def tile(v: PageVisit, name: str) -> str:

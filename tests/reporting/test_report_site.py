@@ -18,7 +18,6 @@ docs/screenshots/ instead (shown in the README and docs/reports.md).
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -32,15 +31,18 @@ from flexpower_dagster.defs.reporting.site import BuildResult, check_build, list
 from flexpower_dagster.lib.dagster.resources import Alerting, DataDir, Warehouse
 from flexpower_dagster.settings import PROJECT_ROOT
 
-from report_support import BROKEN_PAGE, BROKEN_PAGE_MD, SAMPLE_DAY, SITE_PAGES, Expected
+from report_support import (
+    BROKEN_PAGE,
+    BROKEN_PAGE_MD,
+    SAMPLE_DAY,
+    SITE_PAGES,
+    WIDTHS,
+    Expected,
+    PageVisit,
+    assert_shown,
+)
 
-SCREENSHOTS = Path(os.environ.get("FLEXPOWER_SCREENSHOTS_DIR") or PROJECT_ROOT / "build" / "screenshots")
-#: The screenshots the README and docs/reports.md show: `make screenshots` refreshes only these in docs/screenshots/
-#: (build/screenshots/ gets every page at both widths).
-DOCUMENTED = {"overview", "asset", "trading", "imbalance", "invoices", "data-quality", "alerts", "overview-phone"}
-NUMBER = re.compile(r"-?\d{1,3}(?:\.\d{3})*(?:,(\d+))?")
 NEGATIVE_ZERO = re.compile(r"(?<![\d.,])-0,0+(?![0-9])")
-WIDTHS = {"desktop": (1440, 900), "phone": (390, 844)}
 BLOCKED_ASSET = "WND-DE-003"  # the sample's contract with inconsistent terms (invoice blocked)
 OTHER_ASSET = "WND-DE-002"
 D = SAMPLE_DAY
@@ -57,152 +59,6 @@ VISITS = {
     "data-quality": ("/data-quality/", "data-quality", None),
     "alerts": ("/alerts/", "alerts", None),
 }
-
-
-def de_number(text: str) -> tuple[float, int]:
-    """The first de-DE number in ``text`` and its number of decimals ("1.234,56 MWh" -> (1234.56, 2))."""
-    match = NUMBER.search(text)
-    assert match, f"no number in {text!r}"
-    decimals = len(match.group(1) or "")
-    return float(match.group(0).replace(".", "").replace(",", ".")), decimals
-
-
-def assert_shown(text: str, expected, what: str) -> None:
-    """``text`` shows ``expected`` rounded to the decimals it shows; None must show as no number ("-")."""
-    if expected is None or (isinstance(expected, float) and expected != expected):
-        assert not re.search(r"\d", text), f"{what}: expected no data, shown {text!r}"
-        return
-    shown, decimals = de_number(text)
-    assert abs(shown - float(expected)) <= 0.5 * 10 ** (-decimals) + 1e-9, f"{what}: shown {text!r}, warehouse {expected}"
-
-
-# ------------------------------------------------------------------------------------------------ browser
-CHARTS_JS = r"""() => {
-  const reg = window[Symbol.for('__evidence-chart-window-debug__')] || {};
-  const out = {};
-  for (const c of Object.values(reg)) {
-    if (c.isDisposed() || !document.body.contains(c.getDom())) continue;
-    const box = c.getDom().closest('[data-chart]');
-    const name = box ? box.dataset.chart : '(chart without data-chart)';
-    const o = c.getOption();
-    const swap = ((o.yAxis || [])[0] || {}).type === 'category';
-    out[name] = {
-      legend: box ? [...box.querySelectorAll('[data-legend] [data-series]')].map(e => [e.dataset.series,
-               getComputedStyle(e.querySelector('.fp-swatch')).backgroundColor]) : [],
-      series: (o.series || []).map(s => ({name: s.name, color: (s.itemStyle || {}).color || null,
-        points: (s.data || []).map(d => { let p = Array.isArray(d) ? d : (d && Array.isArray(d.value) ? d.value : [null, d]);
-          let [x, y] = swap ? [p[1], p[0]] : [p[0], p[1]]; if (x instanceof Date) x = x.getTime(); return [x, y]; })}))
-    };
-  }
-  return out;
-}"""
-
-TABLE_JS = r"""(name) => { const box = document.querySelector(`[data-table="${name}"]`); if (!box) return null;
-  const t = box.querySelector('.scrollbox table');
-  const heads = [...t.querySelectorAll('thead tr')].at(-1);
-  return {heads: [...heads.querySelectorAll('th')].map(th => th.innerText.replace(/\s+/g, ' ').trim()),
-          rows: [...t.querySelectorAll('tr')].filter(tr => !tr.closest('thead'))
-                   .map(tr => [...tr.children].map(td => td.innerText.replace(/\s+/g, ' ').trim()))}; }"""
-
-
-class PageVisit:
-    """Open one page; record console errors and warnings, page errors and every request not to the site."""
-
-    def __init__(self, browser, site_url: str, width: str = "desktop"):
-        self.site = urlparse(site_url)
-        w, h = WIDTHS[width]
-        self.context = browser.new_context(viewport={"width": w, "height": h}, locale="de-DE")
-        self.page = self.context.new_page()
-        self.console_errors: list[str] = []
-        self.full_reads: list[str] = []
-        self.foreign_requests: list[str] = []
-        self.data_responses: list[tuple[str, int]] = []
-        self.page.on("console", self._on_console)
-        self.page.on("pageerror", lambda e: self.console_errors.append(f"pageerror: {e}"))
-        self.page.on("request", self._on_request)
-        self.page.on("response", lambda r: "/data/" in r.url and r.url.endswith(".parquet")
-                     and self.data_responses.append((r.url, r.status)))
-        # Nothing may leave the machine: abort (and record) anything not served by our server.
-        self.context.route(re.compile(rf"^(?!http://127\.0\.0\.1:{self.site.port}/).*"), self._abort)
-
-    def _on_console(self, message) -> None:
-        if message.type == "error":
-            self.console_errors.append(message.text)
-        elif "full HTTP read" in message.text:
-            self.full_reads.append(message.text)
-
-    def _on_request(self, request) -> None:
-        url = urlparse(request.url)
-        if url.scheme in ("data", "blob"):
-            return
-        if (url.hostname, url.port) != (self.site.hostname, self.site.port):
-            self.foreign_requests.append(request.url)
-
-    def _abort(self, route) -> None:
-        if urlparse(route.request.url).scheme in ("data", "blob"):
-            route.continue_()
-        else:
-            route.abort()
-
-    def open(self, path: str) -> None:
-        self.page.goto(self.site.geturl().rstrip("/") + path, wait_until="networkidle", timeout=90_000)
-        self.settle()
-
-    def settle(self) -> None:
-        """Wait until every query of the page has answered: no loading skeleton, every chart drawn."""
-        self.page.wait_for_load_state("networkidle")
-        self.page.wait_for_function(
-            """() => !/Loading/.test(document.querySelector('main')?.innerText ?? 'Loading')
-                 && [...document.querySelectorAll('[data-chart]')].every(b => b.querySelector('canvas, svg') || /no data/.test(b.innerText))""",
-            timeout=90_000,
-        )
-        self.page.wait_for_timeout(1200)  # chart animations and the last reactive updates
-
-    def charts(self) -> dict:
-        return self.page.evaluate(CHARTS_JS)
-
-    def table(self, name: str) -> dict | None:
-        return self.page.evaluate(TABLE_JS, name)
-
-    def tile(self, name: str) -> str:
-        tile = self.page.locator(f'[data-kpi="{name}"]').first
-        value = tile.locator(".text-xl").first
-        return value.inner_text().strip()
-
-    def kpi_names(self) -> list[str]:
-        return self.page.eval_on_selector_all("[data-kpi]", "els => els.map(e => e.dataset.kpi)")
-
-    def body(self) -> str:
-        return self.page.inner_text("body")
-
-    def screenshot(self, name: str) -> None:
-        if os.environ.get("FLEXPOWER_SCREENSHOTS_DIR") and name not in DOCUMENTED:
-            return
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-    def assert_clean(self) -> None:
-        assert self.console_errors == [], f"console errors: {self.console_errors}"
-        assert self.foreign_requests == [], f"requests left 127.0.0.1: {self.foreign_requests}"
-        assert self.full_reads == [], f"data files read in full (no range request): {self.full_reads}"
-        assert all(status in (200, 206) for _, status in self.data_responses), self.data_responses
-
-    def close(self) -> None:
-        self.context.close()
-
-
-@pytest.fixture
-def visit(browser, site_url):
-    visits = []
-
-    def _visit(width: str = "desktop") -> PageVisit:
-        v = PageVisit(browser, site_url, width)
-        visits.append(v)
-        return v
-
-    yield _visit
-    for v in visits:
-        v.close()
 
 
 @pytest.fixture(scope="module")
