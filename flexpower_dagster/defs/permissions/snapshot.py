@@ -18,7 +18,9 @@ A scope is the set of ``(delivery_day, contract_id, asset_id, email)`` of ``mart
 scoped audience (a customer: the contracts whose e-mail is theirs). Row filters keep a table's rows of the scope:
 ``asset`` the rows of the scope's assets on the days its contracts were in force, ``contract`` the rows of its
 contracts, ``customer`` the rows addressed to its e-mail. Without ``marts.contracts_in_force`` the scope is empty,
-so is every filtered table.
+so is every filtered table. The row filters are written once (:func:`scope_cte`, :func:`scoped_select`): a snapshot
+reads one scope value through them, the customer statements (``defs/statements``) every customer of a month at once
+(each row tagged with its customer), so a statement holds exactly what that customer's snapshot would.
 """
 
 from __future__ import annotations
@@ -41,17 +43,21 @@ META_SCHEMA = "snapshot"
 SNAPSHOT_DIR = "snapshots"
 _ALIAS = "audience_snapshot"
 
-#: The scope relation's selector per scope kind: ``$scope`` is the bound scope value.
-_SCOPE_SELECTORS = {
-    "customer": "lower(trim(email)) = $scope",
-    "contract": "contract_id = $scope",
-    "asset": "asset_id = $scope",
+#: The value a scoped audience is named by, per scope kind, over ``marts.contracts_in_force`` (a customer: the
+#: contract's e-mail, compared case-blind and trimmed).
+SCOPE_KEYS = {
+    "customer": "lower(trim(email))",
+    "contract": "contract_id",
+    "asset": "asset_id",
 }
-#: Row filters over the table aliased ``t`` and the ``scope`` CTE.
+#: Row filters over the table aliased ``t``: the scope relation's keys (``k``, one row per scope value and key, so a
+#: row is kept once per scope value however many contracts of that scope cover it) and the join condition.
 _ROW_FILTERS = {
-    "asset": "EXISTS (SELECT 1 FROM scope s WHERE s.delivery_day = t.delivery_day AND s.asset_id = t.asset_id)",
-    "contract": "t.contract_id IN (SELECT contract_id FROM scope)",
-    "customer": "lower(trim(t.email)) IN (SELECT lower(trim(email)) FROM scope)",
+    "asset": ("SELECT DISTINCT scope_value, delivery_day, asset_id FROM scope",
+              "k.delivery_day = t.delivery_day AND k.asset_id = t.asset_id"),
+    "contract": ("SELECT DISTINCT scope_value, contract_id FROM scope", "k.contract_id = t.contract_id"),
+    "customer": ("SELECT DISTINCT scope_value, lower(trim(email)) AS email_key FROM scope",
+                 "k.email_key = lower(trim(t.email))"),
 }
 
 
@@ -81,13 +87,22 @@ def _existing(conn: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
     return out
 
 
-def _scope_cte(grantee: Grantee, existing: dict[str, set[str]]) -> str:
+def scope_cte(scope: str, existing: dict[str, set[str]], *, every: bool = False, window: bool = False) -> str:
+    """The ``scope`` CTE (``delivery_day, contract_id, asset_id, email, scope_value``): the rows of
+    ``marts.contracts_in_force`` of one scope value (the bound ``$scope``) or, ``every``, of every scope value at once
+    (each row tagged with its own; rows without a key belong to nobody); ``window``: only the days in
+    [``$first_day``, ``$end_day``). Without ``marts.contracts_in_force`` the scope is empty."""
     source = CONTRACTS_IN_FORCE.qualified_name
     if source not in existing:
         return ("scope AS (SELECT CAST(NULL AS DATE) AS delivery_day, CAST(NULL AS VARCHAR) AS contract_id, "
-                "CAST(NULL AS VARCHAR) AS asset_id, CAST(NULL AS VARCHAR) AS email WHERE false)")
-    return (f"scope AS (SELECT DISTINCT delivery_day, contract_id, asset_id, email FROM {source} "
-            f"WHERE {_SCOPE_SELECTORS[grantee.scope]})")
+                "CAST(NULL AS VARCHAR) AS asset_id, CAST(NULL AS VARCHAR) AS email, "
+                "CAST(NULL AS VARCHAR) AS scope_value WHERE false)")
+    key = SCOPE_KEYS[scope]
+    where = [f"{key} IS NOT NULL AND {key} <> ''" if every else f"{key} = $scope"]
+    if window:
+        where.append("delivery_day >= $first_day AND delivery_day < $end_day")
+    return (f"scope AS (SELECT DISTINCT delivery_day, contract_id, asset_id, email, {key} AS scope_value FROM {source} "
+            f"WHERE {' AND '.join(where)})")
 
 
 def _select(grant: Grant, policy: Policy, have: set[str]) -> str:
@@ -99,6 +114,30 @@ def _select(grant: Grant, policy: Policy, have: set[str]) -> str:
     )
 
 
+def scoped_select(grant: Grant, policy: Policy, existing: dict[str, set[str]], *, keyed: bool = False) -> str:
+    """``SELECT`` of the granted table's allowed columns and, through its row filter, only the rows of the ``scope``
+    CTE (:func:`scope_cte`, which the caller puts in front); ``keyed``: the first column is ``scope_value``, the
+    scope value a row belongs to (a row of two scope values comes twice). A granted table the warehouse lacks yet is
+    an empty relation of the declared types. The one implementation of the row filters: the snapshots and the
+    customer statements both read through it."""
+    spec = policy.tables[grant.table]
+    key = "k.scope_value AS scope_value, " if keyed else ""
+    if grant.table not in existing:
+        nulls = ", ".join(f"CAST(NULL AS {spec.column(c).type}) AS {quote(c)}" for c in grant.columns)
+        return f"SELECT {'CAST(NULL AS VARCHAR) AS scope_value, ' if keyed else ''}{nulls} WHERE false"
+    have = existing[grant.table]
+    if grant.rows is None:
+        raise ValueError(f"{grant.table} has no row filter: it cannot be read for a scope")
+    # a row filter's columns must be in the warehouse table: a filter over NULLs would keep nothing, but an absent
+    # filter column is a schema the policy was not written for: refuse
+    lacking = [c for c in ROW_FILTER_COLUMNS[grant.rows] if c not in have]
+    if lacking:
+        raise ValueError(f"{grant.table} in the warehouse has no {lacking}: cannot filter its rows by {grant.rows}")
+    keys, on = _ROW_FILTERS[grant.rows]
+    return (f"SELECT {key}{_select(grant, policy, have)} FROM {quote(grant.schema)}.{quote(grant.name)} AS t "
+            f"JOIN ({keys}) AS k ON {on}")
+
+
 def _copy_table(conn, alias: str, grant: Grant, grantee: Grantee, policy: Policy, existing) -> bool:
     """Create the granted table in the snapshot; False when the warehouse lacks it (then it is created empty)."""
     target = f"{alias}.{quote(grant.schema)}.{quote(grant.name)}"
@@ -107,18 +146,12 @@ def _copy_table(conn, alias: str, grant: Grant, grantee: Grantee, policy: Policy
         cols = ", ".join(f"{quote(c)} {spec.column(c).type}" for c in grant.columns)
         conn.execute(f"CREATE TABLE {target} ({cols})")
         return False
-    have = existing[grant.table]
-    sql = f"SELECT {_select(grant, policy, have)} FROM {quote(grant.schema)}.{quote(grant.name)} AS t"
-    params = None
-    if grantee.scope is not None:
-        # a row filter's columns must be in the warehouse table: a filter over NULLs would keep nothing, but
-        # an absent filter column is a schema the policy was not written for: refuse
-        lacking = [c for c in ROW_FILTER_COLUMNS[grant.rows] if c not in have]
-        if lacking:
-            raise ValueError(f"{grant.table} in the warehouse has no {lacking}: cannot filter its rows by {grant.rows}")
-        sql = f"WITH {_scope_cte(grantee, existing)} {sql} WHERE {_ROW_FILTERS[grant.rows]}"
-        params = {"scope": grantee.scope_value}
-    conn.execute(f"CREATE TABLE {target} AS {sql}", params)
+    if grantee.scope is None:
+        sql = f"SELECT {_select(grant, policy, existing[grant.table])} FROM {quote(grant.schema)}.{quote(grant.name)} AS t"
+        conn.execute(f"CREATE TABLE {target} AS {sql}")
+        return True
+    sql = f"WITH {scope_cte(grantee.scope, existing)} {scoped_select(grant, policy, existing)}"
+    conn.execute(f"CREATE TABLE {target} AS {sql}", {"scope": grantee.scope_value})
     return True
 
 
