@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
+BYTECODE := $(VENV)/.bytecode
 # uv installs the locked Python environment (uv.lock); it is bootstrapped with pip into .tools/ (gitignored)
 UV_VERSION := 0.13.9
 UV := .tools/uv/bin/uv
@@ -14,12 +15,12 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 # a sensor tick may take this long before Dagster stops it (the stage limits: docs/operations.md)
 export DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS ?= 180
 
-.PHONY: setup setup-python setup-reports setup-browser run dev test test-fast record-broken-build lint lock reset benchmark benchmark-backfill benchmark-desk screenshots sql
+.PHONY: setup setup-python setup-reports setup-browser run dev test test-fast record-broken-build lint lock reset benchmark benchmark-backfill benchmark-desk benchmark-startup screenshots sql
 
 ## setup: .venv exactly as uv.lock pins it (package editable); report site packages exactly as package-lock.json pins them
 setup: setup-python setup-reports
 
-setup-python: $(STAMP)
+setup-python: $(STAMP) $(BYTECODE)
 
 $(UV):
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .tools/uv "uv==$(UV_VERSION)"
@@ -29,6 +30,14 @@ $(UV):
 $(STAMP): pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --extra test --python $(PYTHON) --quiet
 	@touch $(STAMP)
+
+# Bytecode of every installed module and of the package, compiled once at install: uv does not compile it, and where
+# PYTHONDONTWRITEBYTECODE is set (containers, CI) Python never caches it, so every run worker, sensor and CLI process
+# would compile ~4,000 modules from source again (about 2 s of CPU per process start; docs/benchmarks.md, "Run start-up").
+# Python still checks each .pyc against its source: an edited module is compiled afresh, never stale.
+$(BYTECODE): $(STAMP)
+	$(PY) -m compileall -q -j 0 $(VENV)/lib/python3.11/site-packages flexpower_dagster > /dev/null
+	@touch $(BYTECODE)
 
 ## lock: re-resolve uv.lock after changing pyproject.toml (`make lock ARGS=--upgrade` takes newer versions)
 lock: | $(UV)
@@ -95,6 +104,11 @@ benchmark-backfill: setup
 ## where the time goes) -> docs/benchmarks.md and build/benchmark/desk.json; 30-45 min on 2 cores; not in CI
 benchmark-desk: setup
 	$(PY) scripts/benchmark_desk.py $(ARGS)
+
+## benchmark-startup: a staging run's start-up (process start -> first step) and the code location's import, on the
+## sample day (issue 27 point 3; ~2 min); not in CI
+benchmark-startup: setup-python
+	$(PY) scripts/benchmark_startup.py $(ARGS)
 
 ## sql: query the read-only warehouse snapshot (never the live file): make sql, or make sql Q="SELECT ..."; an
 ## audience's scoped snapshot: make sql AUDIENCE=trading (docs/permissions.md)

@@ -20,9 +20,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from pathlib import Path
 
-import jinja2
 import pandas as pd
 
 from flexpower_dagster.defs.invoicing.lines import CUSTOMER_PAYS, FLEX_PAYS
@@ -127,8 +127,16 @@ INVOICE_HTML = """<!DOCTYPE html>
 </html>
 """
 
-_ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-_HTML_TEMPLATE = _ENV.from_string(INVOICE_HTML)
+
+
+@lru_cache(maxsize=1)
+def _html_template():
+    """The compiled invoice template, built on the first document of the process (Jinja2 is imported here: every run
+    worker loads this module, few draw an invoice)."""
+    import jinja2
+
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return env.from_string(INVOICE_HTML)
 
 _DIRECTION_TEXT = {FLEX_PAYS: "FlexPower pays customer", CUSTOMER_PAYS: "Customer pays FlexPower"}
 
@@ -364,7 +372,7 @@ def cancellation_model(invoice: dict, cancelled: dict, number: str, issuer: Issu
 
 
 def render_html(model: dict) -> bytes:
-    return _HTML_TEMPLATE.render(inv=model).encode("utf-8")
+    return _html_template().render(inv=model).encode("utf-8")
 
 
 def build_email(model: dict, to: str, issue_date: date, pdf: bytes) -> bytes:

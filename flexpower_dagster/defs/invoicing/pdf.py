@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from fpdf import FPDF
-
 
 def _latin1(text: str) -> str:
     """fpdf2's core fonts are Latin-1: replace anything else (never expected in our texts)."""
@@ -19,6 +17,8 @@ def _latin1(text: str) -> str:
 
 
 def render_pdf(model: dict, issue_date: date) -> bytes:
+    from fpdf import FPDF  # imported where a document is drawn: its import (fonts) costs every run worker 0.7 s
+
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_creation_date(datetime(issue_date.year, issue_date.month, issue_date.day, tzinfo=UTC))
     pdf.set_title(model["title"])
