@@ -183,11 +183,11 @@ def main(argv: list[str] | None = None) -> int:
 
     # every day the landing zone's day-defining files touch (delivered days and forecast-only days at the edges,
     # built for the trading view), as the sensors see them: after this, `make dev` finds nothing left to request.
-    # One scan for both questions; what dating content-dated files teaches goes to the manifest the runs share.
+    # One scan for both questions; what dating content-dated files teaches goes to the facts the runs share.
     defining = [s for s in landing_sources() if s.defines_days or s.delivered]
-    inventory, manifest = scan(settings.landing_dir, defining), build_resources(settings)["landing"].manifest()
-    days = sorted(landing_days(settings.landing_dir, [s for s in defining if s.defines_days], inventory, manifest))
-    delivered = landing_days(settings.landing_dir, [s for s in defining if s.delivered], inventory, manifest)
+    inventory, facts = scan(settings.landing_dir, defining), build_resources(settings)["landing"].facts()
+    days = sorted(landing_days(settings.landing_dir, [s for s in defining if s.defines_days], inventory, facts))
+    delivered = landing_days(settings.landing_dir, [s for s in defining if s.delivered], inventory, facts)
     if args.days:
         days = [d for d in days if d in set(args.days)]
     if not days:

@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 
 from flexpower_dagster.defs.vpp.sources import VPP_FORECASTS_SOURCE, VPP_LIVE_SAMPLES_SOURCE
-from flexpower_dagster.lib.landing.files import clear_caches, scan
+from flexpower_dagster.lib.landing.facts import clear_caches
+from flexpower_dagster.lib.landing.files import scan
 from flexpower_dagster.lib.landing.incremental import load_days
 from flexpower_dagster.lib.landing.load import load_day
 from flexpower_dagster.lib.landing.source import LOADED_FILES, REJECTED_FILES, SourceSpec

@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flexpower_dagster.lib.landing.files import clear_caches, file_days, file_sha256, scan
+from flexpower_dagster.lib.landing.facts import Facts, clear_caches
+from flexpower_dagster.lib.landing.files import scan
 from flexpower_dagster.lib.landing.load import load_day
 from flexpower_dagster.lib.landing.manifest import Manifest
 from flexpower_dagster.lib.landing.source import SourceSpec, days_from_content
@@ -53,18 +54,18 @@ def test_each_file_is_read_once_across_processes(tmp_path, counting_spec):
     spec, calls = counting_spec
     root = tmp_path / "landing"
     _write(root, "things_1.csv", "2025-06-08T10:00,1.5\n2025-06-09T10:00,2.5\n")
-    manifest = Manifest(tmp_path / "manifest")
+    facts = Facts(Manifest(tmp_path / "manifest"))
     (f,) = scan(root, [spec]).files["things"]
 
     # the sensor learns the days (parsing the file) and the hash
-    assert file_days(spec, f, manifest) == {DAY, date(2025, 6, 9)}
-    sha = file_sha256(f, manifest)
+    assert facts.days(spec, f) == {DAY, date(2025, 6, 9)}
+    sha = facts.sha256(f)
     assert calls == ["things/things_1.csv"]
 
     # "another process": nothing cached in memory, the manifest answers; the load does not parse again
     clear_caches()
     other = Manifest(tmp_path / "manifest")
-    load = load_day(spec, root, DAY, manifest=other)
+    load = load_day(spec, root, DAY, facts=Facts(other))
     assert calls == ["things/things_1.csv"]
     assert load.frame["mw"].tolist() == [1.5]
     facts = other.get(f)
@@ -76,11 +77,11 @@ def test_a_changed_file_is_learnt_afresh_and_a_rejection_is_recorded(tmp_path, c
     root = tmp_path / "landing"
     path = _write(root, "things_1.csv", "2025-06-08T10:00,1.5\n")
     manifest = Manifest(tmp_path / "manifest")
-    load_day(spec, root, DAY, manifest=manifest)
+    load_day(spec, root, DAY, facts=Facts(manifest))
     path.write_text("2025-06-08T10:00,not-a-number\n")
     os.utime(path, ns=(1, 2))  # a different fingerprint
     clear_caches()
-    load = load_day(spec, root, DAY, manifest=manifest)
+    load = load_day(spec, root, DAY, facts=Facts(manifest))
     # first version: days and rows from one parse; the changed file: its days (unreadable: the guess from the
     # name) and its load each try a parse, which fails, so nothing is kept
     assert len(calls) == 3

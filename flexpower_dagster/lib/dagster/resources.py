@@ -15,15 +15,13 @@ from dagster import ConfigurableResource
 
 from flexpower_dagster.lib import warehouse
 from flexpower_dagster.lib.dagster.io_manager import WarehouseIOManager
-from flexpower_dagster.lib.landing.manifest import Manifest
+from flexpower_dagster.lib.landing.facts import Facts, facts_at
 from flexpower_dagster.settings import DEFAULT_ALERT_EMAIL, DEFAULT_UI_URL, Settings
-
-_MANIFESTS: dict[str, Manifest] = {}
 
 
 class LandingZone(ConfigurableResource):
     """The landing directory where source systems drop their files (``FLEXPOWER_LANDING_DIR``), and the
-    landing manifest where sensors and staging share what reading a file taught (``manifest_dir``)."""
+    landing manifest where sensors, staging and the CLI share what reading a file taught (``manifest_dir``)."""
 
     root: str
     manifest_dir: str | None = None
@@ -34,13 +32,10 @@ class LandingZone(ConfigurableResource):
     def path(self) -> Path:
         return Path(self.root)
 
-    def manifest(self) -> Manifest | None:
-        """This process's handle on the manifest (one SQLite connection per folder and process)."""
-        if not self.manifest_dir:
-            return None
-        if self.manifest_dir not in _MANIFESTS:
-            _MANIFESTS[self.manifest_dir] = Manifest(self.manifest_dir)
-        return _MANIFESTS[self.manifest_dir]
+    def facts(self) -> Facts:
+        """What is known about the landing files: this process's cache in front of the manifest (one SQLite
+        connection per folder and process; none without ``manifest_dir``)."""
+        return facts_at(self.manifest_dir)
 
 
 class Warehouse(ConfigurableResource):

@@ -17,7 +17,7 @@ import dagster as dg
 from flexpower_dagster.lib.dagster.jobs import ORIGIN_TAG
 from flexpower_dagster.lib.dagster.partitions import RANGE
 from flexpower_dagster.lib.dagster.resources import LandingZone
-from flexpower_dagster.lib.landing.manifest import Manifest
+from flexpower_dagster.lib.landing.facts import IN_MEMORY, Facts
 from flexpower_dagster.lib.landing.plan import DayRequest, plan, problem_message
 from flexpower_dagster.lib.landing.source import SourceSpec
 
@@ -65,12 +65,12 @@ def evaluate_source_sensor(
     specs: Sequence[SourceSpec],
     day_defining: Sequence[SourceSpec],
     day_ok: Callable[[date], bool],
-    manifest: Manifest | None = None,
+    facts: Facts = IN_MEMORY,
     settle_seconds: float = 0.0,
 ) -> dg.SensorResult:
     """The body of a source sensor (separate for tests and the benchmark)."""
     result = plan(
-        root, system, specs, context.cursor, day_defining_specs=day_defining, day_ok=day_ok, manifest=manifest,
+        root, system, specs, context.cursor, day_defining_specs=day_defining, day_ok=day_ok, facts=facts,
         settle_seconds=settle_seconds, window=day_window(),
     )
     if result.problems:
@@ -115,7 +115,7 @@ def build_source_sensor(
     )
     def _sensor(context: dg.SensorEvaluationContext, landing: LandingZone) -> dg.SensorResult:
         return evaluate_source_sensor(
-            context, system, landing.path, specs, day_defining, partition_day_check(), manifest=landing.manifest(),
+            context, system, landing.path, specs, day_defining, partition_day_check(), facts=landing.facts(),
             settle_seconds=landing.settle_seconds,
         )
 

@@ -29,9 +29,9 @@ from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partition
 from flexpower_dagster.lib.dagster.resources import LandingZone, Warehouse
 from flexpower_dagster.lib.landing import incremental
 from flexpower_dagster.lib.landing.cursor import content_digest
+from flexpower_dagster.lib.landing.facts import Facts
 from flexpower_dagster.lib.landing.files import scan
 from flexpower_dagster.lib.landing.load import Validator, load_day
-from flexpower_dagster.lib.landing.manifest import Manifest
 from flexpower_dagster.lib.landing.plan import feeds
 from flexpower_dagster.lib.landing.source import REJECTED_FILES, DayLoad, Rejection, SourceSpec
 from flexpower_dagster.lib.quality.suites import Suite
@@ -128,7 +128,7 @@ def _load_per_day(
         if source.make_validator is not None:
             inputs = {name: read_partitions(conn, table, [day]) for name, table in source.validated_with.items()}
             validator = source.make_validator(day, {k: v for k, v in inputs.items() if v is not None})
-        load: DayLoad = load_day(spec, landing.path, day, previous=previous, validate=validator, files=files, manifest=landing.manifest())
+        load: DayLoad = load_day(spec, landing.path, day, previous=previous, validate=validator, files=files, facts=landing.facts())
         replace_partitions(conn, spec.table, [day], load.frame)
         record_rejections(conn, spec.name, day, load.rejected)
         used += load.files_used
@@ -142,7 +142,7 @@ def _load_per_day(
 def _load_incremental(
     source: StagingSource, conn: duckdb.DuckDBPyConnection, landing: LandingZone, files, days: list[date]
 ) -> tuple[dict, list[Rejection]]:
-    r = incremental.load_days(conn, source.spec, files, days, manifest=landing.manifest())
+    r = incremental.load_days(conn, source.spec, files, days, file_facts=landing.facts())
     md = load_metadata(r.files_used, r.rejected, r.duplicates, 0, r.carried_forward_rows)
     md.update({
         "files_read": r.files_read,
@@ -156,14 +156,14 @@ def _load_incremental(
     return md, r.rejected
 
 
-def remember_loaded(manifest: Manifest | None, spec: SourceSpec, files, days: list[date]) -> None:
+def remember_loaded(facts: Facts, spec: SourceSpec, files, days: list[date]) -> None:
     """Record, per day, the content digest of the feed just loaded (the files the sensors would request for
     the day): the one memory of what was loaded, whichever run loaded it (sensor, ``make run``, the UI), so a
     sensor never requests a feed that a run already holds (docs/automation.md)."""
-    if manifest is None:
+    if facts.store is None:
         return
-    day_feeds = feeds(spec, files, frozenset(days), [], manifest)
-    manifest.record_loaded(spec.name, {d: content_digest(day_feeds.get(d, []), manifest) for d in days})
+    day_feeds = feeds(spec, files, frozenset(days), [], facts)
+    facts.record_loaded(spec.name, {d: content_digest(day_feeds.get(d, []), facts) for d in days})
 
 
 def build_staging_asset(source: StagingSource) -> dg.AssetsDefinition:
@@ -201,7 +201,7 @@ def build_staging_asset(source: StagingSource) -> dg.AssetsDefinition:
             ).fetchone()[0])
             if source.summarize is not None:
                 md.update(source.summarize(conn, days))
-        remember_loaded(landing.manifest(), spec, files, days)  # after the load's transaction committed
+        remember_loaded(landing.facts(), spec, files, days)  # after the load's transaction committed
         if inventory.waiting:  # complete files are loaded now; these follow when their writers are done
             md["files_still_being_written"] = len(inventory.waiting)
             context.log.info(f"{len(inventory.waiting)} file(s) still being written, e.g. {inventory.waiting[0]}")

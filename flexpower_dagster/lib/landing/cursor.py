@@ -17,8 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from flexpower_dagster.lib.landing.files import file_sha256
-from flexpower_dagster.lib.landing.manifest import Manifest
+from flexpower_dagster.lib.landing.facts import IN_MEMORY, Facts
 from flexpower_dagster.lib.landing.source import LandingFile
 
 CURSOR_VERSION = 1
@@ -124,8 +123,8 @@ def stat_digest(files: Sequence[LandingFile]) -> str:
     return digest(f"{f.name}|{f.size}|{f.mtime_ns}" for f in sorted(files, key=lambda f: f.name)) if files else EMPTY_DIGEST
 
 
-def content_digest(files: Sequence[LandingFile], manifest: Manifest | None = None) -> str:
-    return digest(f"{f.name}|{f.size}|{file_sha256(f, manifest)}" for f in sorted(files, key=lambda f: f.name)) if files else EMPTY_DIGEST
+def content_digest(files: Sequence[LandingFile], facts: Facts = IN_MEMORY) -> str:
+    return digest(f"{f.name}|{f.size}|{facts.sha256(f)}" for f in sorted(files, key=lambda f: f.name)) if files else EMPTY_DIGEST
 
 
 def aggregate_digest(files: Sequence[LandingFile], extra: str = "") -> str:

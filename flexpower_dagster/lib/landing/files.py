@@ -1,26 +1,21 @@
-"""Files in the landing zone: the one scanner, and the per-file facts computed once per fingerprint.
+"""Files in the landing zone: the one scanner.
 
-A file is identified by its path relative to the landing root; its *fingerprint* is (name, size,
-mtime). Everything that reading a file tells us — its SHA-256, the delivery days it feeds — is cached
-per fingerprint in this process (sensors' code servers keep these caches between ticks, so a no-op
-tick reads no file). Sensors and staging assets both scan with :func:`scan`, so they agree on which
-files exist and which source each belongs to. Pure module: no Dagster.
+Sensors, staging assets and the CLI all scan with :func:`scan`, so they agree on which files exist, which are
+complete and which source each belongs to. What is known about a file (hash, days, rows) is asked of
+:class:`~flexpower_dagster.lib.landing.facts.Facts`. Pure module: no Dagster.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import pandas as pd
-
-from flexpower_dagster.lib.landing.manifest import Manifest
-from flexpower_dagster.lib.landing.source import ContentDays, LandingFile, SourceSpec
+from flexpower_dagster.lib.landing.facts import CACHE, IN_MEMORY, Facts, bounded_put
+from flexpower_dagster.lib.landing.source import LandingFile, SourceSpec
 
 
 @dataclass
@@ -36,124 +31,6 @@ class Inventory:
     @property
     def n_files(self) -> int:
         return sum(len(v) for v in self.files.values()) + len(self.unmatched)
-
-
-# --------------------------------------------------------------------------------------------
-# per-process caches, keyed by fingerprint
-
-_DAYS_CACHE: dict[tuple, frozenset[date]] = {}
-_HASH_CACHE: dict[tuple, str] = {}
-_MATCH_CACHE: dict[tuple, str | None] = {}  # (folder + its specs, base name) -> owning source
-_CACHE_LIMIT = 400_000
-#: parsed frames of content-dated files (small: one DSO/imbalance/trade file each), per fingerprint
-_FRAME_CACHE: dict[tuple, pd.DataFrame] = {}
-_FRAME_CACHE_LIMIT = 5_000
-_CLEARERS: list[Callable[[], None]] = []
-
-
-def _bounded_put(cache: dict, key, value) -> None:
-    if len(cache) >= _CACHE_LIMIT:
-        cache.clear()
-    cache[key] = value
-
-
-def on_clear(fn: Callable[[], None]) -> Callable[[], None]:
-    """Register another per-process cache to be emptied by :func:`clear_caches`."""
-    _CLEARERS.append(fn)
-    return fn
-
-
-def clear_caches() -> None:
-    """Forget every per-file fact of this process (tests, benchmarks of a cold start)."""
-    _DAYS_CACHE.clear()
-    _HASH_CACHE.clear()
-    _MATCH_CACHE.clear()
-    _FRAME_CACHE.clear()
-    for fn in _CLEARERS:
-        fn()
-
-
-def file_sha256(f: LandingFile, manifest: Manifest | None = None) -> str:
-    """SHA-256 of the file's bytes, read once per fingerprint (this process's cache, then the manifest).
-    An unreadable file (vanished between scan and hash) gets a marker digest: its feed changes again on
-    the next scan, and nothing is recorded."""
-    key = (str(f.root), f.name, f.size, f.mtime_ns)
-    hit = _HASH_CACHE.get(key)
-    if hit is None:
-        facts = manifest.get(f) if manifest is not None else None
-        hit = facts.sha256 if facts is not None else None
-        if hit is None:
-            try:
-                with open(f.path, "rb") as fh:
-                    hit = hashlib.file_digest(fh, "sha256").hexdigest()
-            except OSError as exc:
-                return f"unreadable:{type(exc).__name__}"
-            if manifest is not None:
-                manifest.put(f, sha256=hit)
-        _bounded_put(_HASH_CACHE, key, hit)
-    return hit
-
-
-def parsed(spec: SourceSpec, f: LandingFile, manifest: Manifest | None = None) -> pd.DataFrame:
-    """``spec.parse`` of the file (raises what it raises). For a source dated by its content, the rows
-    are kept in the manifest by content hash (the sensor's parse serves the staging load) and in this
-    process per fingerprint (dating a file and loading it read it once)."""
-    content_dated = isinstance(spec.days_covered, ContentDays)
-    key = (spec.name, str(f.root), f.name, f.size, f.mtime_ns)
-    if content_dated and key in _FRAME_CACHE:
-        return _FRAME_CACHE[key].copy()
-    frame = _parsed(spec, f, manifest if content_dated else None)
-    if content_dated:
-        if len(_FRAME_CACHE) >= _FRAME_CACHE_LIMIT:
-            _FRAME_CACHE.clear()
-        _FRAME_CACHE[key] = frame
-        return frame.copy()
-    return frame
-
-
-def _parsed(spec: SourceSpec, f: LandingFile, manifest: Manifest | None) -> pd.DataFrame:
-    keep = manifest is not None
-    if keep:
-        sha = file_sha256(f, manifest)
-        frame = manifest.get_frame(spec.name, sha)
-        if frame is not None:
-            return frame
-    frame = spec.parse(f.path, f.name)
-    if keep:
-        manifest.put_frame(spec.name, sha, frame)
-    return frame
-
-
-def file_days(spec: SourceSpec, f: LandingFile, manifest: Manifest | None = None) -> frozenset[date]:
-    """``spec.days_covered(f)``, learnt once per fingerprint (this process's cache, then the manifest);
-    raises what ``days_covered`` raises."""
-    assert spec.days_covered is not None
-    if not isinstance(spec.days_covered, ContentDays):  # dated by the name: cheaper than any cache lookup
-        return frozenset(spec.days_covered(f))
-    key = (spec.name, str(f.root), f.name, f.size, f.mtime_ns)
-    hit = _DAYS_CACHE.get(key)
-    if hit is None:
-        facts = manifest.get(f) if manifest is not None else None
-        hit = facts.days if facts is not None else None
-        if hit is None:
-            try:
-                frame = parsed(spec, f, manifest)
-            except Exception:
-                frame = None
-            hit = spec.days_covered.days_of(frame, f.basename)
-            if manifest is not None:
-                manifest.put(f, spec.name, days=hit)
-        _bounded_put(_DAYS_CACHE, key, hit)
-    return hit
-
-
-def days_or_empty(spec: SourceSpec, f: LandingFile, manifest: Manifest | None = None) -> frozenset[date]:
-    """:func:`file_days`, or no day for a file whose days cannot be told (an absurd date in its name such as
-    year 9999 or 0001): such a file feeds no partition, and the sensors report it by name and rule."""
-    try:
-        return file_days(spec, f, manifest)
-    except (ValueError, ArithmeticError):  # OverflowError is an ArithmeticError
-        return frozenset()
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,10 +117,10 @@ def scan(
             if uses_markers and not _marked_done(markers.get(entry.name), st.st_mtime_ns):
                 inv.waiting.append(rel)
                 continue
-            owner = _MATCH_CACHE.get((match_key, entry.name), False)
+            owner = CACHE.owners.get((match_key, entry.name), False)
             if owner is False:
                 owner = next((sp.name for sp in folder_specs if sp.pattern.fullmatch(entry.name)), None)
-                _bounded_put(_MATCH_CACHE, (match_key, entry.name), owner)
+                bounded_put(CACHE.owners, (match_key, entry.name), owner)
             if owner is None:
                 inv.unmatched.append(rel)
             else:
@@ -261,7 +138,7 @@ def source_files(root: Path, spec: SourceSpec, settle_seconds: float = 0.0) -> l
 
 
 def landing_days(
-    root: Path, specs: Sequence[SourceSpec], inventory: Inventory | None = None, manifest: Manifest | None = None
+    root: Path, specs: Sequence[SourceSpec], inventory: Inventory | None = None, facts: Facts = IN_MEMORY
 ) -> frozenset[date]:
     """The delivery days for which the landing zone holds files of the event sources ``specs`` (callers
     pass the sources that define days, ``SourceSpec.defines_days``, or that mean a day was delivered,
@@ -272,7 +149,7 @@ def landing_days(
     for spec in defining:
         for f in inv.files.get(spec.name, []):
             try:
-                days |= file_days(spec, f, manifest)
+                days |= facts.days(spec, f)
             except Exception:  # days_covered must not raise; a file that cannot be dated defines no day
                 continue
     return frozenset(days)

@@ -27,8 +27,7 @@ import numpy as np
 import pandas as pd
 
 from flexpower_dagster.lib.errors import SourceFileError
-from flexpower_dagster.lib.landing.files import days_or_empty
-from flexpower_dagster.lib.landing.manifest import Manifest
+from flexpower_dagster.lib.landing import facts as landing_facts
 from flexpower_dagster.lib.landing.rules import DayPlan, Facts, Known, changes, classify
 from flexpower_dagster.lib.landing.source import (
     LOADED_FILES,
@@ -193,13 +192,14 @@ def load_days(
     spec: SourceSpec,
     files: Iterable[LandingFile],
     days: Sequence[date],
-    manifest: Manifest | None = None,
+    file_facts: landing_facts.Facts = landing_facts.IN_MEMORY,
     workers: int | None = None,
 ) -> RangeLoad:
     """Bring ``spec``'s staging rows of ``days`` up to date with ``files`` (see the module docstring).
 
     Writes the staging table, ``staging.loaded_files`` and ``staging.rejected_files`` in one transaction.
-    ``workers``: parse processes (default: up to 4 when there are thousands of files to read).
+    ``workers``: parse processes (default: up to 4 when there are thousands of files to read). ``file_facts``: what
+    is known about the files (their days), and where this load records what it learnt (hash, rows, outcome).
     """
     if not supports(spec):
         raise ValueError(f"{spec.name}: load_days needs an events source without supersede group and with parse_columns")
@@ -212,7 +212,7 @@ def load_days(
     candidates: dict[date, list[LandingFile]] = {d: [] for d in days}
     times = {}  # file times, parsed once
     for f in files:
-        for d in days_or_empty(spec, f, manifest) & wanted:
+        for d in file_facts.days_or_empty(spec, f) & wanted:
             candidates[d].append(f)
             times[f.name] = times.get(f.name) or spec.file_time(f.basename)
     known = _known(conn, spec.name, days)
@@ -279,12 +279,11 @@ def load_days(
         result.duplicates += p.duplicates
     result.rejected = list({o.file.name: o.rejection for p in plans for o in p.having("rejected")
                             if o.known is None and o.rejection is not None}.values())
-    if manifest is not None:  # share what was learnt (hash, rows, outcome) with the sensors
-        manifest.put_many(
-            [(f, spec.name, {"sha256": fa.sha256, "n_rows": fa.rows, "status": "rejected" if fa.error else "loaded",
-                             "rule": fa.error.rule if fa.error else "", "reason": fa.error.reason if fa.error else ""})
-             for f in read_days if (fa := facts[f.name]).sha256]
-        )
+    file_facts.record_many(  # share what was learnt (hash, rows, outcome) with the sensors
+        [(f, spec.name, {"sha256": fa.sha256, "n_rows": fa.rows, "status": "rejected" if fa.error else "loaded",
+                         "rule": fa.error.rule if fa.error else "", "reason": fa.error.reason if fa.error else ""})
+         for f in read_days if (fa := facts[f.name]).sha256]
+    )
     return result
 
 

@@ -18,9 +18,10 @@ from pathlib import Path
 import pandas as pd
 
 from flexpower_dagster.lib.errors import SourceFileError
-from flexpower_dagster.lib.landing.files import days_or_empty, file_sha256, parsed, source_files
-from flexpower_dagster.lib.landing.manifest import Manifest
-from flexpower_dagster.lib.landing.rules import Facts, Known, classify
+from flexpower_dagster.lib.landing.facts import IN_MEMORY, Facts
+from flexpower_dagster.lib.landing.files import source_files
+from flexpower_dagster.lib.landing.rules import Facts as Learnt
+from flexpower_dagster.lib.landing.rules import Known, classify
 from flexpower_dagster.lib.landing.source import DayLoad, LandingFile, Rejection, SourceSpec
 from flexpower_dagster.lib.sql import day_window
 
@@ -30,11 +31,11 @@ from flexpower_dagster.lib.sql import day_window
 Validator = Callable[[str, pd.DataFrame], pd.DataFrame]
 
 
-def _parse(spec: SourceSpec, f: LandingFile, validate: Validator | None, manifest: Manifest | None) -> pd.DataFrame:
+def _parse(spec: SourceSpec, f: LandingFile, validate: Validator | None, facts: Facts) -> pd.DataFrame:
     try:
         if f.size == 0:
             raise SourceFileError(f.name, "empty-file", "the file is empty (0 bytes)")
-        df = parsed(spec, f, manifest)
+        df = facts.rows(spec, f)
         if validate is not None:
             df = validate(f.name, df)
         if spec.complete is not None:  # a well-formed file may still be cut short (a stalled copy)
@@ -55,43 +56,44 @@ def load_day(
     previous: pd.DataFrame | None = None,
     validate: Validator | None = None,
     files: list[LandingFile] | None = None,
-    manifest: Manifest | None = None,
+    facts: Facts = IN_MEMORY,
 ) -> DayLoad:
     """Load the staging rows of ``spec`` for UTC delivery day ``day`` (see module docstring).
 
     ``previous`` are the rows currently stored for this day (for carrying forward the rows of
     files that are now rejected); ``validate(name, frame)`` may check a parsed file against other
     data (e.g. metering points known to the contracts) and raise :class:`SourceFileError`.
-    ``manifest`` shares what reading a file taught with other processes (hash, days, parsed rows)
+    ``facts`` shares what reading a file taught with other processes (hash, days, parsed rows)
     and receives each file's outcome (loaded with its rows, or rejected with the rule).
     """
     if files is None:
         files = source_files(root, spec)
-    candidates = files if spec.kind == "snapshot" else [f for f in files if day in days_or_empty(spec, f, manifest)]
+    candidates = files if spec.kind == "snapshot" else [f for f in files if day in facts.days_or_empty(spec, f)]
     stored = {} if previous is None else previous["source_file"].value_counts().to_dict()
     known = {name: Known(rows=int(n)) for name, n in stored.items()}  # no fingerprint: counts as changed
-    facts: dict[str, Facts] = {}
+    learnt: dict[str, Learnt] = {}
     parsed_frames: dict[str, pd.DataFrame] = {}
-    plan = classify(spec, day, candidates, known, facts)
+    plan = classify(spec, day, candidates, known, learnt)
     while not plan.complete:  # read what the rules ask for, then ask again
         for f in plan.to_hash:
-            facts[f.name] = Facts(sha256=file_sha256(f, manifest))
+            learnt[f.name] = Learnt(sha256=facts.sha256(f))
         for f in plan.to_read:
             try:
-                parsed_frames[f.name] = df = _parse(spec, f, validate, manifest)
-                fact = Facts(parsed=True, rows=len(df))
+                parsed_frames[f.name] = df = _parse(spec, f, validate, facts)
+                fact = Learnt(parsed=True, rows=len(df))
             except SourceFileError as err:
-                fact = Facts(parsed=True, error=Rejection.from_error(spec.name, err))
-            facts[f.name] = replace(fact, sha256=facts[f.name].sha256 if f.name in facts else None)
-        plan = classify(spec, day, candidates, known, facts)
+                fact = Learnt(parsed=True, error=Rejection.from_error(spec.name, err))
+            learnt[f.name] = replace(fact, sha256=learnt[f.name].sha256 if f.name in learnt else None)
+        plan = classify(spec, day, candidates, known, learnt)
 
     load = DayLoad(frame=spec.table.empty_frame(), files_used=plan.used, rejected=plan.rejected,
                    duplicates=plan.duplicates, superseded=plan.superseded)
-    for o in plan.outcomes if manifest is not None else ():  # each file's outcome, shared with the sensors
-        if o.status == "loaded":
-            manifest.put(o.file, spec.name, n_rows=o.rows, status="loaded", rule="", reason="")
-        elif (r := o.rejection) is not None:
-            manifest.put(o.file, spec.name, status="rejected", rule=r.rule, reason=r.reason)
+    facts.record_many(  # each file's outcome, shared with the sensors
+        [(o.file, spec.name, {"n_rows": o.rows, "status": "loaded", "rule": "", "reason": ""}) for o in plan.outcomes
+         if o.status == "loaded"]
+        + [(o.file, spec.name, {"status": "rejected", "rule": r.rule, "reason": r.reason}) for o in plan.outcomes
+           if o.status != "loaded" and (r := o.rejection) is not None]
+    )
     day_start, day_end = day_window(day)
     frames = []
     for name in plan.used:

@@ -47,8 +47,8 @@ from flexpower_dagster.lib.landing.cursor import (
     parse_day_key,
     stat_digest,
 )
-from flexpower_dagster.lib.landing.files import Inventory, file_days, landing_days, on_clear, scan
-from flexpower_dagster.lib.landing.manifest import Manifest
+from flexpower_dagster.lib.landing.facts import CACHE, IN_MEMORY, Facts, bounded_put
+from flexpower_dagster.lib.landing.files import Inventory, landing_days, scan
 from flexpower_dagster.lib.landing.source import LandingFile, SourceSpec
 
 #: File names listed per run request (tags/logs); the rest is counted.
@@ -129,12 +129,12 @@ def problem_message(problems: Sequence[FileProblem], limit: int = 50) -> str:
 
 
 def _days_of(
-    spec: SourceSpec, files: list[LandingFile], problems: list[FileProblem], manifest: Manifest | None
+    spec: SourceSpec, files: list[LandingFile], problems: list[FileProblem], facts: Facts
 ) -> dict[str, frozenset[date]]:
     out: dict[str, frozenset[date]] = {}
     for f in files:
         try:
-            days = file_days(spec, f, manifest)
+            days = facts.days(spec, f)
         except Exception as exc:  # days_covered must not raise; if it does, the file is reported
             problems.append(FileProblem(f.name, f"{spec.name}: cannot tell its delivery days ({type(exc).__name__}: {exc})"))
             continue
@@ -143,10 +143,6 @@ def _days_of(
             continue
         out[f.name] = days
     return out
-
-
-_LANDING_CACHE: dict[tuple[str, str], frozenset[date]] = {}
-on_clear(_LANDING_CACHE.clear)
 
 
 def _folder_signature(root: Path, specs: Sequence[SourceSpec]) -> str:
@@ -167,7 +163,7 @@ def _landing_days(
     inventory: Inventory,
     day_defining_specs: Sequence[SourceSpec],
     state: CursorState,
-    manifest: Manifest | None = None,
+    facts: Facts,
     settle_seconds: float = 0.0,
 ) -> frozenset[date]:
     """The landing days, recomputed only when a day-defining folder changed (the cursor and a
@@ -178,16 +174,15 @@ def _landing_days(
     sig = _folder_signature(root, defining)
     if sig == state.landing_sig:
         return frozenset(state.landing_days)
-    cached = _LANDING_CACHE.get((str(root), sig))
+    cache_key = ("landing_days", str(root), sig)
+    cached = CACHE.listings.get(cache_key)
     if cached is None:
         others = [s for s in defining if s.name not in own]
         files = dict(inventory.files)
         if others:
             files.update(scan(root, others, settle_seconds=settle_seconds).files)
-        cached = landing_days(root, defining, Inventory(files, []), manifest)
-        if len(_LANDING_CACHE) > 64:
-            _LANDING_CACHE.clear()
-        _LANDING_CACHE[(str(root), sig)] = cached
+        cached = landing_days(root, defining, Inventory(files, []), facts)
+        bounded_put(CACHE.listings, cache_key, cached, 256)
     state.landing_sig, state.landing_days = sig, sorted(cached)
     return cached
 
@@ -201,7 +196,7 @@ def feeds(
     files: list[LandingFile],
     landing_days: frozenset[date],
     problems: list[FileProblem],
-    manifest: Manifest | None = None,
+    facts: Facts = IN_MEMORY,
     window: tuple[date, date] | None = None,
 ) -> dict[date, list[LandingFile]]:
     """(day -> files feeding it) for one source: every landing day, and only those (maybe empty). A day no
@@ -228,7 +223,7 @@ def feeds(
             if newest is not None:
                 out[d].append(newest)
         return out
-    days_by_file = _days_of(spec, files, problems, manifest)
+    days_by_file = _days_of(spec, files, problems, facts)
     by_name = {f.name: f for f in files}
     for name, days in days_by_file.items():
         kept = days if window is None else frozenset(d for d in days if window[0] <= d <= window[1])
@@ -263,7 +258,7 @@ def plan(
     *,
     day_defining_specs: Sequence[SourceSpec] = (),
     day_ok: Callable[[date], bool] = lambda d: True,
-    manifest: Manifest | None = None,
+    facts: Facts = IN_MEMORY,
     settle_seconds: float = 0.0,
     window: tuple[date, date] | None = None,
 ) -> Plan:
@@ -272,9 +267,9 @@ def plan(
     ``day_defining_specs`` are the sources (of every system) whose files define the landing days
     (default: none, then only ``specs`` themselves count if they are day-defining); ``day_ok(day)``
     says whether the day is a partition yet (changed feeds of other days stay pending, i.e. are
-    not written to the cursor, and are planned again on the next tick). ``manifest`` records what
-    reading the files taught (hashes, days, parsed rows of content-dated files) for the staging runs, and
-    what the staging runs loaded (:meth:`Manifest.loaded`): a feed already loaded by any run (``make run``, a
+    not written to the cursor, and are planned again on the next tick). ``facts`` is what is known about
+    the files (hashes, days, parsed rows of content-dated files, shared with the staging runs) and what the
+    staging runs loaded (:meth:`Facts.loaded`): a feed already loaded by any run (``make run``, a
     person's run) is written to the cursor without a request. ``window`` (first day, horizon): days outside
     it are no landing days, and a file feeding none inside it is refused by rule (:func:`feeds`).
     """
@@ -282,7 +277,7 @@ def plan(
     state = CursorState.decode(cursor)
     top_folders = {s.folder.strip("/").split("/")[0] for s in specs}
     inventory = scan(root, specs, extra_folders=top_folders, settle_seconds=settle_seconds)
-    landing = _landing_days(root, specs, inventory, day_defining_specs, state, manifest, settle_seconds)
+    landing = _landing_days(root, specs, inventory, day_defining_specs, state, facts, settle_seconds)
     if window is not None:
         landing = frozenset(d for d in landing if window[0] <= d <= window[1])
     landing_stamp = digest(day_key(d) for d in sorted(landing))
@@ -301,8 +296,8 @@ def plan(
         hwm = max((f.mtime_ns for f in files), default=prev.hwm)
         if agg == prev.agg:  # fast path: no fingerprint and no landing day changed for this source
             continue
-        day_feeds = feeds(spec, files, landing, problems, manifest, window)
-        loaded = manifest.loaded(spec.name) if manifest is not None else {}
+        day_feeds = feeds(spec, files, landing, problems, facts, window)
+        loaded = facts.loaded(spec.name)
         new_days = dict(prev.days)
         all_pending = False
         for key in set(new_days):  # days that disappeared: their feed is now empty
@@ -315,7 +310,7 @@ def plan(
             old_stat, old_content, old_gen = old.split(".") if old else ("", "", "-1")
             if stat == old_stat:
                 continue
-            content = content_digest(feed, manifest)
+            content = content_digest(feed, facts)
             if old is not None and content == old_content:
                 new_days[key] = f"{stat}.{content}.{old_gen}"
                 result.identical.append((spec.name, d))

@@ -124,7 +124,7 @@ class SourceSpec:
 class ContentDays:
     """``days_covered`` of a source dated by its content: the UTC days of ``column`` in the parsed file.
 
-    The file must be parsed to know its days; :func:`flexpower_dagster.lib.landing.files.file_days` does
+    The file must be parsed to know its days; :meth:`flexpower_dagster.lib.landing.facts.Facts.days` does
     that once per fingerprint and keeps the parsed rows in the landing manifest, so the staging load does
     not parse the file again. Never raises: when the content is unreadable (or has no rows) the days are
     ``guess(basename)``, so the parse error is reported by the load of the guessed days.
