@@ -86,7 +86,8 @@ class FailingRows:
 
 @dataclass(frozen=True)
 class Suite:
-    """The expectations of one asset, declared as data."""
+    """The expectations of one asset, complete as declared: build it with :func:`suite`, which adds the standard
+    views and expectations (files, failing rows, schema); the constructor only validates."""
 
     asset: tuple[str, str]  # ("staging", "crm_contracts")
     table: TableSpec
@@ -94,9 +95,6 @@ class Suite:
     views: Mapping[str, View] = field(default_factory=dict)
     #: tables whose partition of the same day the views need, by the name views use (``refs.table(name)``)
     reference_tables: Mapping[str, TableSpec] = field(default_factory=dict)
-    #: a staging table's suite checks its day's landing files too: ``"block"`` when a day whose files were
-    #: all refused must stop the marts (portfolio-wide data), ``"warn"`` when it is one asset's file
-    refused_files: str | None = None
     entity: str | None = None  # default entity column, for the check metadata
     detail_column: str | None = None  # a column explaining a failing entity (e.g. contracts_in_force.problems)
     description: str = ""
@@ -109,20 +107,7 @@ class Suite:
     failing_rows: Sequence[FailingRows] = ()
 
     def __post_init__(self) -> None:
-        if self.refused_files is not None:
-            self._add_file_checks()
-        if self.failing_rows:
-            object.__setattr__(self, "views", {
-                **self.views, **{f.view: SqlView(f.sql, tuple(f.tables)) for f in self.failing_rows}})
-            object.__setattr__(self, "expectations", (*self.expectations, *(f.expectation() for f in self.failing_rows)))
-        if "schema" not in self.views:
-            object.__setattr__(self, "views", {**self.views, "schema": partial(column_types, table=self.table)})
         if not self.load_partition:
-            object.__setattr__(self, "views", {
-                **self.views,
-                "table_structure": partial(table_structure, table=self.table),
-                "key_duplicates": partial(key_duplicates, table=self.table),
-            })
             in_pandas = [e.id for e in self.expectations if e.view in ("rows", "schema")]
             if in_pandas:
                 raise ValueError(f"{self.name}: checks in SQL (load_partition=False), but {in_pandas} need the rows in pandas")
@@ -136,24 +121,6 @@ class Suite:
                 raise ValueError(f"{self.name}: check {e.check!r} mixes severities; one severity per check")
             if e.view != "rows" and e.view not in self.views:
                 raise ValueError(f"{self.name}: expectation {e.id} uses unknown view {e.view!r}")
-
-    def _add_file_checks(self) -> None:
-        """A ``completeness`` expectation that some file of the day was usable (severity by
-        ``refused_files``) and a ``rejected_files`` warning naming every refused file."""
-        from flexpower_dagster.lib.landing.source import REJECTED_FILES
-
-        if self.refused_files not in ("block", "warn"):
-            raise ValueError(f"{self.name}: refused_files must be 'block' or 'warn'")
-        severity = BLOCKING if self.refused_files == "block" else WARN
-        added = (
-            in_set("usable", [True], view="files", check="completeness", severity=severity, entity="source",
-                   id="file-usable", description="a file of the day was loaded (not only rejected or held ones)"),
-            between("n_rejected", 0, 0, view="files", check="rejected_files", severity=WARN, entity="rejected",
-                    id="no-file-refused", description="no file of the day was rejected or held"),
-        )
-        object.__setattr__(self, "views", {**self.views, "files": partial(files_view, source=self.asset[1])})
-        object.__setattr__(self, "reference_tables", {**self.reference_tables, REJECTED_REF: REJECTED_FILES})
-        object.__setattr__(self, "expectations", (*added, *self.expectations))
 
     @property
     def name(self) -> str:
@@ -197,6 +164,43 @@ class Suite:
             if e.id == id:
                 return e
         raise KeyError(id)
+
+
+def suite(asset: tuple[str, str], table: TableSpec, expectations: Iterable[Expectation], *,
+          views: Mapping[str, View] | None = None, reference_tables: Mapping[str, TableSpec] | None = None,
+          failing_rows: Sequence[FailingRows] = (), refused_files: str | None = None, load_partition: bool = True,
+          **declared: Any) -> Suite:
+    """The complete :class:`Suite` of ``asset``: the declared expectations and views plus the standard ones.
+
+    ``refused_files`` (staging tables): ``"block"`` when a day whose files were all refused must stop the marts
+    (portfolio-wide data), ``"warn"`` when it is one asset's file: adds a ``completeness`` expectation that some
+    file of the day was usable and a ``rejected_files`` warning naming every refused file. ``failing_rows`` adds
+    each rule's SQL view and expectation; the ``schema`` view (column types) is always there, and a suite checking
+    in SQL (``load_partition=False``) gets the warehouse's structure views. ``declared``: the other Suite fields.
+    """
+    views, refs, exps = dict(views or {}), dict(reference_tables or {}), tuple(expectations)
+    if refused_files is not None:
+        from flexpower_dagster.lib.landing.source import REJECTED_FILES
+
+        if refused_files not in ("block", "warn"):
+            raise ValueError(f"{'.'.join(asset)}: refused_files must be 'block' or 'warn'")
+        severity = BLOCKING if refused_files == "block" else WARN
+        exps = (
+            in_set("usable", [True], view="files", check="completeness", severity=severity, entity="source",
+                   id="file-usable", description="a file of the day was loaded (not only rejected or held ones)"),
+            between("n_rejected", 0, 0, view="files", check="rejected_files", severity=WARN, entity="rejected",
+                    id="no-file-refused", description="no file of the day was rejected or held"),
+            *exps,
+        )
+        views["files"] = partial(files_view, source=asset[1])
+        refs[REJECTED_REF] = REJECTED_FILES
+    views |= {f.view: SqlView(f.sql, tuple(f.tables)) for f in failing_rows}
+    exps = (*exps, *(f.expectation() for f in failing_rows))
+    views.setdefault("schema", partial(column_types, table=table))
+    if not load_partition:
+        views |= {"table_structure": partial(table_structure, table=table), "key_duplicates": partial(key_duplicates, table=table)}
+    return Suite(asset=asset, table=table, expectations=exps, views=views, reference_tables=refs,
+                 failing_rows=tuple(failing_rows), load_partition=load_partition, **declared)
 
 
 @dataclass
@@ -435,4 +439,5 @@ __all__ = [
     "run_suite",
     "structure",
     "structure_sql",
+    "suite",
 ]
