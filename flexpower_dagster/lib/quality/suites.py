@@ -21,12 +21,20 @@ from typing import Any
 
 import pandas as pd
 
-from flexpower_dagster.lib.quality.gx_runner import BLOCKING, WARN, Expectation, ExpectationResult, Severity, validate
-from flexpower_dagster.lib.quality.observations import FAILING_ROWS_TYPE, observe, row_noun
+from flexpower_dagster.lib.quality.gx_runner import (
+    BLOCKING,
+    FAILING_ROWS_TYPE,
+    WARN,
+    Expectation,
+    ExpectationResult,
+    Severity,
+    validate,
+    validate_failing_rows,
+)
+from flexpower_dagster.lib.quality.observations import observe, row_noun
 from flexpower_dagster.lib.quality.views import (
     REJECTED_REF,
     Refs,
-    SqlView,
     column_types,
     files_view,
     key_duplicates,
@@ -37,6 +45,8 @@ from flexpower_dagster.lib.sql import memory_warehouse
 from flexpower_dagster.lib.tables import TableSpec
 
 View = Callable[[pd.DataFrame, Refs], pd.DataFrame]
+#: The "view" of failing-rows expectations: GX runs their SQL in the warehouse (``Refs.conn``), no frame in between.
+WAREHOUSE = "warehouse"
 
 #: Plausible price bounds (EUR/MWh): outside is worth a look, not necessarily wrong.
 PLAUSIBLE_PRICE = (-500.0, 4000.0)
@@ -63,8 +73,9 @@ class FailingRows:
     ``sql`` runs in the warehouse with the day's parameters (``$day``, ``$day_start``, ``$day_end``) and returns
     one row per finding with a ``problem`` column in words (e.g. ``staging.crm_contracts has no contract in force
     on 2025-06-09 while staging.vpp_forecasts has 38016 rows``) and, for per-entity findings, the ``entity``
-    column. GX validates the result (``ExpectTableRowCountToEqual(0)``); each row is a failing row, its
-    ``problem`` the observation. ``tables``: the tables the SQL reads (see :class:`SqlView`).
+    column. It is GX's own ``UnexpectedRowsExpectation`` (:func:`~flexpower_dagster.lib.quality.gx_runner.validate_failing_rows`):
+    each row is a failing row, its ``problem`` the observation. ``tables``: the tables the SQL reads (created
+    empty when missing; a test without a warehouse gets them from ``Refs.tables`` by qualified name).
     """
 
     id: str
@@ -75,13 +86,9 @@ class FailingRows:
     tables: tuple[TableSpec, ...] = ()
     entity: str | None = None
 
-    @property
-    def view(self) -> str:
-        return f"failing_rows:{self.id}"
-
     def expectation(self) -> Expectation:
         return expect(self.id, FAILING_ROWS_TYPE, self.description, check=self.check, severity=self.severity,
-                      view=self.view, entity=self.entity, value=0)
+                      view=WAREHOUSE, entity=self.entity, unexpected_rows_query=self.sql)
 
 
 @dataclass(frozen=True)
@@ -119,7 +126,7 @@ class Suite:
         for e in self.expectations:
             if sev.setdefault(e.check, e.severity) != e.severity:
                 raise ValueError(f"{self.name}: check {e.check!r} mixes severities; one severity per check")
-            if e.view != "rows" and e.view not in self.views:
+            if e.view not in ("rows", WAREHOUSE) and e.view not in self.views:
                 raise ValueError(f"{self.name}: expectation {e.id} uses unknown view {e.view!r}")
 
     @property
@@ -136,10 +143,10 @@ class Suite:
         """The tables the suite's SQL views read besides its own and its reference tables."""
         own = {self.table.qualified_name, *(t.qualified_name for t in self.reference_tables.values())}
         out: dict[str, TableSpec] = {}
-        for v in self.views.values():
-            for spec in getattr(v, "tables", ()):
-                if spec.qualified_name not in own:
-                    out.setdefault(spec.qualified_name, spec)
+        read = [t for v in self.views.values() for t in getattr(v, "tables", ())] + [t for f in self.failing_rows for t in f.tables]
+        for spec in read:
+            if spec.qualified_name not in own:
+                out.setdefault(spec.qualified_name, spec)
         return tuple(out.values())
 
     @property
@@ -194,7 +201,6 @@ def suite(asset: tuple[str, str], table: TableSpec, expectations: Iterable[Expec
         )
         views["files"] = partial(files_view, source=asset[1])
         refs[REJECTED_REF] = REJECTED_FILES
-    views |= {f.view: SqlView(f.sql, tuple(f.tables)) for f in failing_rows}
     exps = (*exps, *(f.expectation() for f in failing_rows))
     views.setdefault("schema", partial(column_types, table=table))
     if not load_partition:
@@ -283,6 +289,10 @@ def run_suite(suite: Suite, frame: pd.DataFrame, refs: Refs | None = None) -> Su
     results: dict[str, ExpectationResult] = {}
     for view, exps in by_view.items():
         try:
+            if view == WAREHOUSE:  # failing-rows rules: GX queries the warehouse itself, the rows are the observation
+                for r in validate_failing_rows(refs.conn, refs.day, exps, name=f"{suite.name}:{view}"):
+                    results[r.id] = r
+                continue
             data = frame if view == "rows" else suite.views[view](frame, refs)
         except Exception as exc:  # a view that cannot be built fails its expectations, never the run
             for e in exps:
