@@ -12,7 +12,6 @@ from flexpower_dagster.lib.quality.observations import fmt, row_noun
 from flexpower_dagster.lib.quality.suites import (
     BLOCKING,
     WARN,
-    Suite,
     a_ge_b,
     between,
     in_set,
@@ -20,6 +19,7 @@ from flexpower_dagster.lib.quality.suites import (
     row_count,
     run_suite,
     structure,
+    suite,
 )
 from flexpower_dagster.lib.tables import Column, TableSpec
 
@@ -31,7 +31,7 @@ TABLE = TableSpec(
              Column("price_source", "VARCHAR"), Column("share", "DOUBLE")),
     key=("delivery_day", "asset_id", "delivery_start"),
 )
-SUITE = Suite(
+SUITE = suite(
     asset=("marts", "probe"), table=TABLE, entity="asset_id",
     expectations=(
         *structure(TABLE, entity="asset_id"),
@@ -79,7 +79,7 @@ def test_null_where_a_rule_applies_single_row_entities_and_table_level_expectati
                  Column("price", "DOUBLE"), Column("begin", "DATE"), Column("end", "DATE"), Column("n_qh", "BIGINT")),
         key=("delivery_day", "contract_id"),
     )
-    suite = Suite(
+    probe = suite(
         asset=("staging", "terms"), table=table, entity="contract_id",
         expectations=(
             not_null("price", check="terms", severity=WARN, entity="contract_id", id="fixed-has-price",
@@ -95,15 +95,15 @@ def test_null_where_a_rule_applies_single_row_entities_and_table_level_expectati
         "begin": [pd.Timestamp("2025-02-01"), pd.Timestamp("2025-01-01")],
         "end": [pd.Timestamp("2025-01-01"), pd.Timestamp("2026-01-01")], "n_qh": [86, 96],
     }))
-    result = run_suite(suite, frame)
+    result = run_suite(probe, frame)
     assert result["fixed-has-price"].entity_observations == {"C-1": "price is NULL (where price_model = 'fixed')"}
     assert result["begin-before-end"].entity_observations == {"C-1": "end = 2025-01-01, begin = 2025-02-01; expected end > begin"}
     assert result["qh"].entity_observations == {"C-1": "n_qh = 86; expected 96"}
     assert result["row-count"].observation == "2 rows; expected at least 3"
-    per_entity, whole = observations(suite, result.checks()["terms"], frame)
+    per_entity, whole = observations(probe, result.checks()["terms"], frame)
     assert per_entity == {"C-1": ["price is NULL (where price_model = 'fixed')", "end = 2025-01-01, begin = 2025-02-01; expected end > begin"]}
     assert whole == []
-    assert "None" not in _description(suite, result.checks()["terms"], frame)
+    assert "None" not in _description(probe, result.checks()["terms"], frame)
 
 
 def test_missing_columns_are_named():

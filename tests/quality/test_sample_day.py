@@ -121,6 +121,6 @@ def test_every_mart_has_its_inputs_on_the_sample_day(sample_run):
     with connect(settings.warehouse, read_only=True) as conn:
         rows = conn.execute(
             "SELECT asset_key, expectation, severity, passed, details FROM marts.data_quality_results "
-            "WHERE delivery_day = ? AND expectation_type = 'ExpectTableRowCountToEqual'", [DAY]).fetchall()
+            "WHERE delivery_day = ? AND expectation_type = 'UnexpectedRowsExpectation'", [DAY]).fetchall()
     assert {r[0] for r in rows if r[2] == "blocking"} == marts
     assert [r for r in rows if not r[3]] == []

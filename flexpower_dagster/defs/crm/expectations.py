@@ -16,7 +16,6 @@ from flexpower_dagster.lib.quality.completeness import Needs, Rows, inputs_prese
 from flexpower_dagster.lib.quality.suites import (
     BLOCKING,
     WARN,
-    Suite,
     a_ge_b,
     between,
     expect,
@@ -24,6 +23,7 @@ from flexpower_dagster.lib.quality.suites import (
     not_null,
     row_count,
     structure,
+    suite,
 )
 from flexpower_dagster.lib.quality.views import snapshot_age
 
@@ -59,7 +59,7 @@ def _consistency(check: str, severity: str) -> list:
     return out
 
 
-CRM_CONTRACTS_SUITE = Suite(
+CRM_CONTRACTS_SUITE = suite(
     asset=("staging", "crm_contracts"),
     table=CRM_CONTRACTS,
     entity="contract_id",
@@ -81,7 +81,7 @@ CRM_CONTRACTS_SUITE = Suite(
 
 _CIF = "contract_id"
 
-CONTRACTS_IN_FORCE_SUITE = Suite(
+CONTRACTS_IN_FORCE_SUITE = suite(
     asset=("marts", "contracts_in_force"),
     table=CONTRACTS_IN_FORCE,
     entity="contract_id",

@@ -25,7 +25,7 @@ from flexpower_dagster.lib.quality.suites import View, a_ge_b, between, coverage
 from flexpower_dagster.lib.quality.views import SqlView
 from flexpower_dagster.lib.tables import TableSpec
 
-#: ``Suite(reference_tables=CONTRACTS)``: the views receive the day's contract snapshot.
+#: ``suite(..., reference_tables=CONTRACTS)``: the views receive the day's contract snapshot.
 CONTRACTS = {CONTRACTS_REF: CRM_CONTRACTS}
 
 #: The day's portfolio as completeness rules count it (lib/quality/completeness.py): the contracts of the staged
@@ -73,7 +73,7 @@ def known_to_contracts(*, check: str, severity: Severity, view: str = "contracts
 
 
 # --------------------------------------------------------------------------------------------
-# the same rules in SQL, for suites of tables too large for pandas (Suite(load_partition=False))
+# the same rules in SQL, for suites of tables too large for pandas (suite(..., load_partition=False))
 
 
 def asset_bounds_sql_view(table: TableSpec, column: str = "mw", *, upper_factor: float | None = None,

@@ -12,19 +12,19 @@ from flexpower_dagster.lib.quality.completeness import Rows
 from flexpower_dagster.lib.quality.suites import (
     PLAUSIBLE_PRICE,
     WARN,
-    Suite,
     between,
     coverage_view,
     not_null,
     qh_complete,
     structure,
+    suite,
 )
 
 #: Final production of QHs of the day with a value, as completeness rules count it (lib/quality/completeness.py)
 STAGED_FINAL_PRODUCTION = Rows(DSO_FINAL_PRODUCTION,
                                where="delivery_start >= $day_start AND delivery_start < $day_end AND mw IS NOT NULL")
 
-DSO_FINAL_PRODUCTION_SUITE = Suite(
+DSO_FINAL_PRODUCTION_SUITE = suite(
     asset=("staging", "dso_final_production"),
     table=DSO_FINAL_PRODUCTION,
     entity="asset_id",
@@ -40,7 +40,7 @@ DSO_FINAL_PRODUCTION_SUITE = Suite(
     ),
 )
 
-DSO_REDISPATCH_FLAGS_SUITE = Suite(
+DSO_REDISPATCH_FLAGS_SUITE = suite(
     asset=("staging", "dso_redispatch_flags"),
     table=DSO_REDISPATCH_FLAGS,
     entity="asset_id",
@@ -54,7 +54,7 @@ DSO_REDISPATCH_FLAGS_SUITE = Suite(
     ),
 )
 
-DSO_REDISPATCH_COMPENSATION_SUITE = Suite(
+DSO_REDISPATCH_COMPENSATION_SUITE = suite(
     asset=("staging", "dso_redispatch_compensation"),
     table=DSO_REDISPATCH_COMPENSATION,
     views={"qh_coverage": coverage_view(None)},

@@ -19,6 +19,7 @@ from flexpower_dagster.lib.quality.suites import (
     in_set,
     row_count,
     structure,
+    suite,
 )
 from flexpower_dagster.lib.quality.views import with_qh_grid
 
@@ -30,7 +31,7 @@ STAGED_PUBLIC_TRADES = Rows(EXCHANGE_PUBLIC_TRADES, noun="trades", where=_IN_DAY
 
 def _trades_suite(table, who: str) -> Suite:
     e = "trade_id"
-    return Suite(
+    return suite(
         asset=("staging", table.name),
         table=table,
         entity=e,

@@ -18,7 +18,6 @@ from flexpower_dagster.lib.quality.completeness import Needs, Rows, inputs_prese
 from flexpower_dagster.lib.quality.suites import (
     BLOCKING,
     WARN,
-    Suite,
     a_ge_b,
     between,
     coverage_view,
@@ -26,13 +25,14 @@ from flexpower_dagster.lib.quality.suites import (
     not_null,
     qh_complete,
     structure,
+    suite,
 )
 
 #: The marts' rows, as completeness rules count them
 ASSET_FORECAST_ROWS = Rows(ASSET_FORECAST)
 PORTFOLIO_FORECAST_ROWS = Rows(PORTFOLIO_FORECAST, noun="QHs with assets", where="n_assets > 0", none="no asset in any QH")
 
-ASSET_FORECAST_SUITE = Suite(
+ASSET_FORECAST_SUITE = suite(
     asset=("marts", "asset_forecast"),
     table=ASSET_FORECAST,
     entity="asset_id",
@@ -63,7 +63,7 @@ ASSET_FORECAST_SUITE = Suite(
     ),
 )
 
-PORTFOLIO_FORECAST_SUITE = Suite(
+PORTFOLIO_FORECAST_SUITE = suite(
     asset=("marts", "portfolio_forecast"),
     table=PORTFOLIO_FORECAST,
     views={"qh_coverage": coverage_view(None)},

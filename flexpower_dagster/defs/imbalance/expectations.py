@@ -19,12 +19,12 @@ from flexpower_dagster.lib.quality.completeness import Needs, Rows, inputs_prese
 from flexpower_dagster.lib.quality.suites import (
     BLOCKING,
     WARN,
-    Suite,
     coverage_view,
     in_set,
     not_null,
     qh_complete,
     structure,
+    suite,
 )
 
 #: Above this share of QHs priced with an estimate a human should look.
@@ -34,7 +34,7 @@ MAX_ESTIMATE_SHARE = 0.05
 IMBALANCE_ROWS = Rows(IMBALANCE)
 PORTFOLIO_IMBALANCE_ROWS = Rows(PORTFOLIO_IMBALANCE, noun="QHs with assets", where="n_assets > 0", none="no asset in any QH")
 
-IMBALANCE_SUITE = Suite(
+IMBALANCE_SUITE = suite(
     asset=("marts", "imbalance"),
     table=IMBALANCE,
     entity="asset_id",
@@ -62,7 +62,7 @@ IMBALANCE_SUITE = Suite(
     ),
 )
 
-PORTFOLIO_IMBALANCE_SUITE = Suite(
+PORTFOLIO_IMBALANCE_SUITE = suite(
     asset=("marts", "portfolio_imbalance"),
     table=PORTFOLIO_IMBALANCE,
     views={"qh_coverage": coverage_view(None)},

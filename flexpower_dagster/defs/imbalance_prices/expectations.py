@@ -9,12 +9,12 @@ from flexpower_dagster.lib.quality.completeness import Rows
 from flexpower_dagster.lib.quality.suites import (
     PLAUSIBLE_PRICE,
     WARN,
-    Suite,
     between,
     coverage_view,
     not_null,
     qh_complete,
     structure,
+    suite,
 )
 
 _LO, _HI = PLAUSIBLE_PRICE
@@ -27,7 +27,7 @@ STAGED_PRICES = (
          none="no estimate"),
 )
 
-IMBALANCE_PRICE_ESTIMATES_SUITE = Suite(
+IMBALANCE_PRICE_ESTIMATES_SUITE = suite(
     asset=("staging", "imbalance_price_estimates"),
     table=IMBALANCE_PRICE_ESTIMATES,
     views={"qh_coverage": coverage_view(None)},
@@ -42,7 +42,7 @@ IMBALANCE_PRICE_ESTIMATES_SUITE = Suite(
     ),
 )
 
-IMBALANCE_PRICE_FINAL_SUITE = Suite(
+IMBALANCE_PRICE_FINAL_SUITE = suite(
     asset=("staging", "imbalance_price_final"),
     table=IMBALANCE_PRICE_FINAL,
     views={"qh_coverage": coverage_view(None)},

@@ -26,13 +26,13 @@ from flexpower_dagster.lib.quality.completeness import Needs, Rows, inputs_prese
 from flexpower_dagster.lib.quality.suites import (
     BLOCKING,
     WARN,
-    Suite,
     between,
     coverage_view,
     in_set,
     not_null,
     qh_complete,
     structure,
+    suite,
 )
 
 #: Above this share of forecast-based (or missing) best-of-infeed QHs a human should look.
@@ -46,7 +46,7 @@ BEST_OF_INFEED_ROWS = Rows(BEST_OF_INFEED)
 PORTFOLIO_BEST_OF_INFEED_ROWS = Rows(PORTFOLIO_BEST_OF_INFEED, noun="QHs with assets", where="n_assets > 0",
                                      none="no asset in any QH")
 
-LIVE_INFEED_SUITE = Suite(
+LIVE_INFEED_SUITE = suite(
     asset=("marts", "live_infeed"),
     table=LIVE_INFEED,
     entity="asset_id",
@@ -67,7 +67,7 @@ LIVE_INFEED_SUITE = Suite(
     ),
 )
 
-BEST_OF_INFEED_SUITE = Suite(
+BEST_OF_INFEED_SUITE = suite(
     asset=("marts", "best_of_infeed"),
     table=BEST_OF_INFEED,
     entity="asset_id",
@@ -101,7 +101,7 @@ BEST_OF_INFEED_SUITE = Suite(
     ),
 )
 
-PORTFOLIO_BEST_OF_INFEED_SUITE = Suite(
+PORTFOLIO_BEST_OF_INFEED_SUITE = suite(
     asset=("marts", "portfolio_best_of_infeed"),
     table=PORTFOLIO_BEST_OF_INFEED,
     views={"qh_coverage": coverage_view(None)},

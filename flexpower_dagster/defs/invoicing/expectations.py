@@ -5,9 +5,9 @@ invoice is a WARN naming the contract (invoicing isolates it; the others are iss
 """
 
 from flexpower_dagster.defs.invoicing.tables import INVOICE_LINES, INVOICES
-from flexpower_dagster.lib.quality.suites import BLOCKING, WARN, Suite, between, in_set, not_null, structure
+from flexpower_dagster.lib.quality.suites import BLOCKING, WARN, between, in_set, not_null, structure, suite
 
-INVOICES_SUITE = Suite(
+INVOICES_SUITE = suite(
     asset=("marts", "invoices"),
     table=INVOICES,
     entity="contract_id",
@@ -28,7 +28,7 @@ INVOICES_SUITE = Suite(
     check_descriptions={"blocked_contracts": "Invoices blocked by unusable contract data or a missing input (the contract is isolated; others are issued)."},
 )
 
-INVOICE_LINES_SUITE = Suite(
+INVOICE_LINES_SUITE = suite(
     asset=("marts", "invoice_lines"),
     table=INVOICE_LINES,
     entity="contract_id",

@@ -18,12 +18,12 @@ from flexpower_dagster.defs.infeed.expectations import BEST_OF_INFEED_ROWS
 from flexpower_dagster.defs.performance.tables import ASSET_PERFORMANCE
 from flexpower_dagster.defs.trading.tables import TRADING_QH
 from flexpower_dagster.lib.quality.completeness import Needs, Rows, inputs_present
-from flexpower_dagster.lib.quality.suites import BLOCKING, WARN, Suite, a_ge_b, between, in_set, structure
+from flexpower_dagster.lib.quality.suites import BLOCKING, WARN, a_ge_b, between, in_set, structure, suite
 
 #: Forecast error per QH above this share of the capacity's QH energy is worth a look.
 MAX_MAE_PCT_CAPACITY = 100.0
 
-ASSET_PERFORMANCE_SUITE = Suite(
+ASSET_PERFORMANCE_SUITE = suite(
     asset=("marts", "asset_performance"),
     table=ASSET_PERFORMANCE,
     entity="asset_id",

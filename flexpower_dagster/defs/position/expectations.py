@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from flexpower_dagster.defs.position.tables import PORTFOLIO_SCOPE, POSITION_QH
-from flexpower_dagster.lib.quality.suites import BLOCKING, Suite, coverage_view, in_set, qh_complete, structure
+from flexpower_dagster.lib.quality.suites import BLOCKING, coverage_view, in_set, qh_complete, structure, suite
 from flexpower_dagster.lib.quality.views import Refs
 
 #: Floating-point slack of the identity (MWh): far below the kWh a desk reads.
@@ -32,7 +32,7 @@ def position_identity(frame: pd.DataFrame, refs: Refs) -> pd.DataFrame:
     return pd.DataFrame({"scope": f["scope"], "delivery_start": f["delivery_start"], "identity_ok": ok.astype(bool)})
 
 
-POSITION_QH_SUITE = Suite(
+POSITION_QH_SUITE = suite(
     asset=("marts", "position_qh"),
     table=POSITION_QH,
     entity="scope",

@@ -12,13 +12,13 @@ from flexpower_dagster.lib.quality.suites import (
     BLOCKING,
     PLAUSIBLE_PRICE,
     WARN,
-    Suite,
     between,
     coverage_view,
     not_null,
     qh_complete,
     row_count,
     structure,
+    suite,
 )
 
 _LO, _HI = PLAUSIBLE_PRICE
@@ -52,7 +52,7 @@ def _plausible() -> list:
     ]
 
 
-TRADING_QH_SUITE = Suite(
+TRADING_QH_SUITE = suite(
     asset=("marts", "trading_qh"),
     table=TRADING_QH,
     views={"qh_coverage": coverage_view(None)},
@@ -65,7 +65,7 @@ TRADING_QH_SUITE = Suite(
     failing_rows=_inputs(TRADING_QH),
 )
 
-TRADING_DAILY_SUITE = Suite(
+TRADING_DAILY_SUITE = suite(
     asset=("marts", "trading_daily"),
     table=TRADING_DAILY,
     expectations=(

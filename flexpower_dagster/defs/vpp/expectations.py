@@ -18,7 +18,6 @@ from flexpower_dagster.defs.vpp.tables import VPP_FORECASTS, VPP_LIVE_SAMPLES, V
 from flexpower_dagster.lib.quality.completeness import Rows
 from flexpower_dagster.lib.quality.suites import (
     WARN,
-    Suite,
     a_ge_b,
     between,
     in_set,
@@ -26,6 +25,7 @@ from flexpower_dagster.lib.quality.suites import (
     row_count,
     structure,
     structure_sql,
+    suite,
 )
 
 #: What the marts use of the staged VPP data, as completeness rules count it (lib/quality/completeness.py):
@@ -34,7 +34,7 @@ STAGED_FORECASTS = Rows(VPP_FORECASTS, where="delivery_start >= $day_start AND d
 STAGED_LIVE_SAMPLES = Rows(VPP_LIVE_SAMPLES, noun="samples",
                            where='"timestamp" >= $day_start AND "timestamp" < $day_end AND mw IS NOT NULL')
 
-VPP_TECHNICAL_DATA_SUITE = Suite(
+VPP_TECHNICAL_DATA_SUITE = suite(
     asset=("staging", "vpp_technical_data"),
     table=VPP_TECHNICAL_DATA,
     entity="asset_id",
@@ -54,7 +54,7 @@ VPP_TECHNICAL_DATA_SUITE = Suite(
 )
 
 #: ~14 million rows a day at 1,000 assets (every version x QH): checked in the warehouse, per asset
-VPP_FORECASTS_SUITE = Suite(
+VPP_FORECASTS_SUITE = suite(
     asset=("staging", "vpp_forecasts"),
     table=VPP_FORECASTS,
     entity="asset_id",
@@ -71,7 +71,7 @@ VPP_FORECASTS_SUITE = Suite(
 )
 
 #: ~1.4 million samples a day at 1,000 assets: checked in the warehouse, per asset
-VPP_LIVE_SAMPLES_SUITE = Suite(
+VPP_LIVE_SAMPLES_SUITE = suite(
     asset=("staging", "vpp_live_samples"),
     table=VPP_LIVE_SAMPLES,
     entity="asset_id",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -235,12 +236,96 @@ def _trim_gx(r: Any) -> dict:
     for key in ("unexpected_list", "unexpected_index_list", "partial_unexpected_index_list", "partial_unexpected_counts"):
         if key in res and isinstance(res[key], list):
             res[key] = res[key][:SAMPLE_VALUES]
+    if isinstance((res.get("details") or {}).get("unexpected_rows"), list):
+        res["details"]["unexpected_rows"] = res["details"]["unexpected_rows"][:SAMPLE_VALUES]
     if "partial_unexpected_list" in res and isinstance(res["partial_unexpected_list"], list):
         res["partial_unexpected_list"] = res["partial_unexpected_list"][:SAMPLE_VALUES]
     res.pop("unexpected_index_query", None)
     if isinstance(d.get("expectation_config"), dict):
         d["expectation_config"].get("kwargs", {}).pop("batch_id", None)
     return jsonable(d)
+
+
+# --------------------------------------------------------------------------------------------
+# failing rows: GX's UnexpectedRowsExpectation over the warehouse
+
+#: The GX expectation a failing-rows rule is (lib/quality/suites.FailingRows): SQL returning the rows that break it.
+FAILING_ROWS_TYPE = "UnexpectedRowsExpectation"
+_DAY_PARAM = re.compile(r"\$(day_start|day_end|day)\b")
+
+
+def validate_failing_rows(conn: Any, day: date, expectations: Sequence[Expectation], *,
+                          name: str = "suite") -> list[ExpectationResult]:
+    """Run failing-rows expectations (``kwargs["unexpected_rows_query"]``: SQL with ``$day``, ``$day_start``,
+    ``$day_end``) as GX ``UnexpectedRowsExpectation`` in the DuckDB warehouse ``conn``; one result per expectation.
+
+    GX reaches the warehouse through a SQL datasource on a cursor of ``conn`` (so in-memory test warehouses work
+    too); the batch is the day: the day's parameters are DuckDB variables of that cursor (set with bound
+    parameters), which the rules read as ``getvariable('day')``. Each returned row is a failing row: its ``problem``
+    column says what was observed, its ``entity`` column (the expectation's) whom it concerns.
+    """
+    if not expectations:
+        return []
+    import great_expectations as gx
+    from duckdb_engine import ConnectionWrapper
+    from sqlalchemy.pool import StaticPool
+
+    from flexpower_dagster.lib.sql import day_params
+
+    class ReadSession(ConnectionWrapper):
+        """Reads in autocommit: GX fetches a query's rows after SQLAlchemy ended its transaction, and a DuckDB
+        rollback would drop them (this session only reads: there is nothing to roll back)."""
+
+        def begin(self) -> None:
+            pass
+
+        def rollback(self) -> None:
+            pass
+
+    context = gx_context()
+    cursor = conn.cursor()
+    for key, value in day_params(day).items():
+        cursor.execute(f"SET VARIABLE {key} = ?", [value])
+    source_name = f"warehouse-{threading.get_ident()}-{id(cursor)}"
+    source = context.data_sources.add_sql(source_name, connection_string="duckdb:///:memory:",
+                                          kwargs={"creator": lambda: ReadSession(cursor), "poolclass": StaticPool})
+    try:
+        batch = source.add_query_asset("day", query="SELECT getvariable('day') AS delivery_day") \
+            .add_batch_definition_whole_table("day").get_batch()
+        suite = gx.ExpectationSuite(name=name)
+        for e in expectations:
+            sql = _DAY_PARAM.sub(r"getvariable('\1')", str(e.kwargs["unexpected_rows_query"]))
+            query = "SELECT * FROM (" + sql.replace("{", "{{").replace("}", "}}") + ") WHERE EXISTS (SELECT * FROM {batch})"
+            suite.add_expectation(gx.expectations.UnexpectedRowsExpectation(
+                unexpected_rows_query=query, meta={"id": e.id, "check": e.check, "severity": e.severity}))
+        validation = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+    finally:
+        context.data_sources.delete(source_name)
+        cursor.close()
+    by_id = {(r.expectation_config.meta or {}).get("id"): r for r in validation.results}
+    return [_failing_rows_result(e, by_id.get(e.id)) for e in expectations]
+
+
+def _failing_rows_result(e: Expectation, r: Any) -> ExpectationResult:
+    """GX's result of a failing-rows expectation: the failing rows are the observation (``problem`` per ``entity``)."""
+    out = _result(e, r, pd.DataFrame())
+    if r is None or out.error or out.passed:
+        return out
+    res = r.result or {}
+    rows = jsonable(list((res.get("details") or {}).get("unexpected_rows") or []))
+    out.unexpected_count = int(res.get("observed_value") or len(rows))
+    out.sample_rows = [{k: (None if v is None else str(v)) for k, v in row.items()} for row in rows[:SAMPLE_ROWS]]
+    problems = [str(row.get("problem", f"{out.unexpected_count} failing rows")) for row in rows]
+    if e.entity:
+        per: dict[str, list[str]] = {}
+        for row, text in zip(rows, problems):
+            per.setdefault(str(row.get(e.entity)), []).append(text)
+        out.failing_entities = sorted(per)[:MAX_ENTITIES]
+        out.entity_observations = {k: "; ".join(v) for k, v in sorted(per.items())[:MAX_ENTITIES]}
+        out.observation = "; ".join(f"{k}: {v}" for k, v in out.entity_observations.items())
+    else:
+        out.observation = "; ".join(dict.fromkeys(problems))
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -156,30 +156,6 @@ def _table_sentence(e: Expectation, r: ExpectationResult) -> str:
     return f"observed {fmt(r.observed)}" if r.observed is not None else f"{r.failing_rows} failing"
 
 
-#: The expectation a failing-rows rule runs on the rows its SQL returned (lib/quality/suites.FailingRows).
-FAILING_ROWS_TYPE = "ExpectTableRowCountToEqual"
-
-
-def _failing_rows(r: ExpectationResult, e: Expectation, df: pd.DataFrame) -> ExpectationResult:
-    """A failing-rows rule: every row is a finding, its ``problem`` column says what was observed."""
-    problems = df["problem"].astype(str) if "problem" in df else pd.Series([f"{len(df)} failing rows"] * len(df))
-    r.unexpected_count = len(df)
-    r.failing_index = list(df.index)
-    r.sample_rows = [{k: (None if pd.isna(v) else str(v)) for k, v in row.items()} for row in df.head(5).to_dict(orient="records")]
-    entity = e.entity
-    if entity and entity in df:
-        keys = df[entity].astype(str)
-        r.failing_entities = sorted(keys.unique().tolist())[:MAX_ENTITY_OBSERVATIONS]
-        per: dict[str, list[str]] = {}
-        for k, text in zip(keys, problems):
-            per.setdefault(k, []).append(text)
-        r.entity_observations = {k: "; ".join(v) for k, v in sorted(per.items())[:MAX_ENTITY_OBSERVATIONS]}
-        r.observation = "; ".join(f"{k}: {v}" for k, v in r.entity_observations.items())
-    else:
-        r.observation = "; ".join(dict.fromkeys(problems))
-    return r
-
-
 def observe(r: ExpectationResult, e: Expectation, frame: pd.DataFrame, noun: str = "rows") -> ExpectationResult:
     """``r`` with ``observation`` (the whole frame) and ``entity_observations`` (per entity) filled in."""
     if r.passed:
@@ -189,8 +165,6 @@ def observe(r: ExpectationResult, e: Expectation, frame: pd.DataFrame, noun: str
         return r
     kw = dict(e.kwargs)
     df = frame.reset_index(drop=True)  # the failing index refers to the frame as validated (gx_runner.validate)
-    if e.type == FAILING_ROWS_TYPE and kw.get("value") == 0 and len(df):
-        return _failing_rows(r, e, df)
     index = [i for i in r.failing_index if i in df.index]
     if not index and not r.unexpected_count:
         r.observation = _table_sentence(e, r)

@@ -21,12 +21,20 @@ from typing import Any
 
 import pandas as pd
 
-from flexpower_dagster.lib.quality.gx_runner import BLOCKING, WARN, Expectation, ExpectationResult, Severity, validate
-from flexpower_dagster.lib.quality.observations import FAILING_ROWS_TYPE, observe, row_noun
+from flexpower_dagster.lib.quality.gx_runner import (
+    BLOCKING,
+    FAILING_ROWS_TYPE,
+    WARN,
+    Expectation,
+    ExpectationResult,
+    Severity,
+    validate,
+    validate_failing_rows,
+)
+from flexpower_dagster.lib.quality.observations import observe, row_noun
 from flexpower_dagster.lib.quality.views import (
     REJECTED_REF,
     Refs,
-    SqlView,
     column_types,
     files_view,
     key_duplicates,
@@ -37,6 +45,8 @@ from flexpower_dagster.lib.sql import memory_warehouse
 from flexpower_dagster.lib.tables import TableSpec
 
 View = Callable[[pd.DataFrame, Refs], pd.DataFrame]
+#: The "view" of failing-rows expectations: GX runs their SQL in the warehouse (``Refs.conn``), no frame in between.
+WAREHOUSE = "warehouse"
 
 #: Plausible price bounds (EUR/MWh): outside is worth a look, not necessarily wrong.
 PLAUSIBLE_PRICE = (-500.0, 4000.0)
@@ -63,8 +73,9 @@ class FailingRows:
     ``sql`` runs in the warehouse with the day's parameters (``$day``, ``$day_start``, ``$day_end``) and returns
     one row per finding with a ``problem`` column in words (e.g. ``staging.crm_contracts has no contract in force
     on 2025-06-09 while staging.vpp_forecasts has 38016 rows``) and, for per-entity findings, the ``entity``
-    column. GX validates the result (``ExpectTableRowCountToEqual(0)``); each row is a failing row, its
-    ``problem`` the observation. ``tables``: the tables the SQL reads (see :class:`SqlView`).
+    column. It is GX's own ``UnexpectedRowsExpectation`` (:func:`~flexpower_dagster.lib.quality.gx_runner.validate_failing_rows`):
+    each row is a failing row, its ``problem`` the observation. ``tables``: the tables the SQL reads (created
+    empty when missing; a test without a warehouse gets them from ``Refs.tables`` by qualified name).
     """
 
     id: str
@@ -75,18 +86,15 @@ class FailingRows:
     tables: tuple[TableSpec, ...] = ()
     entity: str | None = None
 
-    @property
-    def view(self) -> str:
-        return f"failing_rows:{self.id}"
-
     def expectation(self) -> Expectation:
         return expect(self.id, FAILING_ROWS_TYPE, self.description, check=self.check, severity=self.severity,
-                      view=self.view, entity=self.entity, value=0)
+                      view=WAREHOUSE, entity=self.entity, unexpected_rows_query=self.sql)
 
 
 @dataclass(frozen=True)
 class Suite:
-    """The expectations of one asset, declared as data."""
+    """The expectations of one asset, complete as declared: build it with :func:`suite`, which adds the standard
+    views and expectations (files, failing rows, schema); the constructor only validates."""
 
     asset: tuple[str, str]  # ("staging", "crm_contracts")
     table: TableSpec
@@ -94,9 +102,6 @@ class Suite:
     views: Mapping[str, View] = field(default_factory=dict)
     #: tables whose partition of the same day the views need, by the name views use (``refs.table(name)``)
     reference_tables: Mapping[str, TableSpec] = field(default_factory=dict)
-    #: a staging table's suite checks its day's landing files too: ``"block"`` when a day whose files were
-    #: all refused must stop the marts (portfolio-wide data), ``"warn"`` when it is one asset's file
-    refused_files: str | None = None
     entity: str | None = None  # default entity column, for the check metadata
     detail_column: str | None = None  # a column explaining a failing entity (e.g. contracts_in_force.problems)
     description: str = ""
@@ -109,20 +114,7 @@ class Suite:
     failing_rows: Sequence[FailingRows] = ()
 
     def __post_init__(self) -> None:
-        if self.refused_files is not None:
-            self._add_file_checks()
-        if self.failing_rows:
-            object.__setattr__(self, "views", {
-                **self.views, **{f.view: SqlView(f.sql, tuple(f.tables)) for f in self.failing_rows}})
-            object.__setattr__(self, "expectations", (*self.expectations, *(f.expectation() for f in self.failing_rows)))
-        if "schema" not in self.views:
-            object.__setattr__(self, "views", {**self.views, "schema": partial(column_types, table=self.table)})
         if not self.load_partition:
-            object.__setattr__(self, "views", {
-                **self.views,
-                "table_structure": partial(table_structure, table=self.table),
-                "key_duplicates": partial(key_duplicates, table=self.table),
-            })
             in_pandas = [e.id for e in self.expectations if e.view in ("rows", "schema")]
             if in_pandas:
                 raise ValueError(f"{self.name}: checks in SQL (load_partition=False), but {in_pandas} need the rows in pandas")
@@ -134,26 +126,8 @@ class Suite:
         for e in self.expectations:
             if sev.setdefault(e.check, e.severity) != e.severity:
                 raise ValueError(f"{self.name}: check {e.check!r} mixes severities; one severity per check")
-            if e.view != "rows" and e.view not in self.views:
+            if e.view not in ("rows", WAREHOUSE) and e.view not in self.views:
                 raise ValueError(f"{self.name}: expectation {e.id} uses unknown view {e.view!r}")
-
-    def _add_file_checks(self) -> None:
-        """A ``completeness`` expectation that some file of the day was usable (severity by
-        ``refused_files``) and a ``rejected_files`` warning naming every refused file."""
-        from flexpower_dagster.lib.landing.source import REJECTED_FILES
-
-        if self.refused_files not in ("block", "warn"):
-            raise ValueError(f"{self.name}: refused_files must be 'block' or 'warn'")
-        severity = BLOCKING if self.refused_files == "block" else WARN
-        added = (
-            in_set("usable", [True], view="files", check="completeness", severity=severity, entity="source",
-                   id="file-usable", description="a file of the day was loaded (not only rejected or held ones)"),
-            between("n_rejected", 0, 0, view="files", check="rejected_files", severity=WARN, entity="rejected",
-                    id="no-file-refused", description="no file of the day was rejected or held"),
-        )
-        object.__setattr__(self, "views", {**self.views, "files": partial(files_view, source=self.asset[1])})
-        object.__setattr__(self, "reference_tables", {**self.reference_tables, REJECTED_REF: REJECTED_FILES})
-        object.__setattr__(self, "expectations", (*added, *self.expectations))
 
     @property
     def name(self) -> str:
@@ -169,10 +143,10 @@ class Suite:
         """The tables the suite's SQL views read besides its own and its reference tables."""
         own = {self.table.qualified_name, *(t.qualified_name for t in self.reference_tables.values())}
         out: dict[str, TableSpec] = {}
-        for v in self.views.values():
-            for spec in getattr(v, "tables", ()):
-                if spec.qualified_name not in own:
-                    out.setdefault(spec.qualified_name, spec)
+        read = [t for v in self.views.values() for t in getattr(v, "tables", ())] + [t for f in self.failing_rows for t in f.tables]
+        for spec in read:
+            if spec.qualified_name not in own:
+                out.setdefault(spec.qualified_name, spec)
         return tuple(out.values())
 
     @property
@@ -197,6 +171,42 @@ class Suite:
             if e.id == id:
                 return e
         raise KeyError(id)
+
+
+def suite(asset: tuple[str, str], table: TableSpec, expectations: Iterable[Expectation], *,
+          views: Mapping[str, View] | None = None, reference_tables: Mapping[str, TableSpec] | None = None,
+          failing_rows: Sequence[FailingRows] = (), refused_files: str | None = None, load_partition: bool = True,
+          **declared: Any) -> Suite:
+    """The complete :class:`Suite` of ``asset``: the declared expectations and views plus the standard ones.
+
+    ``refused_files`` (staging tables): ``"block"`` when a day whose files were all refused must stop the marts
+    (portfolio-wide data), ``"warn"`` when it is one asset's file: adds a ``completeness`` expectation that some
+    file of the day was usable and a ``rejected_files`` warning naming every refused file. ``failing_rows`` adds
+    each rule's SQL view and expectation; the ``schema`` view (column types) is always there, and a suite checking
+    in SQL (``load_partition=False``) gets the warehouse's structure views. ``declared``: the other Suite fields.
+    """
+    views, refs, exps = dict(views or {}), dict(reference_tables or {}), tuple(expectations)
+    if refused_files is not None:
+        from flexpower_dagster.lib.landing.source import REJECTED_FILES
+
+        if refused_files not in ("block", "warn"):
+            raise ValueError(f"{'.'.join(asset)}: refused_files must be 'block' or 'warn'")
+        severity = BLOCKING if refused_files == "block" else WARN
+        exps = (
+            in_set("usable", [True], view="files", check="completeness", severity=severity, entity="source",
+                   id="file-usable", description="a file of the day was loaded (not only rejected or held ones)"),
+            between("n_rejected", 0, 0, view="files", check="rejected_files", severity=WARN, entity="rejected",
+                    id="no-file-refused", description="no file of the day was rejected or held"),
+            *exps,
+        )
+        views["files"] = partial(files_view, source=asset[1])
+        refs[REJECTED_REF] = REJECTED_FILES
+    exps = (*exps, *(f.expectation() for f in failing_rows))
+    views.setdefault("schema", partial(column_types, table=table))
+    if not load_partition:
+        views |= {"table_structure": partial(table_structure, table=table), "key_duplicates": partial(key_duplicates, table=table)}
+    return Suite(asset=asset, table=table, expectations=exps, views=views, reference_tables=refs,
+                 failing_rows=tuple(failing_rows), load_partition=load_partition, **declared)
 
 
 @dataclass
@@ -279,6 +289,10 @@ def run_suite(suite: Suite, frame: pd.DataFrame, refs: Refs | None = None) -> Su
     results: dict[str, ExpectationResult] = {}
     for view, exps in by_view.items():
         try:
+            if view == WAREHOUSE:  # failing-rows rules: GX queries the warehouse itself, the rows are the observation
+                for r in validate_failing_rows(refs.conn, refs.day, exps, name=f"{suite.name}:{view}"):
+                    results[r.id] = r
+                continue
             data = frame if view == "rows" else suite.views[view](frame, refs)
         except Exception as exc:  # a view that cannot be built fails its expectations, never the run
             for e in exps:
@@ -435,4 +449,5 @@ __all__ = [
     "run_suite",
     "structure",
     "structure_sql",
+    "suite",
 ]

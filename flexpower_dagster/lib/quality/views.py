@@ -6,7 +6,7 @@ partition's key and the reference tables the suite asked for (:class:`Refs`). Do
 (e.g. a row's contract capacity) live in their domain; these know nothing of any domain.
 
 Tables that grow with assets x versions (a 1,000-asset day holds ~14 million forecast rows) are never
-pulled into pandas: their suites set ``Suite(load_partition=False)`` and use *SQL views*
+pulled into pandas: their suites set ``suite(..., load_partition=False)`` and use *SQL views*
 (:class:`SqlView`, :func:`table_structure`, :func:`key_duplicates`) that the warehouse reduces to one row
 per entity (asset, column) before GX sees them; ``refs.conn`` is then the warehouse connection.
 """
