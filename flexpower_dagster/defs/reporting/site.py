@@ -10,7 +10,8 @@ fresh DuckDB file, and closes it again within seconds. The copy
   source query always compiles and the pages show their "nothing yet" state;
 * adds Europe/Berlin local time next to UTC (``report.qh_time``): the DuckDB builds here have no ICU, so the
   conversion is done with pandas / zoneinfo, once per quarter-hour of every day in the warehouse;
-* lists which tables were present (``report.tables``) and the days covered (``report.days``).
+* lists which tables were present (``report.tables``) and the days covered (``report.days``);
+* holds the KPI targets the tiles show (``report.kpi_targets``, from ``kpi_targets.toml``: targets.py).
 
 :func:`run_evidence` runs ``npm run sources`` and ``npm run build`` in ``reports/`` and
 :func:`check_build` reads the output: Evidence exits 0 even when a page query fails, so the log and the
@@ -43,6 +44,7 @@ from flexpower_dagster.defs.invoicing.tables import INVOICE_LINES, INVOICES
 from flexpower_dagster.defs.ops.tables import ALERTS
 from flexpower_dagster.defs.performance.tables import ASSET_PERFORMANCE
 from flexpower_dagster.defs.reporting.sql import create_report_views
+from flexpower_dagster.defs.reporting.targets import KPIS, Target, load_targets
 from flexpower_dagster.defs.trading.tables import TRADING_DAILY, TRADING_QH
 from flexpower_dagster.lib.dbfile import open_reader
 from flexpower_dagster.lib.quality.results import DATA_QUALITY_RESULTS
@@ -151,6 +153,19 @@ def _printed_invoice_lines(out: duckdb.DuckDBPyConnection) -> None:
         out.unregister("printed")
 
 
+def _kpi_targets(out: duckdb.DuckDBPyConnection, targets: dict[str, Target]) -> None:
+    """``report.kpi_targets``: one row per KPI with a target (none: no row, the pages then say nothing)."""
+    out.execute(
+        "CREATE TABLE report.kpi_targets (kpi VARCHAR, label VARCHAR, bound VARCHAR, target DOUBLE, "
+        "target_text VARCHAR, source VARCHAR)"
+    )
+    for t in sorted(targets.values(), key=lambda t: t.kpi):
+        out.execute(
+            "INSERT INTO report.kpi_targets VALUES (?, ?, ?, ?, ?, ?)",
+            [t.kpi, KPIS[t.kpi].label, t.bound, t.value, t.text, t.source],
+        )
+
+
 def _berlin_times(days: list) -> pd.DataFrame:
     """One row per UTC quarter-hour of ``days``: the instant, its Berlin wall-clock time and offset."""
     if not days:
@@ -175,6 +190,7 @@ def snapshot_warehouse(
     invoice_docs: dict[str, str] | None = None,
     wait_seconds: float = LOCK_WAIT_SECONDS,
     ui_url: str = DEFAULT_UI_URL,
+    targets: dict[str, Target] | None = None,
 ) -> SnapshotResult:
     """Copy the report tables of ``warehouse`` into a new DuckDB file ``target`` (atomically replaced).
 
@@ -182,7 +198,10 @@ def snapshot_warehouse(
     filled with ``CREATE TABLE ... AS SELECT``), never through pandas: the copy streams, so its memory does not
     grow with the number of assets or days. ``invoice_docs`` maps invoice ids to a site-relative URL of their PDF
     (``pdf_url`` column). ``ui_url`` is the Dagster UI as people reach it: the alerts link their run or asset there.
+    ``targets``: the KPI targets (default: ``kpi_targets.toml``, read before the warehouse is opened, so a bad
+    file fails the build naming its entry).
     """
+    targets = load_targets() if targets is None else targets
     started = time.monotonic()
     warehouse, target = Path(warehouse), Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -253,6 +272,7 @@ def snapshot_warehouse(
                 rows[qualified] = 0
         _attach_invoice_docs(out, invoice_docs or {})
         _printed_invoice_lines(out)
+        _kpi_targets(out, targets)
         day_sources = ("marts.portfolio_best_of_infeed", "marts.portfolio_forecast", "marts.trading_daily")
         days = [
             r[0]

@@ -233,6 +233,11 @@ VIEWS: dict[str, str] = {
                 sum(trading_revenue_eur) AS allocated_revenue_eur, sum(imbalance_cost_eur) AS asset_imbalance_cost_eur,
                 sum(margin_known_eur) AS sum_asset_margin_known_eur,
                 sum(market_value_eur) AS market_value_eur, sum(market_priced_mwh) AS market_priced_mwh,
+                -- forecast accuracy of the portfolio: the assets' absolute errors over what they produce at full
+                -- capacity in their measured QHs (weighted by QHs and capacity, as asset_mtd over days)
+                -- (an asset without a capacity has no % and is left out of both sums)
+                sum(tradeable_abs_error_mwh) FILTER (WHERE capacity_mw > 0) AS tradeable_abs_error_mwh,
+                sum(tradeable_n_qh * capacity_mw * 0.25) FILTER (WHERE capacity_mw > 0) AS tradeable_capacity_qh_mwh,
                 count(*) FILTER (WHERE payout_fee_caveat IS NOT NULL) AS n_assets_with_caveat,
                 count(*) FILTER (WHERE margin_complete IS NULL) AS n_assets_without_performance,
                 string_agg(asset_id || ': ' || payout_fee_caveat, ' | ' ORDER BY asset_id)
@@ -263,6 +268,8 @@ VIEWS: dict[str, str] = {
                 a.margin_complete_assets_eur, coalesce(a.n_assets_margin_complete, 0) AS n_assets_margin_complete,
                 coalesce(a.n_assets_margin_excluded, 0) AS n_assets_margin_excluded, a.margin_excluded,
                 a.market_value_eur / nullif(a.market_priced_mwh, 0) AS capture_price_eur_per_mwh,
+                a.tradeable_abs_error_mwh, a.tradeable_capacity_qh_mwh,
+                100 * a.tradeable_abs_error_mwh / nullif(a.tradeable_capacity_qh_mwh, 0) AS tradeable_mae_pct_capacity,
                 coalesce(td.revenue_eur, 0) - coalesce(a.payout_eur_est, 0) + coalesce(a.fee_eur_est, 0)
                     - coalesce(i.imbalance_cost_eur, 0) AS margin_known_eur,
                 td.revenue_eur IS NOT NULL AND a.n_assets_reported > 0 AND a.n_assets_with_caveat = 0
@@ -321,6 +328,8 @@ VIEWS: dict[str, str] = {
                 sum(market_value_eur) OVER mw / nullif(sum(market_priced_mwh) OVER mw, 0) AS capture_price_eur_per_mwh,
                 sum(market_vwap_qh_sum) OVER mw / nullif(sum(n_qh_market_vwap) OVER mw, 0)
                     AS baseload_price_eur_per_mwh,
+                100 * sum(tradeable_abs_error_mwh) OVER mw / nullif(sum(tradeable_capacity_qh_mwh) OVER mw, 0)
+                    AS tradeable_mae_pct_capacity,
                 sum(CASE WHEN margin_complete THEN 0 ELSE 1 END) OVER mw AS n_days_margin_incomplete,
                 last_value(margin_caveat IGNORE NULLS) OVER mw AS last_margin_caveat,
                 sum(margin_complete_assets_eur) OVER mw AS margin_complete_assets_eur,
@@ -635,4 +644,4 @@ def _sentinel(column: str, duckdb_type: str) -> str:
 
 
 #: Report tables written by the snapshot step itself (site.py) that get the same placeholder treatment.
-EXTRA_TABLES = ("qh_time", "days", "tables", "snapshot", "invoice_line_text")
+EXTRA_TABLES = ("qh_time", "days", "tables", "snapshot", "invoice_line_text", "kpi_targets")
