@@ -2,6 +2,8 @@
 
 No `from __future__ import annotations` here: this module defines Dagster assets."""
 
+import email
+import email.policy
 from datetime import date
 
 import dagster as dg
@@ -13,6 +15,7 @@ from flexpower_dagster.defs.dso.tables import DSO_REDISPATCH_COMPENSATION, DSO_R
 from flexpower_dagster.defs.forecast.tables import ASSET_FORECAST
 from flexpower_dagster.defs.infeed.tables import BEST_OF_INFEED
 from flexpower_dagster.defs.invoicing.assets import build_invoicing_assets
+from flexpower_dagster.defs.statements.assets import customer_statements
 from flexpower_dagster.defs.trading.tables import TRADING_QH
 from flexpower_dagster.lib.dagster.metadata import table_metadata
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
@@ -140,7 +143,8 @@ def test_final_month_is_sent_once_and_a_corrected_day_issues_a_cancellation_and_
         ]
 
     def run_month(mw, check_register=True):
-        result = dg.materialize([*stubs(mw), *build_invoicing_assets()], selection=dg.AssetSelection.tag("cadence", "monthly"),
+        result = dg.materialize([*stubs(mw), *build_invoicing_assets(), customer_statements],
+                                selection=dg.AssetSelection.tag("cadence", "monthly"),
                                 partition_key="2025-06-01", resources=resources)
         assert result.success
         with duckdb.connect(str(warehouse), read_only=True) as conn:
@@ -177,3 +181,9 @@ def test_final_month_is_sent_once_and_a_corrected_day_issues_a_cancellation_and_
     assert sorted(p for p in files3 if p.endswith(".eml")) == [
         f"outbox/2025-06/FP-2025-06-CON1_A-0{i}.eml" for i in (1, 2, 3)]
     assert all(files3[p] == c for p, c in files.items() if "FP-" in p)  # what was sent is untouched
+    # an invoice e-mail attaches the customer's statement of the month, a cancellation only itself
+    attached = {p: [part.get_filename() for part in email.message_from_bytes(files3[p], policy=email.policy.SMTP).iter_attachments()]
+                for p in files3 if p.endswith(".eml")}
+    assert attached == {"outbox/2025-06/FP-2025-06-CON1_A-01.eml": ["FP-2025-06-CON1_A-01.pdf", "statement-2025-06.pdf"],
+                        "outbox/2025-06/FP-2025-06-CON1_A-02.eml": ["FP-2025-06-CON1_A-02.pdf"],
+                        "outbox/2025-06/FP-2025-06-CON1_A-03.eml": ["FP-2025-06-CON1_A-03.pdf", "statement-2025-06.pdf"]}

@@ -27,11 +27,14 @@ from flexpower_dagster.lib.dagster.checks import build_suite_checks
 from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import quantities, table_metadata
 from flexpower_dagster.lib.dagster.partitions import MONTHLY_TAGS, monthly_partitions
+from flexpower_dagster.lib.customers import read_statement_pdf
 from flexpower_dagster.lib.dagster.resources import DataDir, Warehouse
 from flexpower_dagster.lib.warehouse import replace_partitions
 from flexpower_dagster.settings import Settings
 
 GROUP = "marts_invoicing"
+#: The customer statements of the month (``defs/statements``): an invoice e-mail attaches its customer's.
+STATEMENTS_KEY = dg.AssetKey("customer_statements")
 
 def _month_deps() -> list[dg.AssetDep]:
     """Every daily partition of the month of each input table (``sums.INPUTS``)."""
@@ -105,6 +108,7 @@ def build_invoicing_assets() -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=["marts", "invoice_documents"],
         ins={"invoices": dg.AssetIn(key=["marts", "invoices"]), "invoice_lines": dg.AssetIn(key=["marts", "invoice_lines"])},
+        deps=[STATEMENTS_KEY],
         partitions_def=monthly_partitions,
         tags=MONTHLY_TAGS,
         group_name=GROUP,
@@ -115,7 +119,8 @@ def build_invoicing_assets() -> list[dg.AssetsDefinition]:
             "<data_dir>/invoices/<YYYY-MM>/<document_number>.html/.pdf plus an e-mail in <data_dir>/outbox/<YYYY-MM>/; "
             "a provisional one is an internal draft <invoice_id>.html/.pdf marked DRAFT, never e-mailed; a sent "
             "document is never changed (a correction is a cancellation plus a new document, both e-mailed, recorded "
-            "in marts.invoice_register); operations.csv lists blocked invoices. The table is the manifest (path, "
+            "in marts.invoice_register); an invoice e-mail attaches the customer's monthly statement (customer_statements, "
+            "built before); operations.csv lists blocked invoices. The table is the manifest (path, "
             "size, SHA-256). Same data -> same bytes, nothing new sent."
         ),
     )
@@ -128,8 +133,10 @@ def build_invoicing_assets() -> list[dg.AssetsDefinition]:
         with warehouse.connect(log=context.log.info) as conn:
             register = read_register(conn, month)
         # FlexPower's name, address and tax ids from the settings (FLEXPOWER_ISSUER_*; demo defaults marked DEMO)
+        # an invoice e-mail attaches its customer's statement of the month (written by customer_statements before)
         docs, new_register = issue_documents(month, invoices, invoice_lines, register,
-                                             Issuer.from_settings(Settings.from_env()))
+                                             Issuer.from_settings(Settings.from_env()),
+                                             statement_for=lambda email: read_statement_pdf(data_dir.path, month, email))
         manifest = write_documents(data_dir.path, month, docs)
         # After the files: the register never names a document that was not written. Old rows are carried forward.
         issued = new_register[~new_register["document_number"].isin(register["document_number"])]

@@ -4,7 +4,8 @@ Everything here is deterministic: the same invoice rows give the same bytes.
 
 * HTML: a Jinja2 template (``INVOICE_HTML``) rendered with autoescaping from a plain document model.
 * PDF: drawn with fpdf2 from the same document model (:mod:`.pdf`), deterministic bytes.
-* E-mail: :func:`flexpower_dagster.lib.mail.build_message` with the PDF attached; ``Date`` = issue date, ``Message-ID`` =
+* E-mail: :func:`flexpower_dagster.lib.mail.build_message` with the PDF attached (an invoice's e-mail also attaches its
+  customer's monthly statement, ``statement-<YYYY-MM>.pdf``: docs/permissions.md); ``Date`` = issue date, ``Message-ID`` =
   document number + first 16 hex digits of the PDF's SHA-256, MIME boundary derived from the same hash.
   Only customer documents (final invoices, cancellations) get one: the ``.eml`` files are the outbox. A
   provisional invoice is an internal draft (HTML/PDF marked DRAFT), never e-mailed. Which documents are
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -41,6 +42,7 @@ from flexpower_dagster.defs.invoicing.register import (
     figures_sha256,
 )
 from flexpower_dagster.defs.invoicing.tables import INVOICE_DOCUMENTS, INVOICE_REGISTER
+from flexpower_dagster.lib.customers import statement_attachment_name
 from flexpower_dagster.lib.exports import safe_csv
 from flexpower_dagster.lib.mail import Attachment, build_message
 from flexpower_dagster.lib.paths import safe_path
@@ -375,8 +377,9 @@ def render_html(model: dict) -> bytes:
     return _html_template().render(inv=model).encode("utf-8")
 
 
-def build_email(model: dict, to: str, issue_date: date, pdf: bytes) -> bytes:
-    """The outbox message of a sent document (a final invoice or a cancellation), the PDF attached."""
+def build_email(model: dict, to: str, issue_date: date, pdf: bytes, statement: Attachment | None = None) -> bytes:
+    """The outbox message of a sent document (a final invoice or a cancellation), the PDF attached, and the
+    customer's monthly statement after it when given."""
     digest = hashlib.sha256(pdf).hexdigest()
     if model["status"] == "cancellation":
         intro = f"please find attached {model['title'].lower()} for contract {model['contract_id']}"
@@ -391,6 +394,9 @@ def build_email(model: dict, to: str, issue_date: date, pdf: bytes) -> bytes:
     ]
     if model["notes"]:
         body += ["", *model["notes"]]
+    if statement is not None:
+        body += ["", f"Also attached: your monthly statement ({statement.filename}): your assets' daily infeed vs "
+                 "forecast, redispatch and the invoice lines of the month."]
     body += ["", model["payment_terms"], "", "Kind regards", model["issuer"][0]]
     return build_message(
         sender=SENDER,
@@ -401,7 +407,8 @@ def build_email(model: dict, to: str, issue_date: date, pdf: bytes) -> bytes:
         headers={"X-FlexPower-Invoice-Status": model["status"], "X-FlexPower-Document": model["number"],
                  "X-FlexPower-Invoice": model["invoice_id"]},
         body="\n".join(body) + "\n",
-        attachments=[Attachment(pdf, "application", "pdf", f"{model['number']}.pdf")],
+        attachments=[Attachment(pdf, "application", "pdf", f"{model['number']}.pdf"),
+                     *([statement] if statement is not None else [])],
         boundary=f"=_flexpower_{digest[:32]}",
     )
 
@@ -433,13 +440,23 @@ class Document:
         return self.sha256 if self.content is None else hashlib.sha256(self.content).hexdigest()
 
 
-def _rendered(model: dict, issue: date, paths: dict, inv: dict, to: str | None) -> list[Document]:
+#: The statement PDF of the customer of an e-mail address for the invoice month (``lib.customers.read_statement_pdf``).
+StatementSource = Callable[[str], bytes]
+
+
+def _rendered(model: dict, issue: date, paths: dict, inv: dict, to: str | None,
+              statement_for: StatementSource | None = None) -> list[Document]:
     pdf = render_pdf(model, issue)
     number = None if model["watermark"] else model["number"]
     docs = [Document(paths["html_path"], inv["invoice_id"], "html", render_html(model), number),
             Document(paths["pdf_path"], inv["invoice_id"], "pdf", pdf, number)]
     if to is not None:
-        docs.append(Document(paths["eml_path"], inv["invoice_id"], "eml", build_email(model, to, issue, pdf), number))
+        statement = None
+        if statement_for is not None:  # the statement of the customer this e-mail goes to, for the invoice's month
+            statement = Attachment(statement_for(to), "application", "pdf",
+                                   statement_attachment_name(_day(inv["invoice_month"])))
+        docs.append(Document(paths["eml_path"], inv["invoice_id"], "eml",
+                             build_email(model, to, issue, pdf, statement), number))
     return docs
 
 
@@ -457,7 +474,7 @@ def _register_row(inv: dict, number: str, seq: int, kind: str, refers_to, fp: st
 
 def issue_documents(
     month: date, invoices: pd.DataFrame, lines: pd.DataFrame, register: pd.DataFrame | None = None,
-    issuer: Issuer = DEMO_ISSUER,
+    issuer: Issuer = DEMO_ISSUER, statement_for: StatementSource | None = None,
 ) -> tuple[list[Document], pd.DataFrame]:
     """All files of an invoice month, in memory (nothing written), and the month's register after this run.
 
@@ -467,6 +484,10 @@ def issue_documents(
       number, preceded by the cancellation of the previously sent document if there is one;
     * every document sent before: kept as it is (listed, never re-rendered);
     * blocked: nothing but its row in ``operations.csv``.
+
+    ``statement_for`` (the asset passes it): an invoice document's e-mail attaches the statement PDF it returns for
+    the e-mail's address (the customer's statement of the month; it raises when there is none); a cancellation's
+    e-mail attaches only the cancellation. Without it (tests of the documents alone) no statement is attached.
     """
     register = INVOICE_REGISTER.empty_frame() if register is None else register
     invoices = assign_documents(invoices, lines, register)
@@ -491,7 +512,8 @@ def issue_documents(
                                               old["figures_sha256"],
                                               tuple(-int(old[c]) for c in ("net_cents", "vat_cents", "gross_cents")),
                                               cancel_docs))
-            inv_docs = _rendered(document_model(inv, inv_lines, issuer), issue, inv, inv, to=inv["email"])
+            inv_docs = _rendered(document_model(inv, inv_lines, issuer), issue, inv, inv, to=inv["email"],
+                                 statement_for=statement_for)
             docs += inv_docs
             new_rows.append(_register_row(inv, number, seq, INVOICE, inv["replaces_document_number"],
                                           figures_sha256(inv, inv_lines),

@@ -76,7 +76,7 @@ class AudienceSnapshot:
     seconds: float = 0.0
 
 
-def _existing(conn: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
+def existing_objects(conn: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
     """Qualified table/view name -> its columns, in the database ``conn`` is connected to."""
     out: dict[str, set[str]] = {}
     for schema, table, column in conn.execute(
@@ -164,7 +164,7 @@ def write_audience_snapshot(
     grantee = policy.resolve(audience)
     taken_at = taken_at or datetime.now(UTC).replace(tzinfo=None)
     result = AudienceSnapshot(grantee.name, Path(target))
-    existing = _existing(conn)
+    existing = existing_objects(conn)
     source = conn.execute("SELECT current_database()").fetchone()[0]
     with new_database_file(conn, target, _ALIAS) as alias:
         if grantee.audience.everything:
