@@ -136,7 +136,11 @@ def stat_digest(files: Sequence[LandingFile]) -> str:
 
 
 def content_digest(files: Sequence[LandingFile], facts: Facts = IN_MEMORY) -> str:
-    return digest(f"{f.name}|{f.size}|{facts.sha256(f)}" for f in sorted(files, key=lambda f: f.name)) if files else EMPTY_DIGEST
+    """Digest of (name, size, SHA-256) of ``files``; a hash not known yet (:class:`Facts`) is computed, once."""
+    if not files:
+        return EMPTY_DIGEST
+    facts.prefetch(files)
+    return digest(f"{f.name}|{f.size}|{facts.sha256(f)}" for f in sorted(files, key=lambda f: f.name))
 
 
 def aggregate_digest(files: Sequence[LandingFile], extra: str = "") -> str:

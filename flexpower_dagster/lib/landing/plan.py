@@ -53,6 +53,9 @@ from flexpower_dagster.lib.landing.source import LandingFile, SourceSpec
 
 #: File names listed per run request (tags/logs); the rest is counted.
 MAX_LISTED_FILES = 20
+#: Files a tick may hash to learn the content digests of changed feeds (about 0.1-0.2 s). A feed needing more is
+#: compared by its stat digest instead (first sight of a big zone: the staging load hashes what it reads).
+HASH_FILES_PER_TICK = 2_000
 
 
 # --------------------------------------------------------------------------------------------
@@ -271,6 +274,17 @@ def _outside_window(spec: SourceSpec, days: frozenset[date], window: tuple[date,
 # the plan of one tick
 
 
+def _content_within(feed: list[LandingFile], facts: Facts, budget: list[int]) -> str:
+    """The feed's content digest when the hashes it still needs fit in this tick's ``budget`` (files; spent), else
+    "" (not known: the feed is compared by its stat digest, and its hashes come from the staging load that reads
+    the files anyway, or from a later tick)."""
+    unknown = len(feed) - facts.known_sha256(feed) if feed else 0
+    if unknown > budget[0]:
+        return ""
+    budget[0] -= unknown
+    return content_digest(feed, facts)
+
+
 def _quiet(root: Path, state: CursorState, window_keys: list[str], defining: Sequence[SourceSpec]) -> bool:
     """Nothing can have changed since the plan that wrote ``state``: the same day window, no feed left pending, the
     day-defining folders' mtimes as they were (the landing days), and every own folder unchanged
@@ -327,6 +341,7 @@ def plan(
     changed: dict[date, list[tuple[str, str, str]]] = {}  # day -> [(source, content, gen)]
     reasons: dict[date, list[str]] = {}
     new_files: dict[date, list[str]] = {}
+    budget = [HASH_FILES_PER_TICK]
 
     for spec in specs:
         files = inventory.files[spec.name]
@@ -349,12 +364,13 @@ def plan(
             old_stat, old_content, old_gen = old.split(".") if old else ("", "", "-1")
             if stat == old_stat:
                 continue
-            content = content_digest(feed, facts)
-            if old is not None and content == old_content:
+            loaded_stat, loaded_content = loaded.get(d, ("", ""))
+            content = loaded_content if stat == loaded_stat else _content_within(feed, facts, budget)
+            if old is not None and content and content == old_content:
                 new_days[key] = f"{stat}.{content}.{old_gen}"
                 result.identical.append((spec.name, d))
                 continue
-            if loaded.get(d) == content:  # a run of any origin already holds exactly this feed
+            if stat == loaded_stat or (content and content == loaded_content):  # a run of any origin holds this feed
                 new_days[key] = f"{stat}.{content}.{int(old_gen) + 1 if old is not None else 0}"
                 result.already_loaded.append((spec.name, d))
                 continue
@@ -364,7 +380,7 @@ def plan(
                 continue
             gen = str(int(old_gen) + 1) if old is not None else "0"
             new_days[key] = f"{stat}.{content}.{gen}"
-            changed.setdefault(d, []).append((spec.name, content, gen))
+            changed.setdefault(d, []).append((spec.name, content or f"s{stat}", gen))
             reasons.setdefault(d, []).append(f"{spec.name}: {'new day' if old is None else 'changed feed'} ({len(feed)} file(s))")
             new_files.setdefault(d, []).extend(f.name for f in feed if f.mtime_ns > prev.hwm)
         # a source with pending days keeps its old aggregate, so the next tick looks again
