@@ -28,7 +28,7 @@ from flexpower_dagster.lib.dagster.metadata import partition_days, quantities, t
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
 from flexpower_dagster.lib.dagster.resources import LandingZone, Warehouse
 from flexpower_dagster.lib.landing import incremental
-from flexpower_dagster.lib.landing.cursor import content_digest
+from flexpower_dagster.lib.landing.cursor import content_digest, stat_digest
 from flexpower_dagster.lib.landing.facts import Facts
 from flexpower_dagster.lib.landing.files import scan
 from flexpower_dagster.lib.landing.load import Validator, load_day
@@ -163,7 +163,8 @@ def remember_loaded(facts: Facts, spec: SourceSpec, files, days: list[date]) -> 
     if facts.store is None:
         return
     day_feeds = feeds(spec, files, frozenset(days), [], facts)
-    facts.record_loaded(spec.name, {d: content_digest(day_feeds.get(d, []), facts) for d in days})
+    facts.record_loaded(spec.name, {d: (stat_digest(feed), content_digest(feed, facts))
+                                    for d in days for feed in [day_feeds.get(d, [])]})
 
 
 def build_staging_asset(source: StagingSource) -> dg.AssetsDefinition:

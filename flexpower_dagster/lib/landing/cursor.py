@@ -43,6 +43,13 @@ class CursorState:
     reported: list[str] = field(default_factory=list)  # unrecognised files already reported
     landing_sig: str = ""  # digest of the day-defining folders' (path, mtime) when landing_days was computed
     landing_days: list[date] = field(default_factory=list)
+    #: the quiet check (a tick that finds all of this unchanged requests nothing without listing a folder): per own
+    #: folder its state (``Inventory.folders``), the day window the plan used, whether feeds were left pending,
+    #: and how many files the plan saw
+    folders: dict[str, list[int]] = field(default_factory=dict)
+    window: list[str] = field(default_factory=list)
+    pending: bool = False
+    n_files: int = 0
 
     def encode(self) -> str:
         raw = json.dumps(
@@ -51,6 +58,7 @@ class CursorState:
                 "s": {n: {"h": s.hwm, "a": s.agg, "d": s.days} for n, s in sorted(self.sources.items())},
                 "u": sorted(self.reported)[:MAX_REMEMBERED_UNRECOGNISED],
                 "l": [self.landing_sig, encode_days(self.landing_days)],
+                "q": {"f": self.folders, "w": self.window, "p": self.pending, "n": self.n_files},
             },
             separators=(",", ":"),
         )
@@ -72,6 +80,10 @@ class CursorState:
                 reported=list(data.get("u", [])),
                 landing_sig=data["l"][0],
                 landing_days=decode_days(data["l"][1]),
+                folders={k: list(v) for k, v in data.get("q", {}).get("f", {}).items()},
+                window=list(data.get("q", {}).get("w", [])),
+                pending=bool(data.get("q", {}).get("p", False)),
+                n_files=int(data.get("q", {}).get("n", 0)),
             )
         except (ValueError, KeyError, TypeError, zlib.error):
             # An unreadable cursor (older format) means a full re-evaluation: run keys keep it idempotent.
@@ -124,7 +136,11 @@ def stat_digest(files: Sequence[LandingFile]) -> str:
 
 
 def content_digest(files: Sequence[LandingFile], facts: Facts = IN_MEMORY) -> str:
-    return digest(f"{f.name}|{f.size}|{facts.sha256(f)}" for f in sorted(files, key=lambda f: f.name)) if files else EMPTY_DIGEST
+    """Digest of (name, size, SHA-256) of ``files``; a hash not known yet (:class:`Facts`) is computed, once."""
+    if not files:
+        return EMPTY_DIGEST
+    facts.prefetch(files)
+    return digest(f"{f.name}|{f.size}|{facts.sha256(f)}" for f in sorted(files, key=lambda f: f.name))
 
 
 def aggregate_digest(files: Sequence[LandingFile], extra: str = "") -> str:

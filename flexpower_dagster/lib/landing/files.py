@@ -27,6 +27,9 @@ class Inventory:
     unmatched: list[str]
     waiting: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)
+    #: per folder scanned, what a later tick compares to tell that nothing changed there (:func:`unchanged`):
+    #: [directory mtime (ns; MISSING, UNTRUSTED), newest mtime of its files (ns), files still being written]
+    folders: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def n_files(self) -> int:
@@ -43,6 +46,17 @@ IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".filepart")
 #: A folder that holds any marker (or a source declared with ``done_markers=True``) *uses markers*: there a file is
 #: read only once its marker exists and is not older than the file (docs/hardening.md).
 DONE_SUFFIX = ".done"
+
+
+#: Folder states: the folder does not exist; its state cannot be trusted (a link, or changed within DIR_MARGIN_NS).
+MISSING, UNTRUSTED = -1, -2
+#: A directory modified less than this long before the scan may change again within the same tick of a coarse
+#: file-system clock: its mtime does not prove the folder quiet (the next tick scans it again).
+DIR_MARGIN_NS = 1_000_000_000
+#: A quiet check re-stats at most this many files per folder (all of a smaller folder; in a bigger one a rotating
+#: slice): a file rewritten in place under the same name, which leaves the directory's mtime alone, is seen at once
+#: in folders up to this size and within ceil(files / SWEEP_FILES) ticks in bigger ones.
+SWEEP_FILES = 4_000
 
 
 def _marked_done(marker: os.DirEntry | None, file_mtime_ns: int) -> bool:
@@ -77,7 +91,8 @@ def scan(
     """
     root = Path(root)
     real_root = root.resolve()
-    newest_settled = time.time_ns() - int(settle_seconds * 1e9)
+    started = time.time_ns()
+    newest_settled = started - int(settle_seconds * 1e9)
     by_folder: dict[str, list[SourceSpec]] = {}
     for spec in specs:
         by_folder.setdefault(spec.folder.strip("/"), []).append(spec)
@@ -90,12 +105,16 @@ def scan(
         path = root / folder
         if path.is_symlink() or (path.exists() and real_root not in path.resolve().parents):
             inv.refused.append((folder, "the folder is a symbolic link or lies outside the landing zone: not read"))
+            inv.folders[folder] = [UNTRUSTED, 0, 0]
             continue
         try:
+            dir_mtime = os.stat(path).st_mtime_ns  # before listing: a file added meanwhile changes it again
             with os.scandir(path) as it:
                 entries = [e for e in it if not e.name.startswith(".")]
         except (FileNotFoundError, NotADirectoryError):
+            inv.folders[folder] = [MISSING, 0, 0]
             continue
+        state = inv.folders[folder] = [dir_mtime if dir_mtime <= started - DIR_MARGIN_NS else UNTRUSTED, 0, 0]
         markers = {e.name[: -len(DONE_SUFFIX)]: e for e in entries if e.name.endswith(DONE_SUFFIX)}
         uses_markers = bool(markers) or any(sp.done_markers for sp in folder_specs)
         for entry in entries:
@@ -106,16 +125,19 @@ def scan(
                     continue
                 if not entry.is_file(follow_symlinks=False):
                     continue
-                if entry.name.endswith(DONE_SUFFIX):  # a marker: a signal, not data
-                    continue
                 st = entry.stat(follow_symlinks=False)
             except OSError:  # vanished while scanning
                 continue
+            state[1] = max(state[1], st.st_mtime_ns)
+            if entry.name.endswith(DONE_SUFFIX):  # a marker: a signal, not data
+                continue
             if entry.name.endswith(IN_PROGRESS_SUFFIXES) or st.st_mtime_ns > newest_settled:
                 inv.waiting.append(rel)
+                state[2] += 1
                 continue
             if uses_markers and not _marked_done(markers.get(entry.name), st.st_mtime_ns):
                 inv.waiting.append(rel)
+                state[2] += 1
                 continue
             owner = CACHE.owners.get((match_key, entry.name), False)
             if owner is False:
@@ -130,6 +152,41 @@ def scan(
     inv.unmatched.sort()
     inv.waiting.sort()
     return inv
+
+
+def unchanged(root: Path, folder: str, state: list[int] | None) -> bool:
+    """Whether ``folder`` is as a scan that gave ``state`` (:attr:`Inventory.folders`) left it, without listing
+    it again: the directory's mtime is the same (no file added, removed or renamed), no file was still being
+    written, and no file of a sweep (all files, or :data:`SWEEP_FILES` of a bigger folder, in rotation) changed
+    since (its mtime is not newer than the newest the scan saw)."""
+    if not state or state[0] == UNTRUSTED or state[2]:
+        return False
+    path = os.path.join(root, folder)
+    try:
+        if os.stat(path).st_mtime_ns != state[0]:
+            return False
+    except OSError:
+        return state[0] == MISSING
+    if state[0] == MISSING:
+        return False
+    key = ("names", path, state[0])
+    names = CACHE.listings.get(key)
+    if names is None:  # this process has not listed the folder at this mtime yet (names only: no stat)
+        with os.scandir(path) as it:
+            names = [e.name for e in it if not e.name.startswith(".") and e.is_file(follow_symlinks=False)]
+        bounded_put(CACHE.listings, key, names, 256)
+    sweep = names
+    if len(names) > SWEEP_FILES:
+        start = CACHE.listings.get(("sweep", path), 0) % len(names)
+        sweep = names[start:start + SWEEP_FILES] + names[: max(0, start + SWEEP_FILES - len(names))]
+        CACHE.listings[("sweep", path)] = start + SWEEP_FILES
+    for name in sweep:
+        try:
+            if os.stat(os.path.join(path, name), follow_symlinks=False).st_mtime_ns > state[1]:
+                return False
+        except OSError:  # vanished: the directory's mtime changes too, seen on the next tick
+            return False
+    return True
 
 
 def source_files(root: Path, spec: SourceSpec, settle_seconds: float = 0.0) -> list[LandingFile]:

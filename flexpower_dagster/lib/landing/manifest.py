@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS files (
     PRIMARY KEY (name, size, mtime_ns)
 );
 CREATE TABLE IF NOT EXISTS loaded_feeds (
-    source TEXT NOT NULL, day TEXT NOT NULL, content TEXT NOT NULL, loaded_at TEXT NOT NULL,
+    source TEXT NOT NULL, day TEXT NOT NULL, stat TEXT NOT NULL, content TEXT NOT NULL, loaded_at TEXT NOT NULL,
     PRIMARY KEY (source, day)
 )
 """
@@ -54,6 +54,12 @@ class FileFacts:
     status: str | None = None  # "loaded" or "rejected" by the last staging load that read it
     rule: str | None = None
     reason: str | None = None
+
+
+def _facts(row) -> FileFacts:
+    """A ``files`` row's (sha256, days, n_rows, status, rule, reason) as :class:`FileFacts`."""
+    days = frozenset(date.fromisoformat(d) for d in json.loads(row[1])) if row[1] is not None else None
+    return FileFacts(sha256=row[0], days=days, n_rows=row[2], status=row[3], rule=row[4], reason=row[5])
 
 
 #: The code whose changes invalidate what the manifest knows: parsers, file dating, the landing library.
@@ -91,15 +97,23 @@ class Manifest:
     def close(self) -> None:
         self._conn.close()
 
+    def get_folder(self, folder: str) -> dict[tuple[str, int, int], FileFacts]:
+        """Every recorded fingerprint under ``folder`` (a path prefix of the names), in one query: what a sensor
+        needs to know about a folder's files without one lookup per file."""
+        low = folder.rstrip("/") + "/"
+        high = low[:-1] + chr(ord("/") + 1)
+        rows = self._conn.execute(
+            "SELECT name, size, mtime_ns, sha256, days, n_rows, status, rule, reason FROM files WHERE name >= ? AND name < ?",
+            (low, high),
+        ).fetchall()
+        return {(r[0], r[1], r[2]): _facts(r[3:]) for r in rows}
+
     def get(self, f: LandingFile) -> FileFacts | None:
         row = self._conn.execute(
             "SELECT sha256, days, n_rows, status, rule, reason FROM files WHERE name = ? AND size = ? AND mtime_ns = ?",
             (f.name, f.size, f.mtime_ns),
         ).fetchone()
-        if row is None:
-            return None
-        days = frozenset(date.fromisoformat(d) for d in json.loads(row[1])) if row[1] is not None else None
-        return FileFacts(sha256=row[0], days=days, n_rows=row[2], status=row[3], rule=row[4], reason=row[5])
+        return None if row is None else _facts(row)
 
     def put(self, f: LandingFile, source: str | None = None, **facts) -> None:
         """Record facts about ``f`` (``sha256``, ``days``, ``n_rows``, ``status``, ``rule``, ``reason``);
@@ -132,29 +146,31 @@ class Manifest:
 
     # ---------------------------------------------------------------------------------------- loaded feeds
 
-    def record_loaded(self, source: str, contents: dict[date, str]) -> None:
-        """Record that the staging table ``source`` now holds, for each day, the feed with this content digest
-        (``lib.landing.cursor.content_digest`` of the files the sensors would request for the day)."""
+    def record_loaded(self, source: str, contents: dict[date, tuple[str, str]]) -> None:
+        """Record that the staging table ``source`` now holds, for each day, the feed with this (stat digest, content
+        digest) (``lib.landing.cursor.stat_digest`` / ``content_digest`` of the files the sensors would request for
+        the day)."""
         if not contents:
             return
         now = datetime.now(UTC).isoformat(timespec="seconds")
         self._conn.execute("BEGIN")
         try:
             self._conn.executemany(
-                "INSERT INTO loaded_feeds (source, day, content, loaded_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (source, day) DO UPDATE SET content = excluded.content, loaded_at = excluded.loaded_at",
-                [(source, d.isoformat(), c, now) for d, c in sorted(contents.items())],
+                "INSERT INTO loaded_feeds (source, day, stat, content, loaded_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (source, day) DO UPDATE SET stat = excluded.stat, content = excluded.content, "
+                "loaded_at = excluded.loaded_at",
+                [(source, d.isoformat(), s, c, now) for d, (s, c) in sorted(contents.items())],
             )
             self._conn.execute("COMMIT")
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
 
-    def loaded(self, source: str) -> dict[date, str]:
-        """Day -> content digest of the feed the staging table ``source`` last loaded (any process: a sensor, the
-        CLI, a person's run in the UI): the one memory of what was loaded."""
-        rows = self._conn.execute("SELECT day, content FROM loaded_feeds WHERE source = ?", (source,)).fetchall()
-        return {date.fromisoformat(d): c for d, c in rows}
+    def loaded(self, source: str) -> dict[date, tuple[str, str]]:
+        """Day -> (stat digest, content digest) of the feed the staging table ``source`` last loaded (any process: a
+        sensor, the CLI, a person's run in the UI): the one memory of what was loaded."""
+        rows = self._conn.execute("SELECT day, stat, content FROM loaded_feeds WHERE source = ?", (source,)).fetchall()
+        return {date.fromisoformat(d): (s, c) for d, s, c in rows}
 
     # ---------------------------------------------------------------------------------------- parsed rows
 

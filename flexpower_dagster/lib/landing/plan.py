@@ -48,11 +48,14 @@ from flexpower_dagster.lib.landing.cursor import (
     stat_digest,
 )
 from flexpower_dagster.lib.landing.facts import CACHE, IN_MEMORY, Facts, bounded_put
-from flexpower_dagster.lib.landing.files import Inventory, landing_days, scan
+from flexpower_dagster.lib.landing.files import DIR_MARGIN_NS, Inventory, landing_days, scan, unchanged
 from flexpower_dagster.lib.landing.source import LandingFile, SourceSpec
 
 #: File names listed per run request (tags/logs); the rest is counted.
 MAX_LISTED_FILES = 20
+#: Files a tick may hash to learn the content digests of changed feeds (about 0.1-0.2 s). A feed needing more is
+#: compared by its stat digest instead (first sight of a big zone: the staging load hashes what it reads).
+HASH_FILES_PER_TICK = 2_000
 
 
 # --------------------------------------------------------------------------------------------
@@ -157,6 +160,18 @@ def _folder_signature(root: Path, specs: Sequence[SourceSpec]) -> str:
     return digest(parts)
 
 
+def _recently_changed(root: Path, specs: Sequence[SourceSpec], settle_seconds: float) -> bool:
+    """A day-defining folder changed within the settle time (plus the clock margin) before now."""
+    since = time.time_ns() - int(settle_seconds * 1e9) - DIR_MARGIN_NS
+    for folder in {s.folder.strip("/") for s in specs}:
+        try:
+            if os.stat(root / folder).st_mtime_ns > since:
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def _landing_days(
     root: Path,
     specs: Sequence[SourceSpec],
@@ -174,6 +189,15 @@ def _landing_days(
     sig = _folder_signature(root, defining)
     if sig == state.landing_sig:
         return frozenset(state.landing_days)
+    if _recently_changed(root, defining, settle_seconds):
+        # a file there may still be settling (or another may land within the file system's clock tick): these
+        # landing days are not remembered under this signature, the next tick computes them again
+        others = [s for s in defining if s.name not in own]
+        files = dict(inventory.files)
+        if others:
+            files.update(scan(root, others, settle_seconds=settle_seconds).files)
+        state.landing_sig, state.landing_days = "", []
+        return landing_days(root, defining, Inventory(files, []), facts)
     cache_key = ("landing_days", str(root), sig)
     cached = CACHE.listings.get(cache_key)
     if cached is None:
@@ -250,6 +274,30 @@ def _outside_window(spec: SourceSpec, days: frozenset[date], window: tuple[date,
 # the plan of one tick
 
 
+def _content_within(feed: list[LandingFile], facts: Facts, budget: list[int]) -> str:
+    """The feed's content digest when the hashes it still needs fit in this tick's ``budget`` (files; spent), else
+    "" (not known: the feed is compared by its stat digest, and its hashes come from the staging load that reads
+    the files anyway, or from a later tick)."""
+    unknown = len(feed) - facts.known_sha256(feed) if feed else 0
+    if unknown > budget[0]:
+        return ""
+    budget[0] -= unknown
+    return content_digest(feed, facts)
+
+
+def _quiet(root: Path, state: CursorState, window_keys: list[str], defining: Sequence[SourceSpec]) -> bool:
+    """Nothing can have changed since the plan that wrote ``state``: the same day window, no feed left pending, the
+    day-defining folders' mtimes as they were (the landing days), and every own folder unchanged
+    (:func:`~flexpower_dagster.lib.landing.files.unchanged`: directory mtime, no file being written, a sweep of
+    its files' mtimes). Costs a few ``stat`` calls and the sweep; lists no folder this process has listed."""
+    if not state.folders or state.pending or state.window != window_keys:
+        return False
+    if _folder_signature(root, defining) != state.landing_sig:
+        return False
+    return all(unchanged(root, folder, folder_state) for folder, folder_state in state.folders.items())
+
+
+
 def plan(
     root: Path,
     system: str,
@@ -275,6 +323,10 @@ def plan(
     """
     t0 = time.perf_counter()
     state = CursorState.decode(cursor)
+    window_keys = [d.isoformat() for d in window] if window is not None else []
+    defining = list({s.name: s for s in (*specs, *day_defining_specs) if s.defines_days}.values())
+    if _quiet(root, state, window_keys, defining):  # nothing listed, nothing read: the same cursor
+        return Plan(cursor=cursor or "", files_scanned=state.n_files, seconds=time.perf_counter() - t0)
     top_folders = {s.folder.strip("/").split("/")[0] for s in specs}
     inventory = scan(root, specs, extra_folders=top_folders, settle_seconds=settle_seconds)
     landing = _landing_days(root, specs, inventory, day_defining_specs, state, facts, settle_seconds)
@@ -283,11 +335,13 @@ def plan(
     landing_stamp = digest(day_key(d) for d in sorted(landing))
 
     result = Plan(files_scanned=inventory.n_files, waiting=inventory.waiting)
+    any_pending = False
     problems: list[FileProblem] = [FileProblem(n, "file name matches no known pattern of this folder") for n in inventory.unmatched]
     problems += [FileProblem(n, reason) for n, reason in inventory.refused]
     changed: dict[date, list[tuple[str, str, str]]] = {}  # day -> [(source, content, gen)]
     reasons: dict[date, list[str]] = {}
     new_files: dict[date, list[str]] = {}
+    budget = [HASH_FILES_PER_TICK]
 
     for spec in specs:
         files = inventory.files[spec.name]
@@ -310,12 +364,13 @@ def plan(
             old_stat, old_content, old_gen = old.split(".") if old else ("", "", "-1")
             if stat == old_stat:
                 continue
-            content = content_digest(feed, facts)
-            if old is not None and content == old_content:
+            loaded_stat, loaded_content = loaded.get(d, ("", ""))
+            content = loaded_content if stat == loaded_stat else _content_within(feed, facts, budget)
+            if old is not None and content and content == old_content:
                 new_days[key] = f"{stat}.{content}.{old_gen}"
                 result.identical.append((spec.name, d))
                 continue
-            if loaded.get(d) == content:  # a run of any origin already holds exactly this feed
+            if stat == loaded_stat or (content and content == loaded_content):  # a run of any origin holds this feed
                 new_days[key] = f"{stat}.{content}.{int(old_gen) + 1 if old is not None else 0}"
                 result.already_loaded.append((spec.name, d))
                 continue
@@ -325,11 +380,12 @@ def plan(
                 continue
             gen = str(int(old_gen) + 1) if old is not None else "0"
             new_days[key] = f"{stat}.{content}.{gen}"
-            changed.setdefault(d, []).append((spec.name, content, gen))
+            changed.setdefault(d, []).append((spec.name, content or f"s{stat}", gen))
             reasons.setdefault(d, []).append(f"{spec.name}: {'new day' if old is None else 'changed feed'} ({len(feed)} file(s))")
             new_files.setdefault(d, []).extend(f.name for f in feed if f.mtime_ns > prev.hwm)
         # a source with pending days keeps its old aggregate, so the next tick looks again
         state.sources[spec.name] = SourceState(hwm=hwm, agg=prev.agg if all_pending else agg, days=new_days)
+        any_pending = any_pending or all_pending
 
     for d in sorted(changed):
         entries = sorted(changed[d])
@@ -353,6 +409,7 @@ def plan(
     current = {p.file for p in problems} | (seen & present)  # fast-pathed sources keep theirs
     result.problems = sorted((p for p in problems if p.file not in seen), key=lambda p: p.file)
     state.reported = sorted(current)[:MAX_REMEMBERED_UNRECOGNISED]
+    state.folders, state.window, state.pending, state.n_files = inventory.folders, window_keys, any_pending, inventory.n_files
     result.cursor = state.encode()
     result.seconds = time.perf_counter() - t0
     return result
