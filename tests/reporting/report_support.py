@@ -114,6 +114,14 @@ TABLE_JS = r"""(name) => { const box = document.querySelector(`[data-table="${na
           rows: [...t.querySelectorAll('tr')].filter(tr => !tr.closest('thead'))
                    .map(tr => [...tr.children].map(td => td.innerText.replace(/\s+/g, ' ').trim()))}; }"""
 
+SPARKS_JS = r"""() => Object.fromEntries([...document.querySelectorAll('[data-kpi] [data-spark]')].map(s =>
+  [s.closest('[data-kpi]').dataset.kpi, Object.fromEntries([...s.querySelectorAll('[data-spark-point]')].map(
+    p => [p.dataset.sparkPoint, +p.dataset.value]))]))"""
+
+TARGETS_JS = r"""() => Object.fromEntries([...document.querySelectorAll('[data-kpi] [data-target]')].map(t =>
+  [t.closest('[data-kpi]').dataset.kpi, {kpi: t.dataset.target, target: +t.dataset.targetValue, met: t.dataset.targetMet,
+   text: t.innerText.replace(/\s+/g, ' ').trim()}]))"""
+
 
 class PageVisit:
     """Open one page; record console errors and warnings, page errors and every request not to the site."""
@@ -178,6 +186,14 @@ class PageVisit:
         tile = self.page.locator(f'[data-kpi="{name}"]').first
         value = tile.locator(".text-xl").first
         return value.inner_text().strip()
+
+    def sparklines(self) -> dict[str, dict[str, float]]:
+        """tile -> {day key: unrounded value} of the sparkline inside it (components/KpiTrend.svelte)."""
+        return self.page.evaluate(SPARKS_JS)
+
+    def targets(self) -> dict[str, dict]:
+        """tile -> the target shown beside it (components/KpiTarget.svelte): KPI, target, met, text."""
+        return self.page.evaluate(TARGETS_JS)
 
     def kpi_names(self) -> list[str]:
         return self.page.eval_on_selector_all("[data-kpi]", "els => els.map(e => e.dataset.kpi)")
@@ -304,6 +320,7 @@ class Expected:
             "imbalance_cost_eur": d.cost_eur.sum(),
             "margin_known_eur": d.margin_eur.sum(),
             "margin_complete_eur": self.margin_complete(through_month=True)["total"],
+            "tradeable_mae_pct_capacity": self.portfolio_mae_pct(self.month_start),
         }
 
     def the_day(self) -> dict[str, float]:
@@ -317,7 +334,34 @@ class Expected:
             "imbalance_mwh": r.imbalance_mwh, "sum_of_asset_costs_eur": r.asset_costs_eur,
             "netting_benefit_eur": r.asset_costs_eur - r.cost_eur,
             "margin_complete_eur": self.margin_complete(through_month=False)["total"],
+            "tradeable_mae_pct_capacity": self.portfolio_mae_pct(self.day),
         }
+
+    def portfolio_mae_pct(self, first: date) -> float | None:
+        """The portfolio's forecast accuracy from ``first`` to the day: MAE of the tradeable forecast over the QHs with
+        a measured value (final or live), in % of what the assets produce in those QHs at full capacity."""
+        return self.one("""
+            SELECT 100 * sum(abs(f.tradeable_mwh - b.mwh)) / sum(c.capacity_mw * 0.25)
+            FROM marts.best_of_infeed b JOIN marts.asset_forecast f USING (delivery_day, asset_id, delivery_start)
+            JOIN (SELECT delivery_day, asset_id, min(capacity_mw) AS capacity_mw FROM marts.contracts_in_force GROUP BY ALL) c
+                USING (delivery_day, asset_id)
+            WHERE b.delivery_day BETWEEN ? AND ? AND b.source IN ('final', 'live') AND f.tradeable_mwh IS NOT NULL
+                AND c.capacity_mw > 0""", [first, self.day])
+
+    def trend_days(self, asset: str | None = None) -> list[date]:
+        """The days of the month up to the day that a trend (a tile's sparkline) has: the portfolio's days with a
+        forecast, a best-of-infeed or a trading result; an asset's days with a forecast, best-of-infeed or imbalance."""
+        if asset is None:
+            sql = ("SELECT delivery_day FROM marts.portfolio_best_of_infeed UNION SELECT delivery_day FROM marts.portfolio_forecast "
+                   "UNION SELECT delivery_day FROM marts.trading_daily")
+            params = [self.month_start, self.day]
+        else:
+            sql = ("SELECT delivery_day FROM marts.asset_forecast WHERE asset_id = $a UNION SELECT delivery_day FROM "
+                   "marts.best_of_infeed WHERE asset_id = $a UNION SELECT delivery_day FROM marts.imbalance WHERE asset_id = $a")
+            params = {"a": asset, "first": self.month_start, "last": self.day}
+        where = "BETWEEN ? AND ?" if asset is None else "BETWEEN $first AND $last"
+        df = self.q(f"SELECT DISTINCT delivery_day FROM ({sql}) WHERE delivery_day {where} ORDER BY 1", params)
+        return [d.date() for d in pd.to_datetime(df.delivery_day)]
 
     def invoices(self) -> dict[str, float]:
         df = self.q("SELECT status, count(*) AS n, sum(gross_eur) AS gross FROM marts.invoices WHERE invoice_month = ? GROUP BY 1",

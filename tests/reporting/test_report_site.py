@@ -73,7 +73,8 @@ def expected_tiles(e: Expected, visit_name: str, asset: str | None) -> dict:
         mtd.pop("margin_known_eur")  # the tiles show the margin over the complete assets only
         return {f"mtd_{k}": v for k, v in mtd.items()} | {
             k: day[k] for k in ("bestof_mwh", "latest_forecast_mwh", "tradeable_forecast_mwh", "revenue_eur",
-                                "vwap_eur_per_mwh", "market_vwap_eur_per_mwh", "imbalance_cost_eur", "margin_complete_eur")
+                                "vwap_eur_per_mwh", "market_vwap_eur_per_mwh", "imbalance_cost_eur", "margin_complete_eur",
+                                "tradeable_mae_pct_capacity")
         } | {"inv_final": inv["n_final"], "inv_provisional": inv["n_provisional"], "inv_blocked": inv["n_blocked"]}
     if visit_name == "asset":
         day = e.asset_figures(through_month=False).loc[asset]
@@ -152,6 +153,66 @@ def expected_tiles(e: Expected, visit_name: str, asset: str | None) -> dict:
             "asset_long_mwh": a.long_mwh, "asset_short_mwh": a.short_mwh,
         }
     return {}
+
+
+# ------------------------------------------------------------------------------------------------ trends and targets
+#: The tiles with a trend (a sparkline of the KPI's daily value over the month up to the chosen day): every numeric
+#: day tile of the overview and the asset page.
+SPARK_TILES = {
+    "overview": ("bestof_mwh", "latest_forecast_mwh", "tradeable_forecast_mwh", "revenue_eur", "vwap_eur_per_mwh",
+                 "market_vwap_eur_per_mwh", "imbalance_cost_eur", "margin_complete_eur", "tradeable_mae_pct_capacity"),
+    "asset": ("margin_eur", "trading_revenue_eur", "payout_eur_est", "fee_eur_est", "imbalance_cost_eur", "market_value_eur",
+              "bestof_mwh", "latest_forecast_mwh", "tradeable_forecast_mwh", "capture_price_eur_per_mwh", "capture_rate",
+              "tradeable_mae_mwh", "tradeable_bias_mwh", "latest_mae_mwh", "latest_bias_mwh", "imbalance_mwh", "long_mwh",
+              "short_mwh", "imbalance_cost_eur_per_mwh"),
+}
+#: The tiles that show a target: tile -> the KPI whose target it shows.
+TARGET_TILES = {
+    "overview": {"tradeable_mae_pct_capacity": "tradeable_mae_pct_capacity",
+                 "mtd_tradeable_mae_pct_capacity": "tradeable_mae_pct_capacity"},
+    "asset": {"tradeable_mae_mwh": "tradeable_mae_pct_capacity", "mtd_tradeable_mae_pct_capacity": "tradeable_mae_pct_capacity"},
+}
+TARGETS_FILE = PROJECT_ROOT / "flexpower_dagster" / "defs" / "reporting" / "kpi_targets.toml"
+
+
+def expected_sparklines(e: Expected, visit_name: str, asset: str | None) -> dict[str, dict[str, float]]:
+    """tile -> {day key: value}: the tile's figure on each day of the month up to the day (independent SQL per day,
+    the same as the tile's own expectation), days without a value left out (a gap, never 0)."""
+    tiles = SPARK_TILES.get(visit_name, ())
+    out: dict[str, dict[str, float]] = {t: {} for t in tiles}
+    for d in e.trend_days(asset if visit_name == "asset" else None):
+        figures = expected_tiles(Expected(e.path, d.isoformat()), visit_name, asset)
+        for t in tiles:
+            if figures[t] is not None and pd.notna(figures[t]):
+                out[t][d.isoformat()] = float(figures[t])
+    return {t: points for t, points in out.items() if points}
+
+
+def expected_targets(e: Expected, visit_name: str, asset: str | None) -> dict[str, dict]:
+    """tile -> the target it must show (read from the TOML file, not through the loader) and whether the warehouse
+    value meets it. A KPI without an entry in the file must show none."""
+    import tomllib
+
+    config = tomllib.loads(TARGETS_FILE.read_text())
+    out = {}
+    for tile, kpi in TARGET_TILES.get(visit_name, {}).items():
+        if kpi not in config:
+            continue
+        if visit_name == "overview":
+            value = e.portfolio_mae_pct(e.month_start if tile.startswith("mtd_") else e.day)
+        else:
+            capacity = e.one("SELECT min(capacity_mw) FROM marts.contracts_in_force WHERE delivery_day = ? AND asset_id = ?",
+                             [e.day, asset])
+            value = 100 * e.asset_accuracy(asset)["tradeable_mae_mwh"] / (capacity * 0.25)  # the month is one day here
+            if tile.startswith("mtd_"):
+                assert e.trend_days(asset) == [e.day], "the month-to-date accuracy expectation covers one day"
+        (bound, target), = [(b, config[kpi][b]) for b in ("at_most", "at_least") if b in config[kpi]]
+        met = None if value is None or pd.isna(value) else (value <= target if bound == "at_most" else value >= target)
+        number = f"{target:,.1f}".translate(str.maketrans(",.", ".,"))
+        out[tile] = {"kpi": kpi, "target": float(target), "met": "unknown" if met is None else str(met).lower(),
+                     "text": f"Target {'≤' if bound == 'at_most' else '≥'} {number} % of capacity: "
+                             + ("no value" if met is None else "✓ met" if met else "✗ not met")}
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ tables registry
@@ -286,6 +347,16 @@ def test_page_shows_the_warehouse(built_site, expected, visit, name, width):
             assert text == value, f"{tile}: {text!r} != {value!r}"
         else:
             assert_shown(text, value, f"{name}/{tile}")
+
+    # every sparkline: the tile's daily values over the month up to the day, as independent SQL computes them per day
+    sparks, want_sparks = v.sparklines(), expected_sparklines(expected, name, asset)
+    assert set(sparks) == set(want_sparks), f"sparklines on {name}: {sorted(sparks)} vs {sorted(want_sparks)}"
+    for tile, points in want_sparks.items():
+        assert set(sparks[tile]) == set(points), f"{name}/{tile}: days {sorted(sparks[tile])} vs {sorted(points)}"
+        for day, value in points.items():
+            assert sparks[tile][day] == pytest.approx(value, rel=1e-9, abs=1e-9), f"{name}/{tile} {day}"
+    # the targets beside their tiles (where the configuration has one; nowhere else) and met / not met
+    assert v.targets() == expected_targets(expected, name, asset)
 
     for table, (rows, totals) in expected_tables(expected, name).items():
         check_table(v, table, rows, totals)
