@@ -348,3 +348,37 @@ def test_empty_partition_never_crashes(suite):
     result = run_suite(suite, suite.table.empty_frame(), REFS)
     assert all(r.error is None or "view" not in r.error for r in result.results), [r.error for r in result.results if r.error]
     assert result.checks()["structure"].passed
+
+
+def test_failing_rows_rules_name_each_breaking_row_and_its_problem():
+    """Rules stated as the rows that break them (GX UnexpectedRowsExpectation): the rows are the observation."""
+    f = trades()
+    off = with_row(with_row(f, 1, delivery_start=pd.Timestamp("2025-06-08 10:20")), 1, delivery_end=pd.Timestamp("2025-06-08 10:35"))
+    r = run_suite(EXCHANGE_PRIVATE_TRADES_SUITE, off)
+    assert r.failed_ids == ["on-qh-grid"] and r["on-qh-grid"].type == "UnexpectedRowsExpectation"
+    assert r["on-qh-grid"].entity_observations == {"2": "delivery_start 2025-06-08 10:20:00 is not on a quarter-hour boundary"}
+    # a day whose only export was refused has no data (blocking for trades); every refused file is named
+    rejected = pd.DataFrame({"delivery_day": [D], "source": ["exchange_private_trades"], "file": ["exchange/Private_Trades-x.csv"],
+                             "row": [2], "rule": ["out-of-bounds"], "reason": ["price"], "seen_at": [D]})
+    refs = Refs(day=DAY, tables={"staging.rejected_files": rejected})
+    r = run_suite(EXCHANGE_PRIVATE_TRADES_SUITE, f.iloc[0:0], refs)
+    assert set(r.failed_ids) == {"file-usable", "no-file-refused", "has-trades"}
+    assert r.checks()["completeness"].severity == "blocking" and r.checks()["rejected_files"].severity == "warn"
+    assert r["file-usable"].observation == (
+        "exchange_private_trades: no file of the day was loaded; refused: exchange/Private_Trades-x.csv")
+    assert r["no-file-refused"].failing_entities == ["exchange/Private_Trades-x.csv"]
+    assert run_suite(EXCHANGE_PRIVATE_TRADES_SUITE, f, refs).failed_ids == ["no-file-refused"]
+
+
+def test_position_identity_names_the_quarter_hours_off_the_identity():
+    from flexpower_dagster.defs.position.expectations import POSITION_QH_SUITE
+
+    table = POSITION_QH_SUITE.table
+    f = table.conform(pd.DataFrame({c: [None] * 3 for c in table.column_names}).assign(
+        delivery_day=D, scope="portfolio", delivery_start=QHS[:3], latest_forecast_mwh=[1.0, 1.0, None],
+        net_sold_mwh=[0.25, 0.25, 0.5], n_assets_without_latest=[0, 0, 1], open_position_mwh=[0.75, 0.5, None]))
+    r = run_suite(POSITION_QH_SUITE, f)["open-is-forecast-minus-net-sold"]
+    assert not r.passed and r.failing_rows == 1 and r.failing_entities == ["portfolio"]
+    assert r.entity_observations == {
+        "portfolio": "00:15: open_position_mwh = 0.5, latest_forecast_mwh - net_sold_mwh = 0.75 (0 assets without a latest forecast)"}
+    assert run_suite(POSITION_QH_SUITE, f.assign(open_position_mwh=[0.75, 0.75, None]))["open-is-forecast-minus-net-sold"].passed

@@ -16,6 +16,7 @@ from flexpower_dagster.lib.quality.completeness import Needs, Rows, inputs_prese
 from flexpower_dagster.lib.quality.suites import (
     BLOCKING,
     WARN,
+    FailingRows,
     a_ge_b,
     between,
     expect,
@@ -96,8 +97,6 @@ CONTRACTS_IN_FORCE_SUITE = suite(
         a_ge_b("contract_end", "delivery_day", check="structure", severity=BLOCKING, entity=_CIF, strict=True,
                id="not-ended", description="delivery_day < contract_end (contract has not ended)"),
         *_consistency("contract_consistency", WARN),
-        in_set("valid", [True], check="contract_consistency", severity=WARN, entity=_CIF, id="valid",
-               description="the mart's own rules find no problem (valid = true)"),
         expect("email-format", "ExpectColumnValuesToMatchRegex", "email looks like an e-mail address",
                check="customer_data", severity=WARN, entity=_CIF, column="email", regex=_EMAIL),
         not_null("email", check="customer_data", severity=WARN, entity=_CIF),
@@ -110,6 +109,9 @@ CONTRACTS_IN_FORCE_SUITE = suite(
     failing_rows=(
         inputs_present([Needs(Rows(CONTRACTS_IN_FORCE), when=CONTRACTS_IN_FORCE_ROWS)], check="completeness",
                        severity=BLOCKING),
+        FailingRows.where(CONTRACTS_IN_FORCE, "NOT valid", "coalesce(problems, 'valid = false')", id="valid",
+                          check="contract_consistency", severity=WARN, entity=_CIF,
+                          description="the mart's own rules find no problem (valid = true)"),
     ),
     check_descriptions={
         "contract_consistency": (

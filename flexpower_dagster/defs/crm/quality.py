@@ -21,7 +21,7 @@ from flexpower_dagster.defs.crm.portfolio import (
 from flexpower_dagster.defs.crm.tables import CRM_CONTRACTS
 from flexpower_dagster.lib.quality.completeness import Rows
 from flexpower_dagster.lib.quality.gx_runner import Expectation, Severity
-from flexpower_dagster.lib.quality.suites import View, a_ge_b, between, coverage_view, in_set
+from flexpower_dagster.lib.quality.suites import FailingRows, View, a_ge_b, between, coverage_view
 from flexpower_dagster.lib.quality.views import SqlView
 from flexpower_dagster.lib.tables import TableSpec
 
@@ -60,16 +60,47 @@ def capacity_bounds(column: str = "mw", *, check: str, severity: Severity, view:
     return out
 
 
-def known_to_contracts(*, check: str, severity: Severity, view: str = "contracts", metering_point: bool = False) -> list[Expectation]:
-    """Referential integrity: the asset id (and metering point) are known to the contracts."""
-    out = [in_set("_asset_known", [True], check=check, severity=severity, view=view, entity="asset_id", id="asset-known",
-                  description="asset_id is known to the contracts")]
+_DAY = "delivery_day = CAST($day AS DATE)"
+#: The day's portfolio: the assets of the staged snapshot's contracts in force on the day
+_PORTFOLIO_SQL = f"SELECT DISTINCT asset_id FROM staging.crm_contracts WHERE {_DAY} AND {in_force_sql()} AND asset_id IS NOT NULL"
+
+
+def known_to_contracts(table: TableSpec, *, check: str, severity: Severity, metering_point: bool = False,
+                       per_asset: bool = False) -> list[FailingRows]:
+    """Referential integrity as failing rows: the rows (``per_asset``: the assets) of ``table``'s day whose asset id
+    (and metering point: known at all, and the one the asset's contract names) the day's contracts do not know."""
+    rules = [("asset-known", "asset_id is known to the contracts", "t.asset_id IS NULL",
+              "'asset_id ' || coalesce(r.asset_id, 'NULL') || ' is not known to the contracts'")]
     if metering_point:
-        out.append(in_set("_metering_point_known", [True], check=check, severity=severity, view=view, entity="asset_id",
-                          id="metering-point-known", description="metering_point_id is known to the contracts"))
-        out.append(in_set("_metering_point_matches", [True], check=check, severity=severity, view=view, entity="asset_id",
-                          id="metering-point-matches", description="metering_point_id is the one the asset's contract names"))
-    return out
+        mps = f"SELECT metering_point_id FROM staging.crm_contracts WHERE {_DAY} AND metering_point_id IS NOT NULL"
+        rules += [
+            ("metering-point-known", "metering_point_id is known to the contracts", f"NOT coalesce(r.metering_point_id IN ({mps}), false)",
+             "'metering_point_id ' || coalesce(r.metering_point_id, 'NULL') || ' is not known to the contracts'"),
+            ("metering-point-matches", "metering_point_id is the one the asset's contract names",
+             "NOT coalesce(r.metering_point_id = t.metering_point_id, false)",
+             "'metering_point_id ' || coalesce(r.metering_point_id, 'NULL') || ' is not the contract''s ' || coalesce(t.metering_point_id, 'NULL')"),
+        ]
+    rows = f"(SELECT DISTINCT asset_id FROM {table.qualified_name} WHERE {_DAY})" if per_asset else table.qualified_name
+    return [FailingRows(id, f"WITH {ASSET_TERMS_CTE} SELECT r.asset_id, {problem} AS problem FROM {rows} r "
+                        f"LEFT JOIN asset_terms t ON t.asset_id = r.asset_id WHERE {'true' if per_asset else 'r.' + _DAY} AND {broken}",
+                        description, check, severity, (CRM_CONTRACTS,), "asset_id")
+            for id, description, broken, problem in rules]
+
+
+def only_portfolio_assets(table: TableSpec, *, check: str, severity: Severity) -> FailingRows:
+    """Every asset of ``table``'s day is in the day's portfolio (a contract in force): one failing row per other asset."""
+    return FailingRows(
+        "only-portfolio-assets", f"SELECT asset_id, count(*) || ' rows of an asset without a contract in force' AS problem "
+        f"FROM {table.qualified_name} WHERE {_DAY} AND NOT coalesce(asset_id IN ({_PORTFOLIO_SQL}), false) GROUP BY asset_id",
+        "only assets of contracts in force", check, severity, (CRM_CONTRACTS,), "asset_id")
+
+
+def row_per_portfolio_asset(table: TableSpec, *, check: str, severity: Severity) -> FailingRows:
+    """Every asset of the day's portfolio has a row in ``table`` (one failing row per portfolio asset without)."""
+    return FailingRows(
+        "row-per-asset", f"SELECT asset_id, 'no row for the portfolio asset' AS problem FROM ({_PORTFOLIO_SQL}) "
+        f"WHERE asset_id NOT IN (SELECT asset_id FROM {table.qualified_name} WHERE {_DAY} AND asset_id IS NOT NULL)",
+        "one row for every portfolio asset", check, severity, (CRM_CONTRACTS,), "asset_id")
 
 
 # --------------------------------------------------------------------------------------------
@@ -79,8 +110,8 @@ def known_to_contracts(*, check: str, severity: Severity, view: str = "contracts
 def asset_bounds_sql_view(table: TableSpec, column: str = "mw", *, upper_factor: float | None = None,
                           lower_factor: float | None = None) -> SqlView:
     """One row per asset of the day's rows: ``n_rows``, ``max_<column>``, ``min_<column>`` and the contract's
-    ``_capacity_mw``, ``_max_mw`` (1.1 x capacity), ``_min_mw`` (``lower_factor`` x capacity, or 0) and
-    ``_asset_known``: :func:`contract_terms_view` reduced to the extremes that decide each rule."""
+    ``_capacity_mw``, ``_max_mw`` (1.1 x capacity) and ``_min_mw`` (``lower_factor`` x capacity, or 0):
+    :func:`contract_terms_view` reduced to the extremes that decide each rule."""
     upper = upper_factor or CAPACITY_FACTOR
     lower = f"t.capacity_mw * {lower_factor!r}" if lower_factor is not None else "0.0 * t.capacity_mw"
     return SqlView(f"""
@@ -89,8 +120,7 @@ def asset_bounds_sql_view(table: TableSpec, column: str = "mw", *, upper_factor:
             SELECT asset_id, count(*) AS n_rows, max("{column}") AS "max_{column}", min("{column}") AS "min_{column}"
             FROM {table.qualified_name} WHERE delivery_day = CAST($day AS DATE) GROUP BY asset_id
         )
-        SELECT a.*, CAST(t.capacity_mw AS DOUBLE) AS _capacity_mw, t.capacity_mw * {upper!r} AS _max_mw, {lower} AS _min_mw,
-               t.asset_id IS NOT NULL AS _asset_known
+        SELECT a.*, CAST(t.capacity_mw AS DOUBLE) AS _capacity_mw, t.capacity_mw * {upper!r} AS _max_mw, {lower} AS _min_mw
         FROM agg a LEFT JOIN asset_terms t USING (asset_id)
         ORDER BY a.asset_id
     """)

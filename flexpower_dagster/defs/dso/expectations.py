@@ -34,10 +34,10 @@ DSO_FINAL_PRODUCTION_SUITE = suite(
     expectations=(
         *structure(DSO_FINAL_PRODUCTION, entity="asset_id"),
         *capacity_bounds("mw", check="quarantine", severity=WARN, source="final production"),
-        *known_to_contracts(check="quarantine", severity=WARN, metering_point=True),
         qh_complete(check="completeness", severity=WARN,
                     description="final production for all 96 QHs of every portfolio asset (DSO delivers the previous day)"),
     ),
+    failing_rows=known_to_contracts(DSO_FINAL_PRODUCTION, check="quarantine", severity=WARN, metering_point=True),
 )
 
 DSO_REDISPATCH_FLAGS_SUITE = suite(
@@ -45,13 +45,12 @@ DSO_REDISPATCH_FLAGS_SUITE = suite(
     table=DSO_REDISPATCH_FLAGS,
     entity="asset_id",
     reference_tables=CONTRACTS,
-    views={"contracts": contract_terms_view()},
     refused_files="warn",
     expectations=(
         *structure(DSO_REDISPATCH_FLAGS, entity="asset_id"),
         not_null("is_redispatched", check="quarantine", severity=WARN, entity="asset_id"),
-        *known_to_contracts(check="quarantine", severity=WARN, metering_point=True),
     ),
+    failing_rows=known_to_contracts(DSO_REDISPATCH_FLAGS, check="quarantine", severity=WARN, metering_point=True),
 )
 
 DSO_REDISPATCH_COMPENSATION_SUITE = suite(

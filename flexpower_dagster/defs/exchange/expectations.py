@@ -13,6 +13,7 @@ from flexpower_dagster.lib.quality.suites import (
     EXCHANGE_PRICE_LIMITS,
     PLAUSIBLE_PRICE,
     WARN,
+    FailingRows,
     Suite,
     a_ge_b,
     between,
@@ -21,12 +22,14 @@ from flexpower_dagster.lib.quality.suites import (
     structure,
     suite,
 )
-from flexpower_dagster.lib.quality.views import with_qh_grid
 
 #: Trades delivering inside the day, as completeness rules count them (lib/quality/completeness.py)
 _IN_DAY = "delivery_start < $day_end AND coalesce(delivery_end, delivery_start + INTERVAL 15 MINUTE) > $day_start"
 STAGED_PRIVATE_TRADES = Rows(EXCHANGE_PRIVATE_TRADES, noun="trades", where=_IN_DAY)
 STAGED_PUBLIC_TRADES = Rows(EXCHANGE_PUBLIC_TRADES, noun="trades", where=_IN_DAY)
+
+
+_MINUTES = "epoch(delivery_end - delivery_start) / 60.0"
 
 
 def _trades_suite(table, who: str) -> Suite:
@@ -36,7 +39,6 @@ def _trades_suite(table, who: str) -> Suite:
         table=table,
         entity=e,
         description=who,
-        views={"grid": with_qh_grid},
         refused_files="block",
         expectations=(
             *structure(table, entity=e, not_null=("side", "price_eur_per_mwh", "volume_mw", "delivery_end")),
@@ -48,16 +50,21 @@ def _trades_suite(table, who: str) -> Suite:
                     description=f"price within the exchange limits {EXCHANGE_PRICE_LIMITS[0]:g}..{EXCHANGE_PRICE_LIMITS[1]:g} EUR/MWh"),
             in_set("product", ("hourly", "quarter_hourly"), check="values", severity=BLOCKING, entity=e),
             in_set("currency", ("EUR",), check="values", severity=BLOCKING, entity=e),
-            in_set("_on_qh_grid", [True], view="grid", check="values", severity=BLOCKING, entity=e, id="on-qh-grid",
-                   description="delivery_start on a quarter-hour boundary"),
-            in_set("_duration_min", [15.0, 60.0], view="grid", check="values", severity=BLOCKING, entity=e, id="duration",
-                   description="product lasts 15 or 60 minutes"),
             between("price_eur_per_mwh", *PLAUSIBLE_PRICE, check="plausibility", severity=WARN, entity=e,
                     id="price-plausible",
                     description=f"price within the plausible band {PLAUSIBLE_PRICE[0]:g}..{PLAUSIBLE_PRICE[1]:g} EUR/MWh"),
             a_ge_b("delivery_end", "execution_time", check="plausibility", severity=WARN, entity=e, id="executed-before-end",
                    description="executed before the end of delivery"),
             row_count(1, None, check="freshness", severity=WARN, id="has-trades", description="trades exported for the day"),
+        ),
+        failing_rows=(
+            FailingRows.where(table, "NOT coalesce(delivery_start = time_bucket(INTERVAL 15 MINUTE, delivery_start), false)",
+                              "'delivery_start ' || coalesce(strftime(delivery_start, '%Y-%m-%d %H:%M:%S'), 'NULL') "
+                              "|| ' is not on a quarter-hour boundary'", id="on-qh-grid", check="values", severity=BLOCKING,
+                              entity=e, description="delivery_start on a quarter-hour boundary"),
+            FailingRows.where(table, f"{_MINUTES} NOT IN (15, 60)", f"'product lasts ' || {_MINUTES} || ' minutes'",
+                              id="duration", check="values", severity=BLOCKING, entity=e,
+                              description="product lasts 15 or 60 minutes"),
         ),
     )
 

@@ -10,6 +10,7 @@ from flexpower_dagster.defs.crm.quality import (
     CONTRACTS_IN_FORCE_ROWS,
     capacity_bounds,
     contract_terms_view,
+    only_portfolio_assets,
     portfolio_coverage_view,
 )
 from flexpower_dagster.defs.forecast.tables import ASSET_FORECAST, PORTFOLIO_FORECAST
@@ -21,7 +22,6 @@ from flexpower_dagster.lib.quality.suites import (
     a_ge_b,
     between,
     coverage_view,
-    in_set,
     not_null,
     qh_complete,
     structure,
@@ -41,8 +41,6 @@ ASSET_FORECAST_SUITE = suite(
     expectations=(
         *structure(ASSET_FORECAST, entity="asset_id"),
         qh_complete(check="completeness", severity=BLOCKING, description="96 QHs for every portfolio asset"),
-        in_set("in_expected", [True], view="qh_coverage", check="completeness", severity=BLOCKING, entity="asset_id",
-               id="only-portfolio-assets", description="only assets of contracts in force"),
         a_ge_b("delivery_start", "latest_version", check="values", severity=BLOCKING, entity="asset_id",
                id="latest-not-after-start", description="latest_version <= delivery_start"),
         a_ge_b("latest_version", "tradeable_version", check="values", severity=BLOCKING, entity="asset_id",
@@ -54,6 +52,7 @@ ASSET_FORECAST_SUITE = suite(
                  description="a latest forecast exists for every asset and QH"),
     ),
     failing_rows=(
+        only_portfolio_assets(ASSET_FORECAST, check="completeness", severity=BLOCKING),
         inputs_present([
             Needs(CONTRACTS_IN_FORCE_ROWS, when=STAGED_FORECASTS),
             Needs(ASSET_FORECAST_ROWS, when=CONTRACTS_IN_FORCE_ROWS),

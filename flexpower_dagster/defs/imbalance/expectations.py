@@ -9,7 +9,12 @@ rows. No imbalance price at all (neither final nor estimate) for a day with volu
 (``missing_inputs``): the costs are unknown (NULL), not wrong.
 """
 
-from flexpower_dagster.defs.crm.quality import CONTRACTS, CONTRACTS_IN_FORCE_ROWS, portfolio_coverage_view
+from flexpower_dagster.defs.crm.quality import (
+    CONTRACTS,
+    CONTRACTS_IN_FORCE_ROWS,
+    only_portfolio_assets,
+    portfolio_coverage_view,
+)
 from flexpower_dagster.defs.forecast.expectations import ASSET_FORECAST_ROWS
 from flexpower_dagster.defs.imbalance.tables import IMBALANCE, PORTFOLIO_IMBALANCE
 from flexpower_dagster.defs.imbalance_prices.expectations import STAGED_PRICES
@@ -43,8 +48,6 @@ IMBALANCE_SUITE = suite(
     expectations=(
         *structure(IMBALANCE, entity="asset_id"),
         qh_complete(check="completeness", severity=BLOCKING, description="96 QHs for every portfolio asset"),
-        in_set("in_expected", [True], view="qh_coverage", check="completeness", severity=BLOCKING, entity="asset_id",
-               id="only-portfolio-assets", description="only assets of contracts in force"),
         in_set("price_source", ("final", "estimate", "none"), check="values", severity=BLOCKING, entity="asset_id"),
         in_set("direction", ("short", "long", "balanced"), check="values", severity=BLOCKING, entity="asset_id"),
         in_set("price_source", ("final",), mostly=1 - MAX_ESTIMATE_SHARE, check="freshness", severity=WARN, entity="asset_id",
@@ -52,6 +55,7 @@ IMBALANCE_SUITE = suite(
         not_null("cost_eur", check="freshness", severity=WARN, entity="asset_id", description="cost known for every asset and QH"),
     ),
     failing_rows=(
+        only_portfolio_assets(IMBALANCE, check="completeness", severity=BLOCKING),
         inputs_present([
             Needs(BEST_OF_INFEED_ROWS, when=CONTRACTS_IN_FORCE_ROWS),
             Needs(ASSET_FORECAST_ROWS, when=STAGED_FORECASTS),

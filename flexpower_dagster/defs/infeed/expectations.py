@@ -16,6 +16,7 @@ from flexpower_dagster.defs.crm.quality import (
     CONTRACTS_IN_FORCE_ROWS,
     capacity_bounds,
     contract_terms_view,
+    only_portfolio_assets,
     portfolio_coverage_view,
 )
 from flexpower_dagster.defs.dso.expectations import STAGED_FINAL_PRODUCTION
@@ -76,8 +77,6 @@ BEST_OF_INFEED_SUITE = suite(
     expectations=(
         *structure(BEST_OF_INFEED, entity="asset_id"),
         qh_complete(check="completeness", severity=BLOCKING, description="96 QHs for every portfolio asset"),
-        in_set("in_expected", [True], view="qh_coverage", check="completeness", severity=BLOCKING, entity="asset_id",
-               id="only-portfolio-assets", description="only assets of contracts in force"),
         in_set("source", SOURCES, check="values", severity=BLOCKING, entity="asset_id"),
         not_null("mwh", check="values", severity=BLOCKING, entity="asset_id", id="value-unless-missing",
                  description="mwh is set unless source = missing", row_condition='source!="missing"', condition_parser="pandas"),
@@ -88,6 +87,7 @@ BEST_OF_INFEED_SUITE = suite(
                id="no-missing", description="no QH without any value (source missing)"),
     ),
     failing_rows=(
+        only_portfolio_assets(BEST_OF_INFEED, check="completeness", severity=BLOCKING),
         inputs_present([
             Needs(CONTRACTS_IN_FORCE_ROWS, when=ASSET_DATA),
             Needs(ASSET_FORECAST_ROWS, when=STAGED_FORECASTS),

@@ -10,7 +10,12 @@ a portfolio, any other input mart (contracts in force, asset forecast, imbalance
 although best-of-infeed has rows, or no rows of the mart itself.
 """
 
-from flexpower_dagster.defs.crm.quality import CONTRACTS, CONTRACTS_IN_FORCE_ROWS, portfolio_coverage_view
+from flexpower_dagster.defs.crm.quality import (
+    CONTRACTS,
+    CONTRACTS_IN_FORCE_ROWS,
+    only_portfolio_assets,
+    row_per_portfolio_asset,
+)
 from flexpower_dagster.defs.crm.tables import CONTRACTS_IN_FORCE
 from flexpower_dagster.defs.forecast.expectations import ASSET_FORECAST_ROWS
 from flexpower_dagster.defs.imbalance.expectations import IMBALANCE_ROWS
@@ -18,7 +23,7 @@ from flexpower_dagster.defs.infeed.expectations import BEST_OF_INFEED_ROWS
 from flexpower_dagster.defs.performance.tables import ASSET_PERFORMANCE
 from flexpower_dagster.defs.trading.tables import TRADING_QH
 from flexpower_dagster.lib.quality.completeness import Needs, Rows, inputs_present
-from flexpower_dagster.lib.quality.suites import BLOCKING, WARN, a_ge_b, between, in_set, structure, suite
+from flexpower_dagster.lib.quality.suites import BLOCKING, WARN, FailingRows, a_ge_b, between, structure, suite
 
 #: Forecast error per QH above this share of the capacity's QH energy is worth a look.
 MAX_MAE_PCT_CAPACITY = 100.0
@@ -29,15 +34,9 @@ ASSET_PERFORMANCE_SUITE = suite(
     entity="asset_id",
     detail_column="margin_caveat",
     reference_tables=CONTRACTS,
-    # one "quarter-hour" per asset: the day (a row per asset and day)
-    views={"asset_rows": portfolio_coverage_view("asset_id", time_column="delivery_day")},
     description="Per-asset performance of the day: accuracy, market value, imbalance and margin per portfolio asset.",
     expectations=(
         *structure(ASSET_PERFORMANCE, entity="asset_id"),
-        between("n_qh", 1, 1, view="asset_rows", check="completeness", severity=BLOCKING, entity="asset_id",
-                id="row-per-asset", description="one row for every portfolio asset"),
-        in_set("in_expected", [True], view="asset_rows", check="completeness", severity=BLOCKING, entity="asset_id",
-               id="only-portfolio-assets", description="only assets of contracts in force"),
         between("n_qh", 96, 96, check="completeness", severity=BLOCKING, entity="asset_id", id="qh-per-asset",
                 description="the asset's 96 QHs of best-of-infeed, none lost or doubled by a join"),
         a_ge_b("n_qh", "n_qh_measured", check="values", severity=BLOCKING, entity="asset_id", id="measured-le-qhs",
@@ -47,10 +46,13 @@ ASSET_PERFORMANCE_SUITE = suite(
         between("tradeable_mae_pct_capacity", 0, MAX_MAE_PCT_CAPACITY, check="plausibility", severity=WARN,
                 entity="asset_id", id="tradeable-mae-plausible",
                 description=f"tradeable forecast MAE within {MAX_MAE_PCT_CAPACITY:g} % of the capacity's QH energy"),
-        in_set("margin_complete", [True], check="margin", severity=WARN, entity="asset_id", id="margin-complete",
-               description="every part of the margin is known (e.g. not a blocked invoice's payout)"),
     ),
     failing_rows=(
+        row_per_portfolio_asset(ASSET_PERFORMANCE, check="completeness", severity=BLOCKING),
+        only_portfolio_assets(ASSET_PERFORMANCE, check="completeness", severity=BLOCKING),
+        FailingRows.where(ASSET_PERFORMANCE, "NOT margin_complete", "coalesce(margin_caveat, 'margin incomplete')",
+                          id="margin-complete", check="margin", severity=WARN, entity="asset_id",
+                          description="every part of the margin is known (e.g. not a blocked invoice's payout)"),
         inputs_present([
             Needs(BEST_OF_INFEED_ROWS, when=CONTRACTS_IN_FORCE_ROWS),
             *(Needs(rows, when=BEST_OF_INFEED_ROWS) for rows in (

@@ -7,39 +7,33 @@ known and the forecast is complete, NULL otherwise (missing is never 0).
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-
 from flexpower_dagster.defs.position.tables import PORTFOLIO_SCOPE, POSITION_QH
-from flexpower_dagster.lib.quality.suites import BLOCKING, coverage_view, in_set, qh_complete, structure, suite
-from flexpower_dagster.lib.quality.views import Refs
+from flexpower_dagster.lib.quality.suites import BLOCKING, FailingRows, coverage_view, in_set, qh_complete, structure, suite
 
 #: Floating-point slack of the identity (MWh): far below the kWh a desk reads.
 TOLERANCE_MWH = 1e-6
 
 
-def position_identity(frame: pd.DataFrame, refs: Refs) -> pd.DataFrame:
-    """One row per position row: ``identity_ok`` = the open position is latest forecast - net sold where both are
-    known and no asset of the scope lacks a forecast, and NULL otherwise."""
-    f = frame.reset_index(drop=True)
-    latest = pd.to_numeric(f["latest_forecast_mwh"], errors="coerce")
-    sold = pd.to_numeric(f["net_sold_mwh"], errors="coerce")
-    open_ = pd.to_numeric(f["open_position_mwh"], errors="coerce")
-    complete = pd.to_numeric(f["n_assets_without_latest"], errors="coerce").eq(0)
-    known = latest.notna() & sold.notna() & complete
-    equal = ((open_ - (latest - sold)).abs() <= TOLERANCE_MWH).fillna(False)
-    ok = np.where(known, equal, open_.isna())
-    return pd.DataFrame({"scope": f["scope"], "delivery_start": f["delivery_start"], "identity_ok": ok.astype(bool)})
+#: The identity's failing rows: known inputs (both figures, no asset of the scope without a forecast) and an open
+#: position off by more than the slack, or unknown inputs and an open position anyway
+IDENTITY = FailingRows.where(
+    POSITION_QH,
+    f"""NOT CASE WHEN latest_forecast_mwh IS NOT NULL AND net_sold_mwh IS NOT NULL AND coalesce(n_assets_without_latest = 0, false)
+                 THEN coalesce(abs(open_position_mwh - (latest_forecast_mwh - net_sold_mwh)) <= {TOLERANCE_MWH!r}, false)
+                 ELSE open_position_mwh IS NULL END""",
+    "strftime(delivery_start, '%H:%M') || ': open_position_mwh = ' || coalesce(CAST(open_position_mwh AS VARCHAR), 'NULL') "
+    "|| ', latest_forecast_mwh - net_sold_mwh = ' || coalesce(CAST(latest_forecast_mwh - net_sold_mwh AS VARCHAR), 'NULL') "
+    "|| ' (' || coalesce(CAST(n_assets_without_latest AS VARCHAR), 'NULL') || ' assets without a latest forecast)'",
+    id="open-is-forecast-minus-net-sold", check="values", severity=BLOCKING, entity="scope",
+    description="open_position_mwh = latest_forecast_mwh - net_sold_mwh where both are known and the forecast is "
+                "complete; NULL otherwise")
 
 
 POSITION_QH_SUITE = suite(
     asset=("marts", "position_qh"),
     table=POSITION_QH,
     entity="scope",
-    views={
-        "qh_coverage": coverage_view("scope", expected=lambda refs: {PORTFOLIO_SCOPE}),
-        "identity": position_identity,
-    },
+    views={"qh_coverage": coverage_view("scope", expected=lambda refs: {PORTFOLIO_SCOPE})},
     expectations=(
         *structure(POSITION_QH, entity="scope"),
         qh_complete(check="completeness", severity=BLOCKING, entity="scope", id="qh-per-scope",
@@ -48,9 +42,6 @@ POSITION_QH_SUITE = suite(
         in_set("imbalance_price_source", ("final", "estimate", "none"), check="values", severity=BLOCKING, entity="scope"),
         in_set("expected_imbalance_direction", ("short", "long", "balanced"), check="values", severity=BLOCKING,
                entity="scope"),
-        in_set("identity_ok", [True], view="identity", check="values", severity=BLOCKING, entity="scope",
-               id="open-is-forecast-minus-net-sold",
-               description="open_position_mwh = latest_forecast_mwh - net_sold_mwh where both are known and the "
-                           "forecast is complete; NULL otherwise"),
     ),
+    failing_rows=(IDENTITY,),
 )

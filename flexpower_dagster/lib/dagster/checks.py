@@ -156,7 +156,7 @@ def build_suite_checks(suite: Suite) -> dg.AssetChecksDefinition:
                         frame = suite.table.empty_frame()
                     conn_for_views = None
                     if suite.needs_warehouse:  # failing-rows rules over other tables run where the data is
-                        for spec in suite.sql_tables:
+                        for spec in (*suite.reference_tables.values(), *suite.sql_tables):
                             ensure_table(conn, spec)
                         conn_for_views = conn
                     result: SuiteResult = run_suite(suite, frame, Refs(day=day, tables=tables, conn=conn_for_views))

@@ -33,15 +33,13 @@ from flexpower_dagster.lib.quality.gx_runner import (
 )
 from flexpower_dagster.lib.quality.observations import observe, row_noun
 from flexpower_dagster.lib.quality.views import (
-    REJECTED_REF,
     Refs,
     column_types,
-    files_view,
     key_duplicates,
     qh_coverage,
     table_structure,
 )
-from flexpower_dagster.lib.sql import memory_warehouse
+from flexpower_dagster.lib.sql import memory_warehouse, quote, sql_string
 from flexpower_dagster.lib.tables import TableSpec
 
 View = Callable[[pd.DataFrame, Refs], pd.DataFrame]
@@ -85,6 +83,15 @@ class FailingRows:
     severity: Severity
     tables: tuple[TableSpec, ...] = ()
     entity: str | None = None
+
+    @classmethod
+    def where(cls, table: TableSpec, where: str, problem: str, *, id: str, description: str, check: str,
+              severity: Severity, entity: str | None = None, tables: tuple[TableSpec, ...] = ()) -> FailingRows:
+        """The rows of ``table``'s day matching ``where`` (SQL), each with its ``entity`` and ``problem`` (SQL text)."""
+        who = f"{quote(entity)}, " if entity else ""
+        sql = (f"SELECT {who}{problem} AS problem FROM {table.qualified_name} "
+               f"WHERE {quote(table.partition_column)} = CAST($day AS DATE) AND ({where})")
+        return cls(id, sql, description, check, severity, tables, entity)
 
     def expectation(self) -> Expectation:
         return expect(self.id, FAILING_ROWS_TYPE, self.description, check=self.check, severity=self.severity,
@@ -180,33 +187,42 @@ def suite(asset: tuple[str, str], table: TableSpec, expectations: Iterable[Expec
     """The complete :class:`Suite` of ``asset``: the declared expectations and views plus the standard ones.
 
     ``refused_files`` (staging tables): ``"block"`` when a day whose files were all refused must stop the marts
-    (portfolio-wide data), ``"warn"`` when it is one asset's file: adds a ``completeness`` expectation that some
-    file of the day was usable and a ``rejected_files`` warning naming every refused file. ``failing_rows`` adds
-    each rule's SQL view and expectation; the ``schema`` view (column types) is always there, and a suite checking
-    in SQL (``load_partition=False``) gets the warehouse's structure views. ``declared``: the other Suite fields.
+    (portfolio-wide data), ``"warn"`` when it is one asset's file: adds the failing-rows rules :func:`file_checks`
+    (first). ``failing_rows`` adds each rule's expectation; the ``schema`` view (column types) is always there, and a
+    suite checking in SQL (``load_partition=False``) gets the warehouse's structure views. ``declared``: the other
+    Suite fields.
     """
-    views, refs, exps = dict(views or {}), dict(reference_tables or {}), tuple(expectations)
-    if refused_files is not None:
-        from flexpower_dagster.lib.landing.source import REJECTED_FILES
-
-        if refused_files not in ("block", "warn"):
-            raise ValueError(f"{'.'.join(asset)}: refused_files must be 'block' or 'warn'")
-        severity = BLOCKING if refused_files == "block" else WARN
-        exps = (
-            in_set("usable", [True], view="files", check="completeness", severity=severity, entity="source",
-                   id="file-usable", description="a file of the day was loaded (not only rejected or held ones)"),
-            between("n_rejected", 0, 0, view="files", check="rejected_files", severity=WARN, entity="rejected",
-                    id="no-file-refused", description="no file of the day was rejected or held"),
-            *exps,
-        )
-        views["files"] = partial(files_view, source=asset[1])
-        refs[REJECTED_REF] = REJECTED_FILES
-    exps = (*exps, *(f.expectation() for f in failing_rows))
+    views = dict(views or {})
+    first = file_checks(table, refused_files) if refused_files is not None else ()
+    exps = (*(f.expectation() for f in first), *expectations, *(f.expectation() for f in failing_rows))
     views.setdefault("schema", partial(column_types, table=table))
     if not load_partition:
         views |= {"table_structure": partial(table_structure, table=table), "key_duplicates": partial(key_duplicates, table=table)}
-    return Suite(asset=asset, table=table, expectations=exps, views=views, reference_tables=refs,
-                 failing_rows=tuple(failing_rows), load_partition=load_partition, **declared)
+    return Suite(asset=asset, table=table, expectations=exps, views=views, reference_tables=dict(reference_tables or {}),
+                 failing_rows=(*first, *failing_rows), load_partition=load_partition, **declared)
+
+
+def file_checks(table: TableSpec, refused: str) -> tuple[FailingRows, ...]:
+    """A staging table's day and its landing files (``staging.rejected_files``): ``file-usable`` (``completeness``,
+    blocking when ``refused == "block"``): some file was loaded, not only refused ones (a day whose only export was
+    rejected has *no* data, not zero trades); ``no-file-refused`` (``rejected_files``, warn) names every file of the
+    day that was rejected or held."""
+    from flexpower_dagster.lib.landing.source import REJECTED_FILES
+
+    if refused not in ("block", "warn"):
+        raise ValueError(f"{table.qualified_name}: refused_files must be 'block' or 'warn'")
+    files = (f"SELECT array_to_string(list_sort(list_distinct(list(file))), ', ') AS names, count(DISTINCT file) AS n "
+             f"FROM {REJECTED_FILES.qualified_name} WHERE delivery_day = CAST($day AS DATE) AND source = {sql_string(table.name)}")
+    loaded = f"SELECT count(*) FROM {table.qualified_name} WHERE {quote(table.partition_column)} = CAST($day AS DATE)"
+    return (
+        FailingRows("file-usable", f"SELECT {sql_string(table.name)} AS source, 'no file of the day was loaded; refused: ' "
+                    f"|| names AS problem FROM ({files}) WHERE n > 0 AND ({loaded}) = 0",
+                    "a file of the day was loaded (not only rejected or held ones)", "completeness",
+                    BLOCKING if refused == "block" else WARN, (REJECTED_FILES,), "source"),
+        FailingRows("no-file-refused", f"SELECT names AS rejected, n || ' file(s) rejected or held: ' || names AS problem "
+                    f"FROM ({files}) WHERE n > 0", "no file of the day was rejected or held", "rejected_files", WARN,
+                    (REJECTED_FILES,), "rejected"),
+    )
 
 
 @dataclass
@@ -442,6 +458,7 @@ __all__ = [
     "between",
     "coverage_view",
     "expect",
+    "file_checks",
     "in_set",
     "not_null",
     "qh_complete",
