@@ -24,6 +24,7 @@ import dagster as dg
 import flexpower_dagster.defs as domains
 from flexpower_dagster.lib.dagster.automation import with_automation
 from flexpower_dagster.lib.dagster.catalog import function_reference, with_catalog
+from flexpower_dagster.lib.dagster.fast_path import fast_paths
 from flexpower_dagster.lib.dagster.jobs import platform_jobs
 from flexpower_dagster.lib.dagster.landing_source import LandingSource
 from flexpower_dagster.lib.dagster.resources import build_resources
@@ -64,11 +65,20 @@ def landing_sources() -> list[SourceSpec]:
     return [spec for c in landing_components() for spec in c.specs]
 
 
+def desk_fast_paths() -> dict[str, tuple[dg.AssetKey, ...]]:
+    """Staging source -> the marts its sensor runs carry to the desk's position (lib/dagster/fast_path.py)."""
+    from flexpower_dagster.defs.position.assets import POSITION_KEY
+
+    return fast_paths(_folder_defs(), [POSITION_KEY])
+
+
 def source_sensors() -> list[dg.SensorDefinition]:
     components = landing_components()
     day_defining = [s for c in components for s in c.specs if s.defines_days]
+    carried = desk_fast_paths()
     return [
-        build_source_sensor(c.system, c.specs, day_defining, minimum_interval_seconds=c.sensor_interval_seconds)
+        build_source_sensor(c.system, c.specs, day_defining, minimum_interval_seconds=c.sensor_interval_seconds,
+                            carried=carried if c.desk_feed else None)
         for c in components
     ]
 
@@ -99,6 +109,7 @@ def arrival_deadlines() -> dict[dg.AssetKey, dict[str, str]]:
     }
 
 
+@lru_cache(maxsize=1)
 def _folder_defs() -> dg.Definitions:
     # Dagster's own defs-folder loader calls functions it marks "preview" (load_definitions_from_module)
     with warnings.catch_warnings():

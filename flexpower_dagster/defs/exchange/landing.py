@@ -42,5 +42,6 @@ EXCHANGE_PUBLIC_TRADES = StagingSource(
 @dg.component_instance
 def exchange(context: dg.ComponentLoadContext) -> LandingSource:
     return LandingSource(
-        system="exchange", sources=(EXCHANGE_PRIVATE_TRADES, EXCHANGE_PUBLIC_TRADES), sensor_interval_seconds=TRADING_FEED_INTERVAL_SECONDS
+        system="exchange", sources=(EXCHANGE_PRIVATE_TRADES, EXCHANGE_PUBLIC_TRADES), sensor_interval_seconds=TRADING_FEED_INTERVAL_SECONDS,
+        desk_feed=True,
     )

@@ -55,4 +55,4 @@ IMBALANCE_PRICE_FINAL = StagingSource(sources.FINAL, suite=IMBALANCE_PRICE_FINAL
 
 @dg.component_instance
 def imbalance_prices(context: dg.ComponentLoadContext) -> LandingSource:
-    return LandingSource(system="imbalance_prices", sources=(IMBALANCE_PRICE_ESTIMATES, IMBALANCE_PRICE_FINAL))
+    return LandingSource(system="imbalance_prices", sources=(IMBALANCE_PRICE_ESTIMATES, IMBALANCE_PRICE_FINAL), desk_feed=True)

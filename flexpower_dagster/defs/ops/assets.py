@@ -24,7 +24,7 @@ from flexpower_dagster.lib.dagster.jobs import ALERTS_JOB, REPORT_JOB, alerts_jo
 from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import TABLE_NAME_KEY, quantities, table_metadata
 from flexpower_dagster.lib.dagster.resources import Alerting, DataDir, Warehouse
-from flexpower_dagster.lib.dagster.sensors import BACKGROUND_PRIORITY, PRIORITY_TAG
+from flexpower_dagster.lib.dagster.sensors import FOLLOW_UP_PRIORITY, PRIORITY_TAG
 from flexpower_dagster.lib.markdown import md_table
 
 #: How often the deadlines are evaluated when nothing else happens.
@@ -165,7 +165,7 @@ def alerts_sensor(context: dg.SensorEvaluationContext, alerting: Alerting) -> dg
     return dg.RunRequest(
         run_key=f"alerts-{slot}-{int(time.time())}",
         tags={"flexpower/origin": "sensor", "flexpower/slot": f"{started:%Y-%m-%dT%H:%MZ}", "flexpower/why": why,
-              PRIORITY_TAG: BACKGROUND_PRIORITY},
+              PRIORITY_TAG: FOLLOW_UP_PRIORITY},
     )
 
 

@@ -17,10 +17,15 @@ from flexpower_dagster.lib.dagster.metadata import md
 from flexpower_dagster.lib.dagster.resources import ReportSite
 from flexpower_dagster.lib.markdown import rounded
 
+#: The desk's fast-path target: a landing sensor's run carries the marts between its staging assets and this one
+#: (lib/dagster/fast_path.py), so a forecast version or a trade export reaches the position in one run.
+POSITION_KEY = dg.AssetKey(["marts", "position_qh"])
+
 INPUTS = [
     ["marts", "asset_forecast"],
     ["marts", "portfolio_forecast"],
     ["marts", "trading_qh"],
+    ["marts", "trading_daily"],  # not in the statement: the desk data file written after it reads the day's VWAPs
     ["staging", "crm_contracts"],
     ["staging", "exchange_private_trades"],
     ["staging", "imbalance_price_final"],

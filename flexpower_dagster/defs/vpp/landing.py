@@ -93,5 +93,6 @@ VPP_LIVE_SAMPLES = StagingSource(VPP_LIVE_SAMPLES_SOURCE, suite=VPP_LIVE_SAMPLES
 @dg.component_instance
 def vpp(context: dg.ComponentLoadContext) -> LandingSource:
     return LandingSource(
-        system="vpp", sources=(VPP_TECHNICAL_DATA, VPP_FORECASTS, VPP_LIVE_SAMPLES), sensor_interval_seconds=TRADING_FEED_INTERVAL_SECONDS
+        system="vpp", sources=(VPP_TECHNICAL_DATA, VPP_FORECASTS, VPP_LIVE_SAMPLES), sensor_interval_seconds=TRADING_FEED_INTERVAL_SECONDS,
+        desk_feed=True,
     )

@@ -23,9 +23,20 @@ import dagster as dg
 from dagster._core.events import DagsterEventType
 
 from flexpower_dagster.lib.dagster.jobs import ORIGIN_TAG
-from flexpower_dagster.lib.dagster.sensors import BACKGROUND_PRIORITY, PRIORITY_TAG, SENSOR_INTERVAL_SECONDS, TRIGGER_TAG
+from flexpower_dagster.lib.dagster.sensors import (
+    FOLLOW_UP_PRIORITY,
+    PRIORITY_TAG,
+    REBUILD_PRIORITY,
+    SENSOR_INTERVAL_SECONDS,
+    TRIGGER_TAG,
+)
 
 AUTOMATION_SENSOR_NAME = "automation_condition_sensor"
+#: Evaluates the unpartitioned assets over all days (report site, warehouse and audience snapshots) on its own,
+#: slower cadence and with the lowest priority: a rebuild never delays a landing file's run (docs/automation.md).
+REBUILD_SENSOR_NAME = "rebuild_automation_sensor"
+#: At most one rebuild request per this many seconds: the updates of a stream of files coalesce into one rebuild.
+REBUILD_INTERVAL_SECONDS = 300
 
 # --------------------------------------------------------------------------------------------
 # automation conditions
@@ -198,17 +209,39 @@ def _apply(spec: dg.AssetSpec) -> dg.AssetSpec:
     return spec if cond is None else spec.replace_attributes(automation_condition=cond)
 
 
-def automation_sensor() -> dg.AutomationConditionSensorDefinition:
-    return dg.AutomationConditionSensorDefinition(
-        AUTOMATION_SENSOR_NAME,
-        target=dg.AssetSelection.all(),
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
-        emit_backfills=False,  # one run per partition through the run queue
-        use_user_code_server=True,  # UpstreamNewer is Python: evaluated in the code server, not in the daemon
-        run_tags={TRIGGER_TAG: "automation", ORIGIN_TAG: "automation", PRIORITY_TAG: BACKGROUND_PRIORITY},
-        description="Evaluates the automation conditions of every asset downstream of staging (docs/automation.md).",
-    )
+def _rebuilds(defs: dg.Definitions) -> dg.AssetSelection:
+    """The unpartitioned assets that carry the site condition (rebuilt over every day)."""
+    keys = [
+        spec.key for assets_def in defs.assets or () for spec in getattr(assets_def, "specs", ())
+        if spec.partitions_def is None and spec.key.path[0] != "staging" and spec.automation_condition is not None
+    ]
+    return dg.AssetSelection.assets(*keys)
+
+
+def automation_sensors(rebuilds: dg.AssetSelection = dg.AssetSelection.assets()) -> list[dg.AutomationConditionSensorDefinition]:
+    """The follow-up sensor (every asset but ``rebuilds``, every 30 s, after the landing sensors' runs) and the
+    rebuild sensor (``rebuilds``, every :data:`REBUILD_INTERVAL_SECONDS`, last in the queue)."""
+
+    def sensor(name, target, interval, priority, description):
+        return dg.AutomationConditionSensorDefinition(
+            name,
+            target=target,
+            default_status=dg.DefaultSensorStatus.RUNNING,
+            minimum_interval_seconds=interval,
+            emit_backfills=False,  # one run per partition through the run queue
+            use_user_code_server=True,  # UpstreamNewer is Python: evaluated in the code server, not in the daemon
+            run_tags={TRIGGER_TAG: "automation", ORIGIN_TAG: "automation", PRIORITY_TAG: priority},
+            description=description,
+        )
+
+    return [
+        sensor(AUTOMATION_SENSOR_NAME, dg.AssetSelection.all() - rebuilds, SENSOR_INTERVAL_SECONDS, FOLLOW_UP_PRIORITY,
+               "Evaluates the automation conditions of every asset downstream of staging but the site and snapshots "
+               "(docs/automation.md); its runs queue after the landing sensors' runs."),
+        sensor(REBUILD_SENSOR_NAME, rebuilds, REBUILD_INTERVAL_SECONDS, REBUILD_PRIORITY,
+               "Rebuilds the report site and the warehouse and audience snapshots after updates, at most every "
+               f"{REBUILD_INTERVAL_SECONDS // 60} minutes and last in the queue (docs/automation.md)."),
+    ]
 
 
 def with_automation(defs: dg.Definitions) -> dg.Definitions:
@@ -216,4 +249,4 @@ def with_automation(defs: dg.Definitions) -> dg.Definitions:
     with warnings.catch_warnings():  # map_asset_specs is "preview" in 1.13; its behaviour is covered by tests
         warnings.simplefilter("ignore", dg.PreviewWarning)
         mapped = defs.map_asset_specs(func=_apply)
-    return dg.Definitions.merge(mapped, dg.Definitions(sensors=[automation_sensor()]))
+    return dg.Definitions.merge(mapped, dg.Definitions(sensors=automation_sensors(_rebuilds(mapped))))

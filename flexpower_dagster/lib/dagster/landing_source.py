@@ -33,6 +33,9 @@ class LandingSource(dg.Component):
     sources: Sequence[StagingSource]
     #: how often the system's landing-zone sensor may tick (the trading feeds tick faster: docs/automation.md)
     sensor_interval_seconds: int = SENSOR_INTERVAL_SECONDS
+    #: its files move the trading desk's position (forecasts, trades, imbalance prices): the sensor's runs carry the
+    #: marts on the way to ``marts/position_qh`` (the fast path: lib/dagster/fast_path.py, docs/automation.md)
+    desk_feed: bool = False
 
     def __post_init__(self) -> None:
         if not SYSTEM_NAME.fullmatch(self.system):

@@ -9,7 +9,7 @@ delivery days exist). See docs/automation.md.
 """
 
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
 import dagster as dg
@@ -30,7 +30,13 @@ TRIGGER_TAG = "flexpower/trigger"
 #: Dagster's run priority tag: the queue serves higher values first (default 0: runs a person starts in the UI
 #: or the CLI). Sensor and automation runs queue behind them (docs/automation.md, "People before sensors").
 PRIORITY_TAG = "dagster/priority"
+#: Landing sensors' runs (staging and the fast path to the desk's position).
 BACKGROUND_PRIORITY = "-1"
+#: The follow-up work the automation requests (the other marts of a day, the invoice months) and the alert
+#: evaluations: after every landing run, so a file never waits for another file's follow-up.
+FOLLOW_UP_PRIORITY = "-2"
+#: Whole-platform rebuilds (report site, warehouse and audience snapshots): last, coalesced (docs/automation.md).
+REBUILD_PRIORITY = "-3"
 
 
 def partition_day_check() -> Callable[[date], bool]:
@@ -44,16 +50,21 @@ def day_window() -> tuple[date, date]:
     return RANGE.first_day, RANGE.horizon()
 
 
-def run_request_for(req: DayRequest) -> dg.RunRequest:
-    """One run per changed day of the system, queued behind people's runs (:data:`BACKGROUND_PRIORITY`).
+def run_request_for(req: DayRequest, carried: Mapping[str, Sequence[dg.AssetKey]] | None = None) -> dg.RunRequest:
+    """One run per changed day of the system, queued behind people's runs (:data:`BACKGROUND_PRIORITY`): the
+    changed staging assets and the marts ``carried`` along for them (the fast path to the desk's position,
+    :mod:`.fast_path`), so the day's position is updated by this one run.
 
     Not coalesced into partition ranges: Dagster 1.13 records a range run's asset-check evaluations without a
     partition, so the per-day gates (``all_deps_blocking_checks_passed``) would hold every day of the range
     (docs/automation.md, "People before sensors")."""
+    selection = [dg.AssetKey(["staging", s]) for s in req.sources]
+    for source in req.sources:
+        selection += [k for k in (carried or {}).get(source, ()) if k not in selection]
     return dg.RunRequest(
         run_key=req.run_key,
         partition_key=req.partition_key,
-        asset_selection=[dg.AssetKey(["staging", s]) for s in req.sources],
+        asset_selection=selection,
         tags={TRIGGER_TAG: f"{req.system}-files", ORIGIN_TAG: "sensor", PRIORITY_TAG: BACKGROUND_PRIORITY},
     )
 
@@ -67,6 +78,7 @@ def evaluate_source_sensor(
     day_ok: Callable[[date], bool],
     facts: Facts = IN_MEMORY,
     settle_seconds: float = 0.0,
+    carried: Mapping[str, Sequence[dg.AssetKey]] | None = None,
 ) -> dg.SensorResult:
     """The body of a source sensor (separate for tests and the benchmark)."""
     result = plan(
@@ -85,7 +97,7 @@ def evaluate_source_sensor(
     if result.already_loaded:
         context.log.info(f"{len(result.already_loaded)} feed(s) already loaded by another run")
     context.log.info(f"{len(result.requests)} run request(s), {result.files_scanned} files scanned in {result.seconds:.2f}s")
-    return dg.SensorResult(run_requests=[run_request_for(r) for r in result.requests], cursor=result.cursor)
+    return dg.SensorResult(run_requests=[run_request_for(r, carried) for r in result.requests], cursor=result.cursor)
 
 
 def build_source_sensor(
@@ -94,12 +106,16 @@ def build_source_sensor(
     day_defining: Sequence[SourceSpec] = (),
     *,
     minimum_interval_seconds: int = SENSOR_INTERVAL_SECONDS,
+    carried: Mapping[str, Sequence[dg.AssetKey]] | None = None,
 ) -> dg.SensorDefinition:
     """The landing-zone sensor of one source system (running by default, cursor-based).
 
-    ``day_defining`` are the sources of every system whose files make a delivery day exist.
+    ``day_defining`` are the sources of every system whose files make a delivery day exist; ``carried`` maps a
+    source of this system to the marts its runs carry (the fast path, :mod:`.fast_path`).
     """
     specs, day_defining = tuple(specs), tuple(day_defining)
+    carried = {s.name: tuple(carried[s.name]) for s in specs if carried and s.name in carried}
+    marts = sorted({k for path in carried.values() for k in path}, key=lambda k: k.to_user_string())
 
     @dg.sensor(
         name=f"{system}_files_sensor",
@@ -107,16 +123,17 @@ def build_source_sensor(
             f"Watches the {system} folders of the landing zone. Each tick requests, per delivery day, the "
             f"{system} staging assets whose files are new or changed (run key = day + content digest: an "
             "identical re-delivery is a no-op, a corrected file a new run). Unrecognised files are listed "
-            "in the tick log. Downstream marts follow by automation conditions."
+            "in the tick log. Its runs carry the marts on the way to the desk's position (fast path); the other "
+            "marts follow by automation conditions."
         ),
-        target=dg.AssetSelection.groups(f"staging_{system}"),
+        target=dg.AssetSelection.groups(f"staging_{system}") | dg.AssetSelection.assets(*marts),
         default_status=dg.DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=minimum_interval_seconds,
     )
     def _sensor(context: dg.SensorEvaluationContext, landing: LandingZone) -> dg.SensorResult:
         return evaluate_source_sensor(
             context, system, landing.path, specs, day_defining, partition_day_check(), facts=landing.facts(),
-            settle_seconds=landing.settle_seconds,
+            settle_seconds=landing.settle_seconds, carried=carried,
         )
 
     return _sensor
