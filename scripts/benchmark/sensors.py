@@ -9,7 +9,9 @@ environment, as in ``make dev``). Each measurement runs in a fresh process (:fun
 2. *no-op tick* of every sensor with the cursor of its first tick (the steady state of ``make dev``);
 3. *one new forecast version* (a copy of the newest forecast file, 15 minutes later) and a tick of every
    sensor: the time and the runs requested;
-4. in a second fresh process, the *no-op tick after a restart* (cursors kept, per-process caches cold).
+4. the new file removed, one tick of every sensor (the zone as before, its folder's mtime changed);
+5. in a second fresh process, the *no-op tick after a restart* with the cursors of step 4 (per-process caches
+   cold).
 
 Zones: the **synthetic** zone (:func:`ensure_synthetic_zone`, the real sample's files under the real name
 patterns, 5 assets, as many days as it takes to reach ``n_files`` - about 100,000 files over 205 days)
@@ -216,15 +218,25 @@ def _ticks_main(module: str, cursors_file: Path | None, out: Path) -> None:
             noop_s, noop = _tick(dg, defs, s, row["cursor"])
             row["noop_tick_s"], row["noop_tick_runs"] = noop_s, len(noop.run_requests or [])
         new = _new_forecast_version(landing)
+        after_new: dict[str, str | None] = {}
         try:
             total, runs = 0.0, 0
             for s in sensors:
                 dt, data = _tick(dg, defs, s, result["sensors"][s.name]["cursor"])
                 total += dt
                 runs += len(data.run_requests or [])
+                after_new[s.name] = data.cursor
             result["one_new_forecast_file"] = {"file": new.name, "all_sensors_s": total, "runs_requested": runs}
         finally:
             new.unlink()
+        # the zone is as before again, but its forecast folder changed (a file came and went): one tick each sees
+        # that (after the file system's clock margin), and the fresh process keeps *these* cursors, so its tick is
+        # the no-op of a restarted daemon over an unchanged zone
+        time.sleep(2)
+        for s in sensors:
+            dt, data = _tick(dg, defs, s, after_new[s.name])
+            result["sensors"][s.name]["cursor"] = data.cursor
+            result["sensors"][s.name]["restore_tick_s"] = dt
     else:
         known = json.loads(cursors_file.read_text())["sensors"]
         for s in sensors:

@@ -29,6 +29,7 @@ content goes back to an earlier state, whose bare digest was already used by an 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -49,7 +50,7 @@ from flexpower_dagster.lib.landing.cursor import (
 )
 from flexpower_dagster.lib.landing.facts import CACHE, IN_MEMORY, Facts, bounded_put
 from flexpower_dagster.lib.landing.files import DIR_MARGIN_NS, Inventory, landing_days, scan, unchanged
-from flexpower_dagster.lib.landing.source import LandingFile, SourceSpec
+from flexpower_dagster.lib.landing.source import ContentDays, LandingFile, SourceSpec
 
 #: File names listed per run request (tags/logs); the rest is counted.
 MAX_LISTED_FILES = 20
@@ -161,15 +162,37 @@ def _folder_signature(root: Path, specs: Sequence[SourceSpec]) -> str:
 
 
 def _recently_changed(root: Path, specs: Sequence[SourceSpec], settle_seconds: float) -> bool:
-    """A day-defining folder changed within the settle time (plus the clock margin) before now."""
-    since = time.time_ns() - int(settle_seconds * 1e9) - DIR_MARGIN_NS
-    for folder in {s.folder.strip("/") for s in specs}:
-        try:
-            if os.stat(root / folder).st_mtime_ns > since:
-                return True
-        except OSError:
-            continue
-    return False
+    """A day-defining folder changed within the settle time (plus the clock margin, waited out when that is all)
+    before now."""
+
+    def newest() -> int:
+        mtimes = [0]
+        for folder in {s.folder.strip("/") for s in specs}:
+            with contextlib.suppress(OSError):
+                mtimes.append(os.stat(root / folder).st_mtime_ns)
+        return max(mtimes)
+
+    changed = newest()
+    if changed > time.time_ns() - DIR_MARGIN_NS:
+        time.sleep(DIR_MARGIN_NS / 1e9)
+        changed = newest()
+    return changed > time.time_ns() - int(settle_seconds * 1e9) - DIR_MARGIN_NS
+
+
+def _defined_days(
+    root: Path, defining: Sequence[SourceSpec], inventory: Inventory, own: set[str], facts: Facts, settle_seconds: float
+) -> frozenset[date]:
+    """The days the ``defining`` sources' files feed: the own sources' files from ``inventory``, the other systems'
+    scanned — by name only where the name dates the file (no ``stat`` of 190,000 forecast files), with size and
+    mtime where the content does (its facts are kept per fingerprint)."""
+    files = dict(inventory.files)
+    by_name = [s for s in defining if s.name not in own and not isinstance(s.days_covered, ContentDays)]
+    by_content = [s for s in defining if s.name not in own and isinstance(s.days_covered, ContentDays)]
+    if by_name:
+        files.update(scan(root, by_name, names_only=True).files)
+    if by_content:
+        files.update(scan(root, by_content, settle_seconds=settle_seconds).files)
+    return landing_days(root, defining, Inventory(files, []), facts)
 
 
 def _landing_days(
@@ -192,20 +215,12 @@ def _landing_days(
     if _recently_changed(root, defining, settle_seconds):
         # a file there may still be settling (or another may land within the file system's clock tick): these
         # landing days are not remembered under this signature, the next tick computes them again
-        others = [s for s in defining if s.name not in own]
-        files = dict(inventory.files)
-        if others:
-            files.update(scan(root, others, settle_seconds=settle_seconds).files)
         state.landing_sig, state.landing_days = "", []
-        return landing_days(root, defining, Inventory(files, []), facts)
+        return _defined_days(root, defining, inventory, own, facts, settle_seconds)
     cache_key = ("landing_days", str(root), sig)
     cached = CACHE.listings.get(cache_key)
     if cached is None:
-        others = [s for s in defining if s.name not in own]
-        files = dict(inventory.files)
-        if others:
-            files.update(scan(root, others, settle_seconds=settle_seconds).files)
-        cached = landing_days(root, defining, Inventory(files, []), facts)
+        cached = _defined_days(root, defining, inventory, own, facts, settle_seconds)
         bounded_put(CACHE.listings, cache_key, cached, 256)
     state.landing_sig, state.landing_days = sig, sorted(cached)
     return cached
