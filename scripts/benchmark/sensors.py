@@ -230,9 +230,10 @@ def _ticks_main(module: str, cursors_file: Path | None, out: Path) -> None:
         finally:
             new.unlink()
         # the zone is as before again, but its forecast folder changed (a file came and went): one tick each sees
-        # that (after the file system's clock margin), and the fresh process keeps *these* cursors, so its tick is
-        # the no-op of a restarted daemon over an unchanged zone
-        time.sleep(2)
+        # that (once the settle time has passed: a folder changed within it may still hold a file being written),
+        # and the fresh process keeps *these* cursors, so its tick is the no-op of a restarted daemon over an
+        # unchanged zone
+        time.sleep(float(os.environ.get("FLEXPOWER_SETTLE_SECONDS", "10")) + 1)
         for s in sensors:
             dt, data = _tick(dg, defs, s, after_new[s.name])
             result["sensors"][s.name]["cursor"] = data.cursor

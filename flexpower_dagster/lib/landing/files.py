@@ -132,6 +132,9 @@ def scan(
             inv.folders[folder] = [MISSING, 0, 0]
             continue
         state = inv.folders[folder] = [dir_mtime if dir_mtime <= listed_at - DIR_MARGIN_NS else UNTRUSTED, 0, 0]
+        if state[0] != UNTRUSTED and not names_only:  # the names a later quiet check sweeps (:func:`unchanged`)
+            bounded_put(CACHE.listings, ("names", os.path.join(root, folder), dir_mtime),
+                        [e.name for e in entries if e.is_file(follow_symlinks=False)], 256)
         markers = {e.name[: -len(DONE_SUFFIX)]: e for e in entries if e.name.endswith(DONE_SUFFIX)}
         uses_markers = bool(markers) or any(sp.done_markers for sp in folder_specs)
         for entry in entries:

@@ -264,12 +264,16 @@ def feeds(
         return out
     days_by_file = _days_of(spec, files, problems, facts)
     by_name = {f.name: f for f in files}
+    fed: dict[frozenset[date], list[date] | None] = {}  # a file's days -> the landing days inside the window they feed
     for name, days in days_by_file.items():
-        kept = days if window is None else frozenset(d for d in days if window[0] <= d <= window[1])
-        if not kept:
+        if days not in fed:
+            kept = days if window is None else frozenset(d for d in days if window[0] <= d <= window[1])
+            fed[days] = sorted(kept & out.keys()) if kept else None
+        targets = fed[days]
+        if targets is None:
             problems.append(FileProblem(name, _outside_window(spec, days, window)))
             continue
-        for d in kept & out.keys():  # only landing days: a price file reaching past the data feeds no new day
+        for d in targets:  # only landing days: a price file reaching past the data feeds no new day
             out[d].append(by_name[name])
     return out
 
@@ -289,13 +293,22 @@ def _outside_window(spec: SourceSpec, days: frozenset[date], window: tuple[date,
 # the plan of one tick
 
 
-def _content_within(feed: list[LandingFile], facts: Facts, budget: list[int]) -> str:
+def _content_within(feed: list[LandingFile], facts: Facts, budget: list[int], folder: str, prefetched: set[str]) -> str:
     """The feed's content digest when the hashes it still needs fit in this tick's ``budget`` (files; spent), else
     "" (not known: the feed is compared by its stat digest, and its hashes come from the staging load that reads
-    the files anyway, or from a later tick)."""
-    unknown = len(feed) - facts.known_sha256(feed) if feed else 0
-    if unknown > budget[0]:
-        return ""
+    the files anyway, or from a later tick). What the store knows about ``folder`` is fetched once per tick."""
+    if len(feed) > budget[0]:
+        if folder not in prefetched:
+            facts.prefetch(feed, folder)
+            prefetched.add(folder)
+        unknown = 0
+        for f in feed:
+            if facts.cached(f).sha256 is None:
+                unknown += 1
+                if unknown > budget[0]:
+                    return ""
+    else:
+        unknown = sum(1 for f in feed if facts.of(f).sha256 is None)
     budget[0] -= unknown
     return content_digest(feed, facts)
 
@@ -356,7 +369,7 @@ def plan(
     changed: dict[date, list[tuple[str, str, str]]] = {}  # day -> [(source, content, gen)]
     reasons: dict[date, list[str]] = {}
     new_files: dict[date, list[str]] = {}
-    budget = [HASH_FILES_PER_TICK]
+    budget, prefetched = [HASH_FILES_PER_TICK], set()
 
     for spec in specs:
         files = inventory.files[spec.name]
@@ -380,7 +393,7 @@ def plan(
             if stat == old_stat:
                 continue
             loaded_stat, loaded_content = loaded.get(d, ("", ""))
-            content = loaded_content if stat == loaded_stat else _content_within(feed, facts, budget)
+            content = loaded_content if stat == loaded_stat else _content_within(feed, facts, budget, spec.folder.strip("/"), prefetched)
             if old is not None and content and content == old_content:
                 new_days[key] = f"{stat}.{content}.{old_gen}"
                 result.identical.append((spec.name, d))
