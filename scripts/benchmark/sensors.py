@@ -159,10 +159,12 @@ def measure_sensors(landing: Path, workdir: Path, module: str, python: str = sys
     cold_ticks = json.loads(cold.read_text())["sensors"]
     for name, row in out["sensors"].items():
         row["noop_fresh_process_s"] = cold_ticks[name]["noop_fresh_process_s"]
+        row["noop_fresh_process_cpu_s"] = cold_ticks[name].get("noop_fresh_process_cpu_s", 0.0)
     rows = out["sensors"].values()
     out["totals"] = {
         key: sum(r[key] for r in rows)
-        for key in ("first_tick_s", "noop_tick_s", "noop_fresh_process_s", "cursor_bytes", "first_tick_runs")
+        for key in ("first_tick_s", "noop_tick_s", "noop_fresh_process_s", "first_tick_cpu_s", "noop_tick_cpu_s",
+                    "noop_fresh_process_cpu_s", "cursor_bytes", "first_tick_runs")
     }
     return out
 
@@ -182,11 +184,15 @@ def _landing_sensors(module: str):
     return dg, defs, sorted(sensors, key=lambda s: s.name)
 
 
+_CPU: dict[str, float] = {}
+
+
 def _tick(dg, defs, sensor, cursor: str | None):
     resources = {k: defs.resources[k] for k in sensor.required_resource_keys}
     ctx = dg.build_sensor_context(cursor=cursor, resources=resources, definitions=defs)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     data = sensor.evaluate_tick(ctx)
+    _CPU[sensor.name] = time.process_time() - c0  # CPU seconds of the last tick (fairer than wall on a loaded machine)
     return time.perf_counter() - t0, data
 
 
@@ -210,13 +216,14 @@ def _ticks_main(module: str, cursors_file: Path | None, out: Path) -> None:
         for s in sensors:
             first_s, first = _tick(dg, defs, s, None)
             result["sensors"][s.name] = {
-                "first_tick_s": first_s, "first_tick_runs": len(first.run_requests or []),
+                "first_tick_s": first_s, "first_tick_cpu_s": _CPU[s.name], "first_tick_runs": len(first.run_requests or []),
                 "cursor": first.cursor, "cursor_bytes": len(first.cursor or ""),
             }
         for s in sensors:
             row = result["sensors"][s.name]
             noop_s, noop = _tick(dg, defs, s, row["cursor"])
             row["noop_tick_s"], row["noop_tick_runs"] = noop_s, len(noop.run_requests or [])
+            row["noop_tick_cpu_s"] = _CPU[s.name]
         new = _new_forecast_version(landing)
         after_new: dict[str, str | None] = {}
         try:
@@ -242,7 +249,8 @@ def _ticks_main(module: str, cursors_file: Path | None, out: Path) -> None:
         known = json.loads(cursors_file.read_text())["sensors"]
         for s in sensors:
             dt, data = _tick(dg, defs, s, known[s.name]["cursor"])
-            result["sensors"][s.name] = {"noop_fresh_process_s": dt, "runs": len(data.run_requests or [])}
+            result["sensors"][s.name] = {"noop_fresh_process_s": dt, "noop_fresh_process_cpu_s": _CPU[s.name],
+                                         "runs": len(data.run_requests or [])}
     out.write_text(json.dumps(result, indent=1) + "\n")
 
 
