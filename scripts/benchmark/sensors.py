@@ -9,7 +9,9 @@ environment, as in ``make dev``). Each measurement runs in a fresh process (:fun
 2. *no-op tick* of every sensor with the cursor of its first tick (the steady state of ``make dev``);
 3. *one new forecast version* (a copy of the newest forecast file, 15 minutes later) and a tick of every
    sensor: the time and the runs requested;
-4. in a second fresh process, the *no-op tick after a restart* (cursors kept, per-process caches cold).
+4. the new file removed, one tick of every sensor (the zone as before, its folder's mtime changed);
+5. in a second fresh process, the *no-op tick after a restart* with the cursors of step 4 (per-process caches
+   cold).
 
 Zones: the **synthetic** zone (:func:`ensure_synthetic_zone`, the real sample's files under the real name
 patterns, 5 assets, as many days as it takes to reach ``n_files`` - about 100,000 files over 205 days)
@@ -157,10 +159,12 @@ def measure_sensors(landing: Path, workdir: Path, module: str, python: str = sys
     cold_ticks = json.loads(cold.read_text())["sensors"]
     for name, row in out["sensors"].items():
         row["noop_fresh_process_s"] = cold_ticks[name]["noop_fresh_process_s"]
+        row["noop_fresh_process_cpu_s"] = cold_ticks[name].get("noop_fresh_process_cpu_s", 0.0)
     rows = out["sensors"].values()
     out["totals"] = {
         key: sum(r[key] for r in rows)
-        for key in ("first_tick_s", "noop_tick_s", "noop_fresh_process_s", "cursor_bytes", "first_tick_runs")
+        for key in ("first_tick_s", "noop_tick_s", "noop_fresh_process_s", "first_tick_cpu_s", "noop_tick_cpu_s",
+                    "noop_fresh_process_cpu_s", "cursor_bytes", "first_tick_runs")
     }
     return out
 
@@ -180,11 +184,15 @@ def _landing_sensors(module: str):
     return dg, defs, sorted(sensors, key=lambda s: s.name)
 
 
+_CPU: dict[str, float] = {}
+
+
 def _tick(dg, defs, sensor, cursor: str | None):
     resources = {k: defs.resources[k] for k in sensor.required_resource_keys}
     ctx = dg.build_sensor_context(cursor=cursor, resources=resources, definitions=defs)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     data = sensor.evaluate_tick(ctx)
+    _CPU[sensor.name] = time.process_time() - c0  # CPU seconds of the last tick (fairer than wall on a loaded machine)
     return time.perf_counter() - t0, data
 
 
@@ -208,28 +216,41 @@ def _ticks_main(module: str, cursors_file: Path | None, out: Path) -> None:
         for s in sensors:
             first_s, first = _tick(dg, defs, s, None)
             result["sensors"][s.name] = {
-                "first_tick_s": first_s, "first_tick_runs": len(first.run_requests or []),
+                "first_tick_s": first_s, "first_tick_cpu_s": _CPU[s.name], "first_tick_runs": len(first.run_requests or []),
                 "cursor": first.cursor, "cursor_bytes": len(first.cursor or ""),
             }
         for s in sensors:
             row = result["sensors"][s.name]
             noop_s, noop = _tick(dg, defs, s, row["cursor"])
             row["noop_tick_s"], row["noop_tick_runs"] = noop_s, len(noop.run_requests or [])
+            row["noop_tick_cpu_s"] = _CPU[s.name]
         new = _new_forecast_version(landing)
+        after_new: dict[str, str | None] = {}
         try:
             total, runs = 0.0, 0
             for s in sensors:
                 dt, data = _tick(dg, defs, s, result["sensors"][s.name]["cursor"])
                 total += dt
                 runs += len(data.run_requests or [])
+                after_new[s.name] = data.cursor
             result["one_new_forecast_file"] = {"file": new.name, "all_sensors_s": total, "runs_requested": runs}
         finally:
             new.unlink()
+        # the zone is as before again, but its forecast folder changed (a file came and went): one tick each sees
+        # that (once the settle time has passed: a folder changed within it may still hold a file being written),
+        # and the fresh process keeps *these* cursors, so its tick is the no-op of a restarted daemon over an
+        # unchanged zone
+        time.sleep(float(os.environ.get("FLEXPOWER_SETTLE_SECONDS", "10")) + 1)
+        for s in sensors:
+            dt, data = _tick(dg, defs, s, after_new[s.name])
+            result["sensors"][s.name]["cursor"] = data.cursor
+            result["sensors"][s.name]["restore_tick_s"] = dt
     else:
         known = json.loads(cursors_file.read_text())["sensors"]
         for s in sensors:
             dt, data = _tick(dg, defs, s, known[s.name]["cursor"])
-            result["sensors"][s.name] = {"noop_fresh_process_s": dt, "runs": len(data.run_requests or [])}
+            result["sensors"][s.name] = {"noop_fresh_process_s": dt, "noop_fresh_process_cpu_s": _CPU[s.name],
+                                         "runs": len(data.run_requests or [])}
     out.write_text(json.dumps(result, indent=1) + "\n")
 
 

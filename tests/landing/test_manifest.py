@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from flexpower_dagster.lib.landing import facts as facts_module
 from flexpower_dagster.lib.landing.facts import Facts, clear_caches
 from flexpower_dagster.lib.landing.files import scan
 from flexpower_dagster.lib.landing.load import load_day
@@ -50,7 +51,8 @@ def _write(root, name, text):
     return path
 
 
-def test_each_file_is_read_once_across_processes(tmp_path, counting_spec):
+def test_each_file_is_read_once_across_processes(tmp_path, counting_spec, monkeypatch):
+    monkeypatch.setattr(facts_module, "KEEP_PARSED_FROM_SECONDS", 0.0)  # a parse dearer than keeping its rows
     spec, calls = counting_spec
     root = tmp_path / "landing"
     _write(root, "things_1.csv", "2025-06-08T10:00,1.5\n2025-06-09T10:00,2.5\n")
@@ -70,6 +72,25 @@ def test_each_file_is_read_once_across_processes(tmp_path, counting_spec):
     assert load.frame["mw"].tolist() == [1.5]
     facts = other.get(f)
     assert facts.sha256 == sha and facts.days == {DAY, date(2025, 6, 9)} and facts.status == "loaded" and facts.n_rows == 2
+
+
+def test_a_quick_parse_is_not_kept_the_load_parses_again_the_days_stay_known(tmp_path, counting_spec, monkeypatch):
+    """Rows that parse faster than writing them cost are not written to the store: another process's load parses
+    the file again (once); what the sensor learnt (days, hash) is still never learnt twice."""
+    monkeypatch.setattr(facts_module, "KEEP_PARSED_FROM_SECONDS", 10.0)
+    spec, calls = counting_spec
+    root = tmp_path / "landing"
+    _write(root, "things_1.csv", "2025-06-08T10:00,1.5\n2025-06-09T10:00,2.5\n")
+    (f,) = scan(root, [spec]).files["things"]
+    assert Facts(Manifest(tmp_path / "manifest")).days(spec, f) == {DAY, date(2025, 6, 9)}
+    assert not list((tmp_path / "manifest").rglob("*.parquet"))
+    clear_caches()  # a sensor tick in another process: the days are known, nothing is parsed
+    assert Facts(Manifest(tmp_path / "manifest")).days(spec, f) == {DAY, date(2025, 6, 9)}
+    assert calls == ["things/things_1.csv"]
+    clear_caches()  # the load in another process parses it (once)
+    load = load_day(spec, root, DAY, facts=Facts(Manifest(tmp_path / "manifest")))
+    assert load.frame["mw"].tolist() == [1.5]
+    assert calls == ["things/things_1.csv"] * 2
 
 
 def test_a_changed_file_is_learnt_afresh_and_a_rejection_is_recorded(tmp_path, counting_spec):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime, timedelta
 
@@ -42,6 +43,12 @@ def forecast_days(f: LandingFile) -> frozenset[date]:
     t = forecast_file_time(f.basename)
     if t == datetime.min:
         return frozenset()
+    return _version_days(t)
+
+
+@functools.lru_cache(maxsize=4096)
+def _version_days(t: datetime) -> frozenset[date]:
+    """The days of version ``t``: one computation per version time (a version is one file per asset)."""
     return days_between(t, t + FORECAST_HORIZON)
 
 

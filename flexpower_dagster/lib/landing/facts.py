@@ -19,6 +19,7 @@ A changed file has a new fingerprint: everything is learnt afresh. Pure module: 
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import date
@@ -32,6 +33,8 @@ from flexpower_dagster.lib.landing.source import ContentDays, LandingFile, Sourc
 CACHE_LIMIT = 400_000
 #: Below this many files unknown to the cache, :meth:`Facts.prefetch` leaves the lookups to one query per file.
 PREFETCH_FROM = 200
+#: A content-dated file's parsed rows go to the store when its parse took longer than this (see :meth:`Facts.rows`).
+KEEP_PARSED_FROM_SECONDS = 0.02
 #: Parsed frames of content-dated files kept per process (small: one DSO/imbalance/trade file each).
 FRAME_LIMIT = 5_000
 
@@ -96,25 +99,27 @@ class Facts:
                 bounded_put(CACHE.files, key, hit)
         return hit or _UNKNOWN
 
-    def prefetch(self, files: Sequence[LandingFile]) -> None:
-        """Bring what the store knows about ``files`` into the cache with one query per folder (instead of one per
-        file: a forecast day of the 1,000-asset zone has ~190,000 files)."""
+    def prefetch(self, files: Sequence[LandingFile], folder: str | None = None) -> None:
+        """Bring what the store knows about ``files`` (all in ``folder`` when given) into the cache with one query
+        per folder instead of one per file (a forecast day of the 1,000-asset zone has ~190,000 files)."""
         if self.store is None:
             return
         missing = [f for f in files if _key(f) not in CACHE.files]
         if len(missing) < PREFETCH_FROM:
             return
-        for folder in {f.name.rsplit("/", 1)[0] for f in missing if "/" in f.name}:
-            stored = self.store.get_folder(folder)
+        folders = {folder} if folder is not None else {f.name.rsplit("/", 1)[0] for f in missing if "/" in f.name}
+        for one in folders:
+            stored = self.store.get_folder(one)
+            if not stored:
+                continue
             for f in missing:
                 hit = stored.get((f.name, f.size, f.mtime_ns))
                 if hit is not None:
                     bounded_put(CACHE.files, _key(f), hit)
 
-    def known_sha256(self, files: Sequence[LandingFile]) -> int:
-        """How many of ``files`` have a known SHA-256 (cache or store; nothing is read)."""
-        self.prefetch(files)
-        return sum(1 for f in files if (k := CACHE.files.get(_key(f))) is not None and k.sha256 is not None)
+    def cached(self, f: LandingFile) -> FileFacts:
+        """What this process knows about ``f`` (after :meth:`prefetch`), without asking the store."""
+        return CACHE.files.get(_key(f)) or _UNKNOWN
 
     def _learn(self, f: LandingFile, field: str, compute: Callable[[], object], source: str | None = None):
         """The one sequence: cache -> store -> compute -> store and cache."""
@@ -168,8 +173,10 @@ class Facts:
 
     def rows(self, spec: SourceSpec, f: LandingFile) -> pd.DataFrame:
         """``spec.parse`` of the file (raises what it raises). For a source dated by its content, the rows are kept
-        in the store by content hash (the sensor's parse serves the staging load) and in this process per
-        fingerprint (dating a file and loading it read it once)."""
+        in this process per fingerprint (dating a file and loading it parse it once), and in the store by content
+        hash when parsing took longer than :data:`KEEP_PARSED_FROM_SECONDS` (the sensor's parse then serves the
+        staging load in another process; a quicker file is parsed again there, cheaper than writing and reading
+        its rows: a DSO file of 96 rows parses in ~5 ms, its Parquet costs ~8 ms to write and ~3 ms to read)."""
         if not isinstance(spec.days_covered, ContentDays):
             return spec.parse(f.path, f.name)
         key = (spec.name, _key(f))
@@ -178,8 +185,9 @@ class Facts:
             sha = self.sha256(f) if self.store is not None else None
             frame = self.store.get_frame(spec.name, sha) if sha is not None else None
             if frame is None:
+                started = time.perf_counter()
                 frame = spec.parse(f.path, f.name)
-                if sha is not None:
+                if sha is not None and time.perf_counter() - started > KEEP_PARSED_FROM_SECONDS:
                     self.store.put_frame(spec.name, sha, frame)
             bounded_put(CACHE.frames, key, frame, FRAME_LIMIT)
         return frame.copy()

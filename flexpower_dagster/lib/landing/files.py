@@ -50,13 +50,21 @@ DONE_SUFFIX = ".done"
 
 #: Folder states: the folder does not exist; its state cannot be trusted (a link, or changed within DIR_MARGIN_NS).
 MISSING, UNTRUSTED = -1, -2
-#: A directory modified less than this long before the scan may change again within the same tick of a coarse
-#: file-system clock: its mtime does not prove the folder quiet (the next tick scans it again).
-DIR_MARGIN_NS = 1_000_000_000
+#: File systems stamp mtimes with a coarse clock (a kernel tick, 1-10 ms): a directory modified less than this long
+#: before a scan may change again under the same mtime. The scan then waits this long before listing it, so the
+#: mtime it records proves the listing (local file systems; one with second-granular mtimes needs a larger margin).
+DIR_MARGIN_NS = 50_000_000
 #: A quiet check re-stats at most this many files per folder (all of a smaller folder; in a bigger one a rotating
 #: slice): a file rewritten in place under the same name, which leaves the directory's mtime alone, is seen at once
 #: in folders up to this size and within ceil(files / SWEEP_FILES) ticks in bigger ones.
 SWEEP_FILES = 4_000
+
+
+class _NoStat:
+    st_size = st_mtime_ns = -1
+
+
+_NO_STAT = _NoStat()
 
 
 def _marked_done(marker: os.DirEntry | None, file_mtime_ns: int) -> bool:
@@ -71,7 +79,8 @@ def _marked_done(marker: os.DirEntry | None, file_mtime_ns: int) -> bool:
 
 
 def scan(
-    root: Path, specs: Sequence[SourceSpec], extra_folders: Iterable[str] = (), *, settle_seconds: float = 0.0
+    root: Path, specs: Sequence[SourceSpec], extra_folders: Iterable[str] = (), *, settle_seconds: float = 0.0,
+    names_only: bool = False,
 ) -> Inventory:
     """Scan each folder of ``specs`` once; a file belongs to the first spec of its folder whose
     pattern matches its name.
@@ -88,6 +97,10 @@ def scan(
     * hidden files are ignored; files matching no spec of their folder are *unmatched*.
 
     ``extra_folders`` (e.g. a system's top folder such as ``vpp``) are scanned for stray files only.
+
+    ``names_only``: no file is stat'ed (a tenth of the time in a folder of 190,000 files): the files carry size and
+    mtime -1 and only what their names say is known — for dating sources dated by the name (the landing days);
+    the settle time is not applied (no mtime), the other rules are.
     """
     root = Path(root)
     real_root = root.resolve()
@@ -109,12 +122,19 @@ def scan(
             continue
         try:
             dir_mtime = os.stat(path).st_mtime_ns  # before listing: a file added meanwhile changes it again
+            if dir_mtime > time.time_ns() - DIR_MARGIN_NS:
+                time.sleep(DIR_MARGIN_NS / 1e9)
+                dir_mtime = os.stat(path).st_mtime_ns
+            listed_at = time.time_ns()
             with os.scandir(path) as it:
                 entries = [e for e in it if not e.name.startswith(".")]
         except (FileNotFoundError, NotADirectoryError):
             inv.folders[folder] = [MISSING, 0, 0]
             continue
-        state = inv.folders[folder] = [dir_mtime if dir_mtime <= started - DIR_MARGIN_NS else UNTRUSTED, 0, 0]
+        state = inv.folders[folder] = [dir_mtime if dir_mtime <= listed_at - DIR_MARGIN_NS else UNTRUSTED, 0, 0]
+        if state[0] != UNTRUSTED and not names_only:  # the names a later quiet check sweeps (:func:`unchanged`)
+            bounded_put(CACHE.listings, ("names", os.path.join(root, folder), dir_mtime),
+                        [e.name for e in entries if e.is_file(follow_symlinks=False)], 256)
         markers = {e.name[: -len(DONE_SUFFIX)]: e for e in entries if e.name.endswith(DONE_SUFFIX)}
         uses_markers = bool(markers) or any(sp.done_markers for sp in folder_specs)
         for entry in entries:
@@ -125,7 +145,7 @@ def scan(
                     continue
                 if not entry.is_file(follow_symlinks=False):
                     continue
-                st = entry.stat(follow_symlinks=False)
+                st = _NO_STAT if names_only else entry.stat(follow_symlinks=False)
             except OSError:  # vanished while scanning
                 continue
             state[1] = max(state[1], st.st_mtime_ns)
@@ -135,7 +155,7 @@ def scan(
                 inv.waiting.append(rel)
                 state[2] += 1
                 continue
-            if uses_markers and not _marked_done(markers.get(entry.name), st.st_mtime_ns):
+            if uses_markers and not (names_only and entry.name in markers) and not _marked_done(markers.get(entry.name), st.st_mtime_ns):
                 inv.waiting.append(rel)
                 state[2] += 1
                 continue

@@ -29,6 +29,7 @@ content goes back to an earlier state, whose bare digest was already used by an 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -49,7 +50,7 @@ from flexpower_dagster.lib.landing.cursor import (
 )
 from flexpower_dagster.lib.landing.facts import CACHE, IN_MEMORY, Facts, bounded_put
 from flexpower_dagster.lib.landing.files import DIR_MARGIN_NS, Inventory, landing_days, scan, unchanged
-from flexpower_dagster.lib.landing.source import LandingFile, SourceSpec
+from flexpower_dagster.lib.landing.source import ContentDays, LandingFile, SourceSpec
 
 #: File names listed per run request (tags/logs); the rest is counted.
 MAX_LISTED_FILES = 20
@@ -161,15 +162,37 @@ def _folder_signature(root: Path, specs: Sequence[SourceSpec]) -> str:
 
 
 def _recently_changed(root: Path, specs: Sequence[SourceSpec], settle_seconds: float) -> bool:
-    """A day-defining folder changed within the settle time (plus the clock margin) before now."""
-    since = time.time_ns() - int(settle_seconds * 1e9) - DIR_MARGIN_NS
-    for folder in {s.folder.strip("/") for s in specs}:
-        try:
-            if os.stat(root / folder).st_mtime_ns > since:
-                return True
-        except OSError:
-            continue
-    return False
+    """A day-defining folder changed within the settle time (plus the clock margin, waited out when that is all)
+    before now."""
+
+    def newest() -> int:
+        mtimes = [0]
+        for folder in {s.folder.strip("/") for s in specs}:
+            with contextlib.suppress(OSError):
+                mtimes.append(os.stat(root / folder).st_mtime_ns)
+        return max(mtimes)
+
+    changed = newest()
+    if changed > time.time_ns() - DIR_MARGIN_NS:
+        time.sleep(DIR_MARGIN_NS / 1e9)
+        changed = newest()
+    return changed > time.time_ns() - int(settle_seconds * 1e9) - DIR_MARGIN_NS
+
+
+def _defined_days(
+    root: Path, defining: Sequence[SourceSpec], inventory: Inventory, own: set[str], facts: Facts, settle_seconds: float
+) -> frozenset[date]:
+    """The days the ``defining`` sources' files feed: the own sources' files from ``inventory``, the other systems'
+    scanned — by name only where the name dates the file (no ``stat`` of 190,000 forecast files), with size and
+    mtime where the content does (its facts are kept per fingerprint)."""
+    files = dict(inventory.files)
+    by_name = [s for s in defining if s.name not in own and not isinstance(s.days_covered, ContentDays)]
+    by_content = [s for s in defining if s.name not in own and isinstance(s.days_covered, ContentDays)]
+    if by_name:
+        files.update(scan(root, by_name, names_only=True).files)
+    if by_content:
+        files.update(scan(root, by_content, settle_seconds=settle_seconds).files)
+    return landing_days(root, defining, Inventory(files, []), facts)
 
 
 def _landing_days(
@@ -192,20 +215,12 @@ def _landing_days(
     if _recently_changed(root, defining, settle_seconds):
         # a file there may still be settling (or another may land within the file system's clock tick): these
         # landing days are not remembered under this signature, the next tick computes them again
-        others = [s for s in defining if s.name not in own]
-        files = dict(inventory.files)
-        if others:
-            files.update(scan(root, others, settle_seconds=settle_seconds).files)
         state.landing_sig, state.landing_days = "", []
-        return landing_days(root, defining, Inventory(files, []), facts)
+        return _defined_days(root, defining, inventory, own, facts, settle_seconds)
     cache_key = ("landing_days", str(root), sig)
     cached = CACHE.listings.get(cache_key)
     if cached is None:
-        others = [s for s in defining if s.name not in own]
-        files = dict(inventory.files)
-        if others:
-            files.update(scan(root, others, settle_seconds=settle_seconds).files)
-        cached = landing_days(root, defining, Inventory(files, []), facts)
+        cached = _defined_days(root, defining, inventory, own, facts, settle_seconds)
         bounded_put(CACHE.listings, cache_key, cached, 256)
     state.landing_sig, state.landing_days = sig, sorted(cached)
     return cached
@@ -249,12 +264,16 @@ def feeds(
         return out
     days_by_file = _days_of(spec, files, problems, facts)
     by_name = {f.name: f for f in files}
+    fed: dict[frozenset[date], list[date] | None] = {}  # a file's days -> the landing days inside the window they feed
     for name, days in days_by_file.items():
-        kept = days if window is None else frozenset(d for d in days if window[0] <= d <= window[1])
-        if not kept:
+        if days not in fed:
+            kept = days if window is None else frozenset(d for d in days if window[0] <= d <= window[1])
+            fed[days] = sorted(kept & out.keys()) if kept else None
+        targets = fed[days]
+        if targets is None:
             problems.append(FileProblem(name, _outside_window(spec, days, window)))
             continue
-        for d in kept & out.keys():  # only landing days: a price file reaching past the data feeds no new day
+        for d in targets:  # only landing days: a price file reaching past the data feeds no new day
             out[d].append(by_name[name])
     return out
 
@@ -274,13 +293,22 @@ def _outside_window(spec: SourceSpec, days: frozenset[date], window: tuple[date,
 # the plan of one tick
 
 
-def _content_within(feed: list[LandingFile], facts: Facts, budget: list[int]) -> str:
+def _content_within(feed: list[LandingFile], facts: Facts, budget: list[int], folder: str, prefetched: set[str]) -> str:
     """The feed's content digest when the hashes it still needs fit in this tick's ``budget`` (files; spent), else
     "" (not known: the feed is compared by its stat digest, and its hashes come from the staging load that reads
-    the files anyway, or from a later tick)."""
-    unknown = len(feed) - facts.known_sha256(feed) if feed else 0
-    if unknown > budget[0]:
-        return ""
+    the files anyway, or from a later tick). What the store knows about ``folder`` is fetched once per tick."""
+    if len(feed) > budget[0]:
+        if folder not in prefetched:
+            facts.prefetch(feed, folder)
+            prefetched.add(folder)
+        unknown = 0
+        for f in feed:
+            if facts.cached(f).sha256 is None:
+                unknown += 1
+                if unknown > budget[0]:
+                    return ""
+    else:
+        unknown = sum(1 for f in feed if facts.of(f).sha256 is None)
     budget[0] -= unknown
     return content_digest(feed, facts)
 
@@ -341,7 +369,7 @@ def plan(
     changed: dict[date, list[tuple[str, str, str]]] = {}  # day -> [(source, content, gen)]
     reasons: dict[date, list[str]] = {}
     new_files: dict[date, list[str]] = {}
-    budget = [HASH_FILES_PER_TICK]
+    budget, prefetched = [HASH_FILES_PER_TICK], set()
 
     for spec in specs:
         files = inventory.files[spec.name]
@@ -365,7 +393,7 @@ def plan(
             if stat == old_stat:
                 continue
             loaded_stat, loaded_content = loaded.get(d, ("", ""))
-            content = loaded_content if stat == loaded_stat else _content_within(feed, facts, budget)
+            content = loaded_content if stat == loaded_stat else _content_within(feed, facts, budget, spec.folder.strip("/"), prefetched)
             if old is not None and content and content == old_content:
                 new_days[key] = f"{stat}.{content}.{old_gen}"
                 result.identical.append((spec.name, d))
