@@ -382,3 +382,24 @@ def test_position_identity_names_the_quarter_hours_off_the_identity():
     assert r.entity_observations == {
         "portfolio": "00:15: open_position_mwh = 0.5, latest_forecast_mwh - net_sold_mwh = 0.75 (0 assets without a latest forecast)"}
     assert run_suite(POSITION_QH_SUITE, f.assign(open_position_mwh=[0.75, 0.75, None]))["open-is-forecast-minus-net-sold"].passed
+
+
+def test_sql_structure_names_missing_undeclared_and_mistyped_columns():
+    """structure_sql reads the warehouse's catalog: each column that breaks a rule is a failing row."""
+    import duckdb
+
+    from flexpower_dagster.defs.crm.tables import CRM_CONTRACTS
+    from flexpower_dagster.lib.landing.source import REJECTED_FILES
+    from flexpower_dagster.lib.sql import quote
+    from flexpower_dagster.lib.warehouse import ensure_table
+
+    table = VPP_FORECASTS_SUITE.table
+    conn = duckdb.connect()
+    for spec in (CRM_CONTRACTS, REJECTED_FILES):
+        ensure_table(conn, spec)
+    columns = [f"{quote(c.name)} {'VARCHAR' if c.name == 'mw' else c.type}" for c in table.columns if c.name != "source_file"]
+    conn.execute(f"CREATE TABLE {table.qualified_name} ({', '.join(columns)}, extra BIGINT)")
+    r = run_suite(VPP_FORECASTS_SUITE, table.empty_frame(), Refs(day=DAY, conn=conn))
+    assert {i: r[i].failing_entities for i in ("columns", "columns-declared", "column-types")} == {
+        "columns": ["source_file"], "columns-declared": ["extra"], "column-types": ["mw"]}
+    assert r["column-types"].observation == "mw: declared DOUBLE, stored VARCHAR"

@@ -63,11 +63,10 @@ VPP_FORECASTS_SUITE = suite(
     views={"per_asset": asset_bounds_sql_view(VPP_FORECASTS), "qh_coverage": portfolio_coverage_sql_view(VPP_FORECASTS)},
     refused_files="warn",
     expectations=(
-        *structure_sql(VPP_FORECASTS),
         *capacity_bounds_per_asset("mw", check="quarantine", severity=WARN, source="forecast"),
         qh_complete(check="completeness", severity=WARN, description="forecasts for all 96 QHs of every portfolio asset"),
     ),
-    failing_rows=known_to_contracts(VPP_FORECASTS, check="quarantine", severity=WARN, per_asset=True),
+    failing_rows=(*structure_sql(VPP_FORECASTS), *known_to_contracts(VPP_FORECASTS, check="quarantine", severity=WARN, per_asset=True)),
 )
 
 #: ~1.4 million samples a day at 1,000 assets: checked in the warehouse, per asset
@@ -83,10 +82,10 @@ VPP_LIVE_SAMPLES_SUITE = suite(
     },
     refused_files="warn",
     expectations=(
-        *structure_sql(VPP_LIVE_SAMPLES),
         *capacity_bounds_per_asset("mw", check="quarantine", severity=WARN, lower="capacity", source="live power"),
         qh_complete(check="completeness", severity=WARN, view="qh_coverage", id="live-qh-per-asset",
                     description="live samples in all 96 QHs for every asset that reports live data"),
     ),
-    failing_rows=known_to_contracts(VPP_LIVE_SAMPLES, check="quarantine", severity=WARN, per_asset=True),
+    failing_rows=(*structure_sql(VPP_LIVE_SAMPLES),
+                  *known_to_contracts(VPP_LIVE_SAMPLES, check="quarantine", severity=WARN, per_asset=True)),
 )

@@ -18,7 +18,7 @@ import math
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -109,24 +109,7 @@ class ExpectationResult:
         return " — ".join(parts)
 
     def to_dict(self) -> dict:
-        return {
-            "id": self.id,
-            "check": self.check,
-            "type": self.type,
-            "severity": self.severity,
-            "description": self.description,
-            "passed": self.passed,
-            "unexpected_count": self.unexpected_count,
-            "element_count": self.element_count,
-            "unexpected_percent": self.unexpected_percent,
-            "observed": self.observed,
-            "failing_entities": self.failing_entities,
-            "sample_rows": self.sample_rows,
-            "sample_values": self.sample_values,
-            "error": self.error,
-            "observation": self.observation,
-            "entity_observations": self.entity_observations,
-        }
+        return {k: v for k, v in asdict(self).items() if k not in ("gx", "failing_index")}
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,13 +239,12 @@ _DAY_PARAM = re.compile(r"\$(day_start|day_end|day)\b")
 
 def validate_failing_rows(conn: Any, day: date, expectations: Sequence[Expectation], *,
                           name: str = "suite") -> list[ExpectationResult]:
-    """Run failing-rows expectations (``kwargs["unexpected_rows_query"]``: SQL with ``$day``, ``$day_start``,
-    ``$day_end``) as GX ``UnexpectedRowsExpectation`` in the DuckDB warehouse ``conn``; one result per expectation.
+    """Failing-rows expectations (``kwargs["unexpected_rows_query"]``: SQL with ``$day``, ``$day_start``, ``$day_end``)
+    run as GX ``UnexpectedRowsExpectation`` in the DuckDB warehouse ``conn``, one result per expectation.
 
-    GX reaches the warehouse through a SQL datasource on a cursor of ``conn`` (so in-memory test warehouses work
-    too); the batch is the day: the day's parameters are DuckDB variables of that cursor (set with bound
-    parameters), which the rules read as ``getvariable('day')``. Each returned row is a failing row: its ``problem``
-    column says what was observed, its ``entity`` column (the expectation's) whom it concerns.
+    GX's SQL datasource wraps a cursor of ``conn`` (in-memory test warehouses work too); the batch is the day, whose
+    parameters are DuckDB variables of that cursor set with bound parameters (``$day`` -> ``getvariable('day')``).
+    Each returned row is a failing row: its ``problem`` says what was observed, the ``entity`` column whom it concerns.
     """
     if not expectations:
         return []
@@ -272,32 +254,28 @@ def validate_failing_rows(conn: Any, day: date, expectations: Sequence[Expectati
 
     from flexpower_dagster.lib.sql import day_params
 
-    class ReadSession(ConnectionWrapper):
-        """Reads in autocommit: GX fetches a query's rows after SQLAlchemy ended its transaction, and a DuckDB
-        rollback would drop them (this session only reads: there is nothing to roll back)."""
-
-        def begin(self) -> None:
+    class ReadSession(ConnectionWrapper):  # GX fetches rows after SQLAlchemy's rollback, which in DuckDB drops them:
+        def begin(self) -> None:  # this session only reads, in autocommit
             pass
 
         def rollback(self) -> None:
             pass
 
-    context = gx_context()
-    cursor = conn.cursor()
+    context, cursor = gx_context(), conn.cursor()
     for key, value in day_params(day).items():
         cursor.execute(f"SET VARIABLE {key} = ?", [value])
     source_name = f"warehouse-{threading.get_ident()}-{id(cursor)}"
     source = context.data_sources.add_sql(source_name, connection_string="duckdb:///:memory:",
                                           kwargs={"creator": lambda: ReadSession(cursor), "poolclass": StaticPool})
     try:
-        batch = source.add_query_asset("day", query="SELECT getvariable('day') AS delivery_day") \
-            .add_batch_definition_whole_table("day").get_batch()
         suite = gx.ExpectationSuite(name=name)
         for e in expectations:
-            sql = _DAY_PARAM.sub(r"getvariable('\1')", str(e.kwargs["unexpected_rows_query"]))
-            query = "SELECT * FROM (" + sql.replace("{", "{{").replace("}", "}}") + ") WHERE EXISTS (SELECT * FROM {batch})"
+            sql = _DAY_PARAM.sub(r"getvariable('\1')", str(e.kwargs["unexpected_rows_query"])).replace("{", "{{").replace("}", "}}")
             suite.add_expectation(gx.expectations.UnexpectedRowsExpectation(
-                unexpected_rows_query=query, meta={"id": e.id, "check": e.check, "severity": e.severity}))
+                unexpected_rows_query=f"SELECT * FROM ({sql}) WHERE EXISTS (SELECT * FROM {{batch}})",
+                meta={"id": e.id, "check": e.check, "severity": e.severity}))
+        batch = source.add_query_asset("day", query="SELECT getvariable('day') AS delivery_day") \
+            .add_batch_definition_whole_table("day").get_batch()
         validation = batch.validate(suite, result_format={"result_format": "COMPLETE"})
     finally:
         context.data_sources.delete(source_name)
@@ -307,24 +285,22 @@ def validate_failing_rows(conn: Any, day: date, expectations: Sequence[Expectati
 
 
 def _failing_rows_result(e: Expectation, r: Any) -> ExpectationResult:
-    """GX's result of a failing-rows expectation: the failing rows are the observation (``problem`` per ``entity``)."""
+    """GX's result of a failing-rows expectation: the rows are the observation (their ``problem``, per ``entity``)."""
     out = _result(e, r, pd.DataFrame())
     if r is None or out.error or out.passed:
         return out
-    res = r.result or {}
-    rows = jsonable(list((res.get("details") or {}).get("unexpected_rows") or []))
-    out.unexpected_count = int(res.get("observed_value") or len(rows))
+    rows = jsonable(list(((r.result or {}).get("details") or {}).get("unexpected_rows") or []))
+    out.unexpected_count = int((r.result or {}).get("observed_value") or len(rows))
     out.sample_rows = [{k: (None if v is None else str(v)) for k, v in row.items()} for row in rows[:SAMPLE_ROWS]]
-    problems = [str(row.get("problem", f"{out.unexpected_count} failing rows")) for row in rows]
+    per: dict[Any, list[str]] = {}
+    for row in rows:
+        per.setdefault(row.get(e.entity) if e.entity else None, []).append(str(row.get("problem", "failing row")))
     if e.entity:
-        per: dict[str, list[str]] = {}
-        for row, text in zip(rows, problems):
-            per.setdefault(str(row.get(e.entity)), []).append(text)
-        out.failing_entities = sorted(per)[:MAX_ENTITIES]
-        out.entity_observations = {k: "; ".join(v) for k, v in sorted(per.items())[:MAX_ENTITIES]}
+        out.failing_entities = sorted(str(k) for k in per if k is not None)[:MAX_ENTITIES]
+        out.entity_observations = {str(k): "; ".join(v) for k, v in sorted(per.items(), key=lambda kv: str(kv[0]))[:MAX_ENTITIES]}
         out.observation = "; ".join(f"{k}: {v}" for k, v in out.entity_observations.items())
     else:
-        out.observation = "; ".join(dict.fromkeys(problems))
+        out.observation = "; ".join(dict.fromkeys(per.get(None, [])))
     return out
 
 

@@ -1,13 +1,12 @@
 """Suites declared as data, and the small vocabulary the per-domain ``expectations.py`` modules use.
 
-A :class:`Suite` belongs to one warehouse asset (``["staging", table]`` / ``["marts", table]``).
-It lists :class:`~flexpower_dagster.lib.quality.gx_runner.Expectation` specs; each names the
-Dagster check it reports under (all expectations of a check share one severity) and the frame it
-runs on: the asset's partition (``"rows"``) or a derived *view* built by a pure function from the
-partition and the reference tables the suite declares (e.g. the day's contracts: one row per portfolio
-asset with its QH count, or the rows joined with the contract capacity). :func:`run_suite` builds the
-views and runs GX once per view. Domain-specific vocabulary (capacity bounds, portfolio coverage) lives
-in the domain that owns the reference data (``defs/crm/quality.py``).
+A :class:`Suite` (built complete by :func:`suite`) belongs to one warehouse asset (``["staging", table]`` /
+``["marts", table]``). It lists :class:`~flexpower_dagster.lib.quality.gx_runner.Expectation` specs; each names the
+Dagster check it reports under (all expectations of a check share one severity) and where it runs: the asset's
+partition (``"rows"``), a derived *view* built by a pure function from the partition and the reference tables the
+suite declares (e.g. one row per portfolio asset with its QH count), or the warehouse (:class:`FailingRows`: SQL
+returning the rows that break a rule). :func:`run_suite` builds the views and runs GX once per view. Domain-specific
+vocabulary (capacity bounds, portfolio coverage) lives in the domain that owns the reference data (``defs/crm/quality.py``).
 
 Pure module: no Dagster, GX only through the runner (lazily).
 """
@@ -35,9 +34,7 @@ from flexpower_dagster.lib.quality.observations import observe, row_noun
 from flexpower_dagster.lib.quality.views import (
     Refs,
     column_types,
-    key_duplicates,
     qh_coverage,
-    table_structure,
 )
 from flexpower_dagster.lib.sql import memory_warehouse, quote, sql_string
 from flexpower_dagster.lib.tables import TableSpec
@@ -173,12 +170,6 @@ class Suite:
         items = "\n".join(f"- {e.description}" for e in self.expectations if e.check == check)
         return f"{base}\n\n{items}"
 
-    def expectation(self, id: str) -> Expectation:
-        for e in self.expectations:
-            if e.id == id:
-                return e
-        raise KeyError(id)
-
 
 def suite(asset: tuple[str, str], table: TableSpec, expectations: Iterable[Expectation], *,
           views: Mapping[str, View] | None = None, reference_tables: Mapping[str, TableSpec] | None = None,
@@ -196,8 +187,6 @@ def suite(asset: tuple[str, str], table: TableSpec, expectations: Iterable[Expec
     first = file_checks(table, refused_files) if refused_files is not None else ()
     exps = (*(f.expectation() for f in first), *expectations, *(f.expectation() for f in failing_rows))
     views.setdefault("schema", partial(column_types, table=table))
-    if not load_partition:
-        views |= {"table_structure": partial(table_structure, table=table), "key_duplicates": partial(key_duplicates, table=table)}
     return Suite(asset=asset, table=table, expectations=exps, views=views, reference_tables=dict(reference_tables or {}),
                  failing_rows=(*first, *failing_rows), load_partition=load_partition, **declared)
 
@@ -320,7 +309,8 @@ def run_suite(suite: Suite, frame: pd.DataFrame, refs: Refs | None = None) -> Su
         noun = row_noun(suite.table.key) if view == "rows" else "rows"
         for e, r in zip(exps, validate(data, exps, name=f"{suite.name}:{view}")):
             results[r.id] = observe(r, e, data, noun)  # what failed, in words (lib/quality/observations.py)
-    rows = len(frame) if suite.load_partition else int(suite.views["key_duplicates"](frame, refs)["n_rows"].iloc[0])
+    rows = len(frame) if suite.load_partition else int(refs.query(
+        f"SELECT count(*) AS n FROM {suite.table.qualified_name} WHERE {quote(suite.partition_column)} = CAST($day AS DATE)")["n"].iloc[0])
     return SuiteResult(suite=suite, results=[results[e.id] for e in suite.expectations], row_count=rows)
 
 
@@ -373,22 +363,29 @@ def structure(table: TableSpec, *, check: str = "structure", severity: Severity 
 
 
 def structure_sql(table: TableSpec, *, check: str = "structure", severity: Severity = BLOCKING,
-                  not_null: Iterable[str] = ()) -> list[Expectation]:
-    """:func:`structure` for a suite that checks in SQL (``load_partition=False``): the same rules, validated on
-    the warehouse's reduction of the day (one row per column; one row with the duplicate-key count)."""
-    required = ", ".join(dict.fromkeys([*table.key, *(c.name for c in table.columns if not c.nullable), *not_null]))
-    return [
-        in_set("_present", [True], check=check, severity=severity, view="table_structure", entity="column", id="columns",
-               description=f"every column declared for {table.qualified_name} is stored"),
-        in_set("_declared", [True], check=check, severity=severity, view="table_structure", entity="column",
-               id="columns-declared", description=f"no undeclared column in {table.qualified_name}"),
-        in_set("_type_ok", [True], check=check, severity=severity, view="table_structure", entity="column", id="column-types",
-               description=f"every declared column has its declared type ({table.qualified_name})"),
-        between("required_nulls", 0, 0, check=check, severity=severity, view="table_structure", entity="column",
-                id="not-null", description=f"{required} never NULL"),
-        between("duplicate_keys", 0, 0, check=check, severity=severity, view="key_duplicates", id="unique-key",
-                description=f"key ({', '.join(table.key)}) is unique"),
-    ]
+                  not_null: Iterable[str] = ()) -> list[FailingRows]:
+    """:func:`structure` for a suite that checks in SQL (``load_partition=False``): the same rules as failing rows of
+    the warehouse's catalog (one per column) and of the day (NULLs per required column, repeated keys)."""
+    required = list(dict.fromkeys([*table.key, *(c.name for c in table.columns if not c.nullable), *not_null]))
+    name, day = table.qualified_name, f"{quote(table.partition_column)} = CAST($day AS DATE)"
+    declared = " UNION ALL ".join(f"SELECT {sql_string(c.name)} AS name, {sql_string(c.type)} AS type" for c in table.columns)
+    stored = ("SELECT column_name AS name, data_type AS type FROM information_schema.columns "
+              f"WHERE table_schema = {sql_string(table.schema)} AND table_name = {sql_string(table.name)}")
+    nulls = (f"UNPIVOT (SELECT count(*) - count(COLUMNS(c -> c IN ({', '.join(map(sql_string, required))}))) FROM {name} "
+             f"WHERE {day}) ON COLUMNS(*) INTO NAME name VALUE n")
+    keys = ", ".join(map(quote, table.key))
+    catalog = [("columns", f"every column declared for {name} is stored", f"SELECT d.name, 'declared ' || d.type || ', not stored' "
+                f"AS problem FROM ({declared}) d ANTI JOIN ({stored}) s USING (name)"),
+               ("columns-declared", f"no undeclared column in {name}", f"SELECT s.name, 'stored (' || s.type || '), not declared' "
+                f"AS problem FROM ({stored}) s ANTI JOIN ({declared}) d USING (name)"),
+               ("column-types", f"every declared column has its declared type ({name})", "SELECT d.name, 'declared ' || d.type "
+                f"|| ', stored ' || s.type AS problem FROM ({declared}) d JOIN ({stored}) s USING (name) WHERE d.type <> s.type"),
+               ("not-null", f"{', '.join(required)} never NULL", f"SELECT name, n || ' NULLs' AS problem FROM ({nulls}) WHERE n > 0")]
+    return [*(FailingRows(id, f'SELECT name AS "column", problem FROM ({sql})', text, check, severity, (), "column")
+              for id, text, sql in catalog),
+            FailingRows("unique-key", f"SELECT count(*) || ' key values stored more than once' AS problem FROM (SELECT {keys} "
+                        f"FROM {name} WHERE {day} GROUP BY ALL HAVING count(*) > 1) HAVING count(*) > 0",
+                        f"key ({', '.join(table.key)}) is unique", check, severity)]
 
 
 def in_set(column: str, values: Sequence[Any], *, check: str, severity: Severity, entity: str | None = None,

@@ -7,8 +7,8 @@ partition's key and the reference tables the suite asked for (:class:`Refs`). Do
 
 Tables that grow with assets x versions (a 1,000-asset day holds ~14 million forecast rows) are never
 pulled into pandas: their suites set ``suite(..., load_partition=False)`` and use *SQL views*
-(:class:`SqlView`, :func:`table_structure`, :func:`key_duplicates`) that the warehouse reduces to one row
-per entity (asset, column) before GX sees them; ``refs.conn`` is then the warehouse connection.
+(:class:`SqlView`) that the warehouse reduces to one row per entity (asset) before GX sees them, and
+failing-rows rules (``structure_sql``); ``refs.conn`` is then the warehouse connection.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flexpower_dagster.lib.sql import day_params, quote
+from flexpower_dagster.lib.sql import day_params
 
 
 @dataclass(frozen=True)
@@ -58,44 +58,6 @@ class SqlView:
 
     def __call__(self, frame: pd.DataFrame, refs: Refs) -> pd.DataFrame:
         return refs.query(self.sql)
-
-
-def table_structure(frame: pd.DataFrame, refs: Refs, *, table, required: tuple[str, ...] = ()) -> pd.DataFrame:
-    """In SQL: one row per declared or stored column of ``table``: ``_present`` (declared and stored),
-    ``_declared`` (stored and declared), ``observed`` type, ``_type_ok``, and ``required_nulls``: NULLs on
-    the day in a key / non-nullable / ``required`` column (0 for the others)."""
-    stored = dict(refs.conn.execute(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
-        [table.schema, table.name],
-    ).fetchall())
-    must = set(table.key) | {c.name for c in table.columns if not c.nullable} | set(required)
-    counted = [c.name for c in table.columns if c.name in must and c.name in stored]
-    nulls: dict[str, int] = {}
-    if counted and stored:
-        row = refs.query(
-            "SELECT " + ", ".join(f"count(*) - count({quote(c)}) AS {quote(c)}" for c in counted)
-            + f" FROM {table.qualified_name} WHERE {quote(table.partition_column)} = CAST($day AS DATE)"
-        ).iloc[0]
-        nulls = {c: int(row[c]) for c in counted}
-    rows = [
-        {"column": c.name, "declared": c.type, "observed": stored.get(c.name, "missing"), "_present": c.name in stored,
-         "_declared": True, "_type_ok": stored.get(c.name, c.type) == c.type, "required_nulls": nulls.get(c.name, 0)}
-        for c in table.columns
-    ]
-    rows += [{"column": n, "declared": "", "observed": t, "_present": True, "_declared": False, "_type_ok": True, "required_nulls": 0}
-             for n, t in stored.items() if n not in table.column_names]
-    return pd.DataFrame(rows, columns=["column", "declared", "observed", "_present", "_declared", "_type_ok", "required_nulls"])
-
-
-def key_duplicates(frame: pd.DataFrame, refs: Refs, *, table) -> pd.DataFrame:
-    """In SQL: one row, ``n_rows`` of the day and ``duplicate_keys`` (key values stored more than once)."""
-    keys = ", ".join(quote(c) for c in table.key)
-    where = f"{quote(table.partition_column)} = CAST($day AS DATE)"
-    return refs.query(
-        f"SELECT (SELECT count(*) FROM {table.qualified_name} WHERE {where}) AS n_rows, "
-        f"(SELECT count(*) FROM (SELECT {keys} FROM {table.qualified_name} WHERE {where} GROUP BY ALL HAVING count(*) > 1)) "
-        "AS duplicate_keys"
-    )
 
 
 def _type_family(s: pd.Series) -> str:
