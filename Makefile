@@ -117,4 +117,4 @@ sql: setup-python
 
 ## reset: delete the generated warehouse, Dagster history and demo landing zone
 reset:
-	rm -rf data/warehouse data/dagster_home data/landing data/invoices data/outbox data/gx
+	rm -rf data/warehouse data/dagster_home data/landing data/invoices data/outbox data/statements data/gx

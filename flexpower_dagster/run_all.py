@@ -2,7 +2,8 @@
 
 1. settings from the environment; an empty or missing landing dir gets the demo landing zone;
 2. every delivery day present in the landing zone: one run of ``delivery_day_job`` per day;
-3. every invoice month covering those days: one run of ``invoice_month_job`` per month;
+3. every invoice month covering those days: one run of ``invoice_month_job`` per month (the invoices, the customer
+   statements ``data/statements/<YYYY-MM>/<customer>/``, the invoice documents and e-mails);
 4. the report site, the warehouse snapshot for people (``make sql``) and the audience snapshots of the permissions
    policy (``data/snapshots/<audience>.duckdb``, docs/permissions.md): one run of ``report_job``;
 5. a short summary: days, row counts per ``marts`` table, where files are, how to look at them.
@@ -307,7 +308,7 @@ def print_summary(settings: Settings, days: list[date], outcomes: list[RunOutcom
         for table, n in counts.items():
             print(f"  marts.{table:<32} {n:>9,}")
     print(f"warehouse:  {settings.warehouse}")
-    for name in ("invoices", "outbox", "snapshots"):
+    for name in ("invoices", "outbox", "statements", "snapshots"):
         path = settings.data_dir / name
         print(f"{name + ':':<11} {path}{'' if path.exists() else ' (not written)'}")
     build = PROJECT_ROOT / "reports" / "build"

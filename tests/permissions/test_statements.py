@@ -127,7 +127,7 @@ def test_statements_hold_exactly_the_customers_snapshot_rows(policy, shared_cust
     maria = next(c for c in customers if c.customer == MARIA)
     assert list(maria.contracts["contract_id"]) == ["CON1_SOL-DE-001", SECOND_CONTRACT]
     assert set(maria.daily["asset_id"]) == {"SOL-DE-001", "SOL-DE-002"}
-    assert maria.emails == sorted({MARIA, MARIA.upper()})
+    assert maria.emails == sorted({MARIA, MARIA.upper()})  # both contracts' addresses as written
 
 
 def test_every_statement_file_names_only_its_customer(policy, shared_customer_warehouse, tmp_path):
@@ -265,3 +265,59 @@ def test_each_invoice_email_goes_to_its_contract_with_its_own_invoice_and_its_cu
     assert_no_leak(statement_texts, ids, {n: (anna if n.startswith(customer_slug(anna)) else bert) for n in statement_texts})
     anna_pdf = squeeze(statement_texts[f"{customer_slug(anna)}/statement.pdf"])
     assert all(squeeze(i) in anna_pdf for i in ("CON1_A1", "CON1_A2", sent["CON1_A1"], sent["CON1_A2"]))
+
+
+# ----------------------------------------------------------------------------------------- hand-made edge cases
+
+
+def test_an_asset_that_changes_hands_is_each_customers_on_its_own_days(policy, tmp_path):
+    """The hand-made warehouse of the snapshot tests: asset H is B's on day 1 and A's on day 2; A's second contract is
+    written in other case and padded. Each statement holds the rows of its customer's snapshot and no other."""
+    from test_snapshots import A, B, hand_made_warehouse
+
+    wh = hand_made_warehouse(tmp_path / "hand.duckdb")
+    with open_reader(wh) as conn:
+        by = {c.customer: c for c in read_customer_months(conn, policy, JUNE)}
+    assert sorted(by) == [A, B]
+    days = {k: {(r["asset_id"], r["delivery_day"].day) for r in c.daily.to_dict("records")} for k, c in by.items()}
+    assert days == {A: {("A1", 1), ("A1", 2), ("A2", 1), ("A2", 2), ("H", 2)}, B: {("B1", 1), ("B1", 2), ("H", 1)}}
+    assert list(by[A].contracts["contract_id"]) == ["C-A1", "C-A2", "C-AH"]
+    assert set(by[A].invoices["contract_id"]) == {"C-A1", "C-A2", "C-AH"} == set(by[A].lines["contract_id"])
+    assert set(by[B].invoices["contract_id"]) == {"C-B1", "C-BH"}
+    assert by[A].emails == ["A@X.Example", A]  # as the CRM writes them (trimmed): both contracts' addresses
+    # another month holds nobody
+    with open_reader(wh) as conn:
+        assert read_customer_months(conn, policy, date(2025, 7, 1)) == []
+
+
+def test_a_customer_whose_email_names_no_folder_gets_no_statement_and_is_named(policy, tmp_path):
+    from test_snapshots import hand_made_warehouse
+
+    wh = hand_made_warehouse(tmp_path / "hand.duckdb")
+    with duckdb.connect(str(wh)) as conn:
+        conn.execute("UPDATE marts.contracts_in_force SET email = 'b@y.example/../../etc' WHERE contract_id = 'C-B1'")
+        # the amounts a computed invoice always has (the hand-made rows carry none)
+        conn.execute("UPDATE marts.invoices SET net_cents = 1000, vat_cents = 190, gross_cents = 1190")
+        conn.execute("UPDATE marts.invoice_lines SET line_no = 1, direction = 'flexpower_pays_customer', quantity = 1, "
+                     "quantity_unit = 'MWh', net_cents = 1000, vat_cents = 190, gross_cents = 1190")
+    with open_reader(wh) as conn:
+        customers = read_customer_months(conn, policy, JUNE)
+    statements = render_month(customers, JUNE, DEMO_ISSUER, policy.sha256)
+    assert statements.customers == 2 and len(statements.skipped) == 1
+    assert "C-B1" in statements.skipped[0] and "not a plain address" in statements.skipped[0]
+    written = write_month(tmp_path / "data", JUNE, statements)
+    assert all(p.is_relative_to((tmp_path / "data" / "statements" / "2025-06").resolve()) for p in written)
+
+
+def test_a_policy_that_does_not_grant_the_statements_tables_to_customers_is_refused(policy):
+    from permissions_support import policy_data
+
+    from flexpower_dagster.defs.permissions.policy import parse_policy
+
+    data = policy_data()
+    del data["audiences"]["customer"]["tables"]["marts.invoice_lines"]
+    data["data_engineering_only"]["marts.invoice_lines"] = "test"
+    del data["audiences"]["finance"]["tables"]["marts.invoice_lines"]
+    narrowed = parse_policy(data, policy.tables)
+    with pytest.raises(ValueError, match=r"not granted \['marts.invoice_lines'\] with a row filter"):
+        read_customer_months(None, narrowed, JUNE)

@@ -129,6 +129,6 @@ def read_customer_months(conn: duckdb.DuckDBPyConnection, policy: Policy, month:
     out = []
     for customer in sorted(by["contracts"]):
         parts = {name: by[name].get(customer, empty[name]) for name in by}
-        emails = sorted({str(e) for e in parts["contracts"]["email"].dropna()})
+        emails = sorted({str(e).strip() for e in parts["contracts"]["email"].dropna()})
         out.append(CustomerMonth(customer, parts["contracts"], parts["daily"], parts["invoices"], parts["lines"], emails))
     return out
