@@ -24,7 +24,7 @@ import dagster as dg
 import flexpower_dagster.defs as domains
 from flexpower_dagster.lib.dagster.automation import with_automation
 from flexpower_dagster.lib.dagster.catalog import function_reference, with_catalog
-from flexpower_dagster.lib.dagster.fast_path import fast_paths
+from flexpower_dagster.lib.dagster.fast_path import FastPaths, fast_paths
 from flexpower_dagster.lib.dagster.jobs import platform_jobs
 from flexpower_dagster.lib.dagster.landing_source import LandingSource
 from flexpower_dagster.lib.dagster.resources import build_resources
@@ -65,7 +65,7 @@ def landing_sources() -> list[SourceSpec]:
     return [spec for c in landing_components() for spec in c.specs]
 
 
-def desk_fast_paths() -> dict[str, tuple[dg.AssetKey, ...]]:
+def desk_fast_paths() -> FastPaths:
     """Staging source -> the marts its sensor runs carry to the desk's position (lib/dagster/fast_path.py)."""
     from flexpower_dagster.defs.position.assets import POSITION_KEY
 

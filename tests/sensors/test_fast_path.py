@@ -20,6 +20,19 @@ def _names(keys) -> list[str]:
     return [k.to_user_string() for k in keys]
 
 
+#: What the position reads besides the staging assets and marts of one system's run: present for the day.
+OTHER_INPUTS = ["staging/crm_contracts", "staging/imbalance_price_estimates", "staging/imbalance_price_final",
+                "staging/exchange_private_trades", "staging/exchange_public_trades", "marts/trading_qh",
+                "marts/trading_daily", "marts/asset_forecast", "marts/portfolio_forecast"]
+
+
+def _materialized(instance: dg.DagsterInstance, keys: list[str], days: list[str]) -> None:
+    """The instance remembers these partitions as materialised (what earlier runs would have left)."""
+    for key in keys:
+        for day in days:
+            instance.report_runless_asset_event(dg.AssetMaterialization(dg.AssetKey.from_user_string(key), partition=day))
+
+
 def _sensor_job(defs: dg.Definitions, system: str) -> dg.JobDefinition:
     """The job a source sensor's runs execute in (its target), as the daemon launches them."""
     return defs.resolve_job_def(defs.resolve_sensor_def(f"{system}_files_sensor").targets[0].job_name)
@@ -41,7 +54,7 @@ def test_paths_to_keeps_what_lies_between_a_source_and_a_target_upstream_first()
 
 
 def test_the_desk_feeds_carry_the_marts_on_the_way_to_the_position():
-    paths = {k: _names(v) for k, v in desk_fast_paths().items()}
+    paths = {k: _names(v) for k, v in desk_fast_paths().paths.items()}
     assert paths["vpp_forecasts"] == FORECAST_PATH
     assert paths["exchange_private_trades"] == TRADES_PATH == paths["exchange_public_trades"]
     assert paths["imbalance_price_estimates"] == ["marts/position_qh"] == paths["imbalance_price_final"]
@@ -60,11 +73,13 @@ def test_a_forecast_version_and_a_trade_export_request_one_run_per_day_with_the_
     landing = tmp_path / "landing"
     landing.mkdir()
     drop(sample_dir, landing, "vpp/forecasts/forecast_SOL-DE-001_2025-06-07T*.json", "vpp/technical_data/*")
+    days = ["2025-06-08", "2025-06-09", "2025-06-10"]
     with dg.instance_for_test() as instance:
         _, _, cursor = tick("vpp", landing, None, instance)
+        _materialized(instance, OTHER_INPUTS, days)
         drop(sample_dir, landing, "vpp/forecasts/forecast_SOL-DE-001_2025-06-08T120000Z.json")
         reqs, _, _ = tick("vpp", landing, cursor, instance)
-        assert set(by_day(reqs)) == {"2025-06-08", "2025-06-09", "2025-06-10"}  # one run per day it touches
+        assert sorted(by_day(reqs)) == days  # one run per day it touches
         for r in reqs:
             staging = [k for k in _names(r.asset_selection) if k.startswith("staging/")]
             assert _names(r.asset_selection) == staging + FORECAST_PATH
@@ -81,6 +96,29 @@ def test_a_forecast_version_and_a_trade_export_request_one_run_per_day_with_the_
         assert reqs and all(_names(r.asset_selection) == ["staging/crm_contracts"] for r in reqs)
 
 
+def test_a_mart_whose_inputs_are_missing_is_left_to_the_automation(sample_dir, tmp_path):
+    """What the automation waits for (``~any_deps_missing``), the fast path waits for too: on an empty instance a
+    trade export carries the trading marts (they read only the run's staging assets) but not the position, whose
+    forecasts, CRM snapshot and imbalance prices of the day do not exist yet; a forecast without the day's CRM
+    snapshot is staged alone. Executing such a position would fail on a table that was never created."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    drop(sample_dir, landing, "exchange/*", "vpp/forecasts/forecast_SOL-DE-001_2025-06-08T120000Z.json")
+    with dg.instance_for_test() as instance:
+        reqs, _, _ = tick("exchange", landing, None, instance)
+        traded = next(r for r in reqs if r.partition_key == "2025-06-08")
+        assert _names(traded.asset_selection) == [
+            "staging/exchange_private_trades", "staging/exchange_public_trades", *TRADES_PATH[:2]
+        ]
+        reqs, _, _ = tick("vpp", landing, None, instance)
+        assert reqs and all(all(k.startswith("staging/") for k in _names(r.asset_selection)) for r in reqs)
+        # once the day's other inputs exist, the same request carries the whole path
+        _materialized(instance, OTHER_INPUTS, ["2025-06-08"])
+        reqs, _, _ = tick("exchange", landing, None, instance)
+        traded = next(r for r in reqs if r.partition_key == "2025-06-08")
+        assert _names(traded.asset_selection)[2:] == TRADES_PATH
+
+
 def test_the_one_run_stages_the_file_checks_it_and_updates_the_position(sample_day, sample_dir, tmp_path):
     """The exchange sensor's request for the sample day, executed as the daemon would (in the sensor's job): staging, its checks, the trading marts and the position in that order, in one run; the figures are the
     sample day's (the same files)."""
@@ -89,6 +127,7 @@ def test_the_one_run_stages_the_file_checks_it_and_updates_the_position(sample_d
     landing.mkdir()
     drop(sample_dir, landing, "**/*")
     with dg.instance_for_test() as instance:
+        _materialized(instance, OTHER_INPUTS, ["2025-06-08"])  # the sample day is built in the warehouse copy
         reqs, _, _ = tick("exchange", landing, None, instance)
         [req] = [r for r in reqs if r.partition_key == "2025-06-08"]
         defs = build_definitions(settings)

@@ -145,19 +145,21 @@ def daily_condition() -> dg.AutomationCondition:
 
 def monthly_condition() -> dg.AutomationCondition:
     """Monthly partitions (invoicing): a month runs once one of its days has data and every day it reads is
-    settled: no upstream requested on this tick or in progress (its run is separate from the days' runs, so it
-    must start after them), and its upstream is newer than itself. Only *monthly* upstream partitions must exist
+    settled: no daily upstream requested on this tick or in progress (its run is separate from the days' runs, so it
+    must start after them), and its upstream is newer than itself or a monthly upstream of the month is requested on
+    this tick (it joins that run). Only *monthly* upstream partitions must exist
     (a month's days are never all there before it ends); it waits while an upstream blocking check fails."""
+    daily = dg.AssetSelection.tag("cadence", "daily")  # convention: daily assets carry DAILY_TAGS
     monthly_dep_missing = (
-        AC.any_deps_match(AC.missing() & ~AC.will_be_requested())
-        .ignore(dg.AssetSelection.tag("cadence", "daily"))  # convention: daily assets carry DAILY_TAGS
-        .with_label("any_monthly_deps_missing")
+        AC.any_deps_match(AC.missing() & ~AC.will_be_requested()).ignore(daily).with_label("any_monthly_deps_missing")
     )
     return (
-        UpstreamNewer()
-        & AC.any_deps_match(~AC.missing()).with_label("any_dep_has_data")
+        # a monthly upstream of the same month requested on this tick: join its run (Dagster orders the steps), so
+        # an update of the month is one run (invoice_lines, invoices, invoice_documents), not one run per tick
+        (UpstreamNewer() | AC.any_deps_match(AC.will_be_requested()).ignore(daily).with_label("monthly_upstream_requested_this_tick"))
+        & AC.any_deps_match(~AC.missing() | AC.will_be_requested()).with_label("any_dep_has_data")
         & ~monthly_dep_missing
-        & ~AC.any_deps_match(AC.will_be_requested()).with_label("no_upstream_requested_this_tick")
+        & ~AC.any_deps_match(AC.will_be_requested()).allow(daily).with_label("no_daily_upstream_requested_this_tick")
         & ~AC.any_deps_in_progress()
         & ~AC.in_progress()
         & _not_failed_or_retriggered()

@@ -9,10 +9,15 @@ on a path from them to a *fast target* (the position) — e.g. ``vpp_forecasts``
 along, so a failing blocking check skips the rest of the path as it would in any run. The other marts of the day
 (infeed, imbalance, performance, the invoices and the site) follow through automation, off the critical path.
 
+A mart is carried only when the automation would run it too: each of its inputs is in the run or already has the
+day's partition (``~any_deps_missing``); otherwise it is left to the automation, which waits for the input
+(:meth:`FastPaths.selection`). A first forecast on an empty warehouse, before any CRM snapshot, is staged alone.
+
 :func:`paths_to` is the rule (pure, over a dependency map); :func:`fast_paths` reads the map from definitions.
 """
 
-from collections.abc import Collection, Hashable, Iterable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 import dagster as dg
@@ -75,7 +80,30 @@ def _topological(deps: Mapping[K, Collection[K]]) -> dict[K, int]:
     return rank
 
 
-def fast_paths(defs: dg.Definitions, targets: Collection[dg.AssetKey]) -> dict[str, tuple[dg.AssetKey, ...]]:
+@dataclass(frozen=True)
+class FastPaths:
+    """Per staging source name: the marts its sensor runs may carry; ``deps``: what each of those marts reads."""
+
+    paths: Mapping[str, tuple[dg.AssetKey, ...]]
+    deps: Mapping[dg.AssetKey, frozenset[dg.AssetKey]]
+    rank: Mapping[dg.AssetKey, int]  # dependency order: every mart after the marts it reads
+
+    def only(self, sources: Iterable[str]) -> "FastPaths":
+        keep = set(sources)
+        return FastPaths({k: v for k, v in self.paths.items() if k in keep}, self.deps, self.rank)
+
+    def selection(self, sources: Sequence[str], has_partition: Callable[[dg.AssetKey], bool]) -> list[dg.AssetKey]:
+        """The run's asset selection for the day: the staging assets of ``sources``, then each mart on their paths
+        (upstream first) whose inputs are all in the run or have the day's partition (``has_partition``)."""
+        selection = [dg.AssetKey(["staging", s]) for s in sources]
+        marts = {k for s in sources for k in self.paths.get(s, ())}
+        for key in sorted(marts, key=lambda k: (self.rank[k], k.to_user_string())):
+            if all(d in selection or has_partition(d) for d in self.deps.get(key, ())):
+                selection.append(key)
+        return selection
+
+
+def fast_paths(defs: dg.Definitions, targets: Collection[dg.AssetKey]) -> FastPaths:
     """Staging source name (``staging/<name>``) -> the marts a sensor run of it carries to ``targets``."""
     deps: dict[dg.AssetKey, set[dg.AssetKey]] = {}
     for assets_def in defs.assets or ():
@@ -86,4 +114,7 @@ def fast_paths(defs: dg.Definitions, targets: Collection[dg.AssetKey]) -> dict[s
         raise ValueError(f"fast-path target(s) {missing} are not defined")
     staging = [k for k in deps if k.path[0] == "staging"]
     marts = [k for k in deps if k.path[0] != "staging"]
-    return {k.path[-1]: path for k, path in paths_to(deps, staging, set(targets), marts).items() if path}
+    paths = {k.path[-1]: path for k, path in paths_to(deps, staging, set(targets), marts).items() if path}
+    carried = {k for path in paths.values() for k in path}
+    rank = _topological(deps)
+    return FastPaths(paths, {k: frozenset(deps[k]) for k in carried}, {k: rank[k] for k in carried})

@@ -9,11 +9,12 @@ delivery days exist). See docs/automation.md.
 """
 
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 import dagster as dg
 
+from flexpower_dagster.lib.dagster.fast_path import FastPaths
 from flexpower_dagster.lib.dagster.jobs import ORIGIN_TAG
 from flexpower_dagster.lib.dagster.partitions import RANGE
 from flexpower_dagster.lib.dagster.resources import LandingZone
@@ -50,21 +51,20 @@ def day_window() -> tuple[date, date]:
     return RANGE.first_day, RANGE.horizon()
 
 
-def run_request_for(req: DayRequest, carried: Mapping[str, Sequence[dg.AssetKey]] | None = None) -> dg.RunRequest:
+def run_request_for(req: DayRequest, selection: Sequence[dg.AssetKey] | None = None) -> dg.RunRequest:
     """One run per changed day of the system, queued behind people's runs (:data:`BACKGROUND_PRIORITY`): the
-    changed staging assets and the marts ``carried`` along for them (the fast path to the desk's position,
+    changed staging assets, or ``selection`` (them and the marts carried along to the desk's position, the fast path:
     :mod:`.fast_path`), so the day's position is updated by this one run.
 
     Not coalesced into partition ranges: Dagster 1.13 records a range run's asset-check evaluations without a
     partition, so the per-day gates (``all_deps_blocking_checks_passed``) would hold every day of the range
     (docs/automation.md, "People before sensors")."""
-    selection = [dg.AssetKey(["staging", s]) for s in req.sources]
-    for source in req.sources:
-        selection += [k for k in (carried or {}).get(source, ()) if k not in selection]
+    if selection is None:
+        selection = [dg.AssetKey(["staging", s]) for s in req.sources]
     return dg.RunRequest(
         run_key=req.run_key,
         partition_key=req.partition_key,
-        asset_selection=selection,
+        asset_selection=list(selection),
         tags={TRIGGER_TAG: f"{req.system}-files", ORIGIN_TAG: "sensor", PRIORITY_TAG: BACKGROUND_PRIORITY},
     )
 
@@ -78,7 +78,7 @@ def evaluate_source_sensor(
     day_ok: Callable[[date], bool],
     facts: Facts = IN_MEMORY,
     settle_seconds: float = 0.0,
-    carried: Mapping[str, Sequence[dg.AssetKey]] | None = None,
+    carried: FastPaths | None = None,
 ) -> dg.SensorResult:
     """The body of a source sensor (separate for tests and the benchmark)."""
     result = plan(
@@ -97,7 +97,23 @@ def evaluate_source_sensor(
     if result.already_loaded:
         context.log.info(f"{len(result.already_loaded)} feed(s) already loaded by another run")
     context.log.info(f"{len(result.requests)} run request(s), {result.files_scanned} files scanned in {result.seconds:.2f}s")
-    return dg.SensorResult(run_requests=[run_request_for(r, carried) for r in result.requests], cursor=result.cursor)
+    return dg.SensorResult(run_requests=[run_request_for(r, _selection(context, r, carried)) for r in result.requests],
+                           cursor=result.cursor)
+
+
+def _selection(context: dg.SensorEvaluationContext, req: DayRequest, carried: FastPaths | None) -> list[dg.AssetKey] | None:
+    """The fast path's selection for the request's day: a carried mart only when each of its inputs is in the run or
+    has the day's partition (what the automation waits for); ``None``: staging only."""
+    if carried is None or not any(s in carried.paths for s in req.sources):
+        return None
+    known: dict[dg.AssetKey, bool] = {}
+
+    def has_partition(key: dg.AssetKey) -> bool:
+        if key not in known:
+            known[key] = req.partition_key in context.instance.get_materialized_partitions(key)
+        return known[key]
+
+    return carried.selection(req.sources, has_partition)
 
 
 def build_source_sensor(
@@ -106,7 +122,7 @@ def build_source_sensor(
     day_defining: Sequence[SourceSpec] = (),
     *,
     minimum_interval_seconds: int = SENSOR_INTERVAL_SECONDS,
-    carried: Mapping[str, Sequence[dg.AssetKey]] | None = None,
+    carried: FastPaths | None = None,
 ) -> dg.SensorDefinition:
     """The landing-zone sensor of one source system (running by default, cursor-based).
 
@@ -114,8 +130,8 @@ def build_source_sensor(
     source of this system to the marts its runs carry (the fast path, :mod:`.fast_path`).
     """
     specs, day_defining = tuple(specs), tuple(day_defining)
-    carried = {s.name: tuple(carried[s.name]) for s in specs if carried and s.name in carried}
-    marts = sorted({k for path in carried.values() for k in path}, key=lambda k: k.to_user_string())
+    carried = carried.only(s.name for s in specs) if carried is not None else None
+    marts = sorted({k for path in (carried.paths.values() if carried else ()) for k in path}, key=lambda k: k.to_user_string())
 
     @dg.sensor(
         name=f"{system}_files_sensor",
