@@ -28,7 +28,7 @@ def zone(sample_dir, tmp_path: Path):
 
 
 def tick(zone_resource: LandingZone, cursor=None):
-    result = SENSORS["exchange"](dg.build_sensor_context(cursor=cursor, resources={"landing": zone_resource}))
+    result = SENSORS["exchange"](dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), cursor=cursor, resources={"landing": zone_resource}))
     return list(result.run_requests or []), result.skip_reason.skip_message if result.skip_reason else None
 
 

@@ -41,7 +41,7 @@ def now_minus(seconds: float) -> int:
 
 
 def tick(system: str, landing: Path, cursor: str | None, settle: float = 0.0):
-    ctx = dg.build_sensor_context(cursor=cursor, resources={"landing": LandingZone(root=str(landing), settle_seconds=settle)})
+    ctx = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), cursor=cursor, resources={"landing": LandingZone(root=str(landing), settle_seconds=settle)})
     result = SENSORS[system](ctx)
     skip = result.skip_reason.skip_message if result.skip_reason else None
     return list(result.run_requests or []), skip, result.cursor
