@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -187,13 +188,25 @@ class PageVisit:
         value = tile.locator(".text-xl").first
         return value.inner_text().strip()
 
-    def sparklines(self) -> dict[str, dict[str, float]]:
-        """tile -> {day key: unrounded value} of the sparkline inside it (components/KpiTrend.svelte)."""
+    def sparklines(self, expect: int = 0) -> dict[str, dict[str, float]]:
+        """tile -> {day key: unrounded value} of the sparkline inside it (components/KpiTrend.svelte), once at least
+        ``expect`` are drawn (a trend appears when its query answers, which may be after the charts on a busy machine)."""
+        self.wait_for_count("[data-kpi] [data-spark]", expect)
         return self.page.evaluate(SPARKS_JS)
 
-    def targets(self) -> dict[str, dict]:
+    def targets(self, expect: int = 0) -> dict[str, dict]:
         """tile -> the target shown beside it (components/KpiTarget.svelte): KPI, target, met, text."""
+        self.wait_for_count("[data-kpi] [data-target]", expect)
         return self.page.evaluate(TARGETS_JS)
+
+    def wait_for_count(self, selector: str, n: int, timeout: int = 30_000) -> None:
+        """Until ``n`` elements match (then the caller compares exactly: too few after the timeout fails there)."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        if n:
+            with contextlib.suppress(PlaywrightTimeout):  # the exact comparison that follows names what is missing
+                self.page.wait_for_function("([s, n]) => document.querySelectorAll(s).length >= n", arg=[selector, n],
+                                            timeout=timeout)
 
     def kpi_names(self) -> list[str]:
         return self.page.eval_on_selector_all("[data-kpi]", "els => els.map(e => e.dataset.kpi)")
@@ -392,10 +405,11 @@ class Expected:
             SELECT asset_id, sum(mwh) AS bestof_mwh, sum(mwh * vwap) AS market_value_eur,
                 sum(revenue_eur * tradeable_mwh / pt) FILTER (WHERE pt > 0) AS revenue_eur,
                 sum(cost_eur) AS cost_eur, sum(imbalance_mwh) AS imbalance_mwh,
-                coalesce(sum(imbalance_mwh) FILTER (WHERE imbalance_mwh > 0), 0) AS long_mwh,
-                -coalesce(sum(imbalance_mwh) FILTER (WHERE imbalance_mwh < 0), 0) AS short_mwh,
-                coalesce(sum(cost_eur) FILTER (WHERE imbalance_mwh > 0), 0) AS long_cost_eur,
-                coalesce(sum(cost_eur) FILTER (WHERE imbalance_mwh < 0), 0) AS short_cost_eur,
+                -- no imbalance known (a day without a tradeable forecast): no long or short either, never 0
+                CASE WHEN count(imbalance_mwh) > 0 THEN coalesce(sum(imbalance_mwh) FILTER (WHERE imbalance_mwh > 0), 0) END AS long_mwh,
+                CASE WHEN count(imbalance_mwh) > 0 THEN -coalesce(sum(imbalance_mwh) FILTER (WHERE imbalance_mwh < 0), 0) END AS short_mwh,
+                CASE WHEN count(cost_eur) > 0 THEN coalesce(sum(cost_eur) FILTER (WHERE imbalance_mwh > 0), 0) END AS long_cost_eur,
+                CASE WHEN count(cost_eur) > 0 THEN coalesce(sum(cost_eur) FILTER (WHERE imbalance_mwh < 0), 0) END AS short_cost_eur,
                 any_value(p.payout_eur) AS payout_eur, any_value(p.fee_eur) AS fee_eur
             FROM qh LEFT JOIN p USING (asset_id) GROUP BY asset_id ORDER BY asset_id""",
             [first, self.day] * 5).assign(
