@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from flexpower_dagster.lib import pgserver
+from flexpower_dagster.lib import lake, pgserver
 from flexpower_dagster.settings import PROJECT_ROOT
 
 
@@ -39,4 +39,18 @@ def postgres() -> pgserver.Server:
         server.start()
         yield server
     finally:
+        lake.close_all()
         server.remove()
+
+
+@pytest.fixture
+def lake_descriptor(postgres, tmp_path) -> Path:
+    """A new, empty DuckLake (its own metadata schema in the session's catalog database, its own data path)."""
+    import psycopg2
+    from psycopg2 import sql
+
+    schema = "lake_" + tmp_path.name.lower().replace("-", "_")[:40]
+    with psycopg2.connect(postgres.dsn(pgserver.CATALOG_DB)) as conn, conn.cursor() as cur:
+        cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    return lake.write_descriptor(tmp_path / "warehouse.ducklake.toml", catalog="postgres:" + postgres.dsn(pgserver.CATALOG_DB),
+                                 data_path=tmp_path / "lake", metadata_schema=schema)
