@@ -70,6 +70,17 @@ dev: setup
 	@$(PY) -m flexpower_dagster.defs.ops.runs  # a run killed earlier must not block the queue
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
+## cluster: the platform on Postgres + DuckLake with parallel runs (docs/scaling.md, "Cluster profile"): starts the
+## local Postgres (data/postgres), writes data/warehouse/flexpower.ducklake.toml (catalog in Postgres, Parquet under
+## data/lake) and Dagster's instance data/dagster_cluster/dagster.yaml (storage in Postgres, several runs at once, one
+## per partition), then the UI and daemon on http://127.0.0.1:3000. `make run` / `make dev` stay on the DuckDB file.
+cluster: setup setup-postgres
+	@env_lines="$$($(PY) -m flexpower_dagster.cluster prepare)" && eval "$$env_lines" && \
+	  export DAGSTER_GRPC_TIMEOUT_SECONDS=$${DAGSTER_GRPC_TIMEOUT_SECONDS:-180} && \
+	  echo "cluster: DAGSTER_HOME=$$DAGSTER_HOME FLEXPOWER_WAREHOUSE=$$FLEXPOWER_WAREHOUSE" && \
+	  $(PY) -m flexpower_dagster.defs.ops.runs && \
+	  exec $(BIN)/dagster dev -h 127.0.0.1 -p $(or $(PORT),3000) -w workspace.yaml
+
 ## test: install and run the whole test suite
 test: setup setup-browser setup-postgres
 	$(BIN)/pytest -q

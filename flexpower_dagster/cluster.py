@@ -78,7 +78,7 @@ def create_declared_tables(database: str | os.PathLike) -> list[str]:
 def dagster_postgres_url(server: pgserver.Server) -> str:
     """SQLAlchemy URL of Dagster's database over the Unix socket (``?host=<socket dir>``)."""
     return (
-        f"postgresql://{url_quote(pgserver.USER, safe='')}:{url_quote(server.password(), safe='')}@/"
+        f"postgresql+psycopg2://{url_quote(pgserver.USER, safe='')}:{url_quote(server.password(), safe='')}@/"
         f"{pgserver.DAGSTER_DB}?host={url_quote(str(server.socket_dir), safe='/')}&port={pgserver.PORT}"
     )
 
