@@ -24,6 +24,7 @@ automatic installation and loading are off, so nothing is ever downloaded at run
 from __future__ import annotations
 
 import os
+import threading
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,7 @@ CONFIG: dict[str, object] = {
 DUCKLAKE_MAX_RETRIES = 15  # 0.1 s, then x1.5 each time: about 90 s in all
 
 _BASES: dict[tuple[int, str], duckdb.DuckDBPyConnection] = {}
+_BASES_LOCK = threading.Lock()  # two threads opening the lake at once share one instance
 
 
 class LakeConfigError(ValueError):
@@ -188,14 +190,16 @@ def connect(descriptor: str | os.PathLike, private: bool = False) -> duckdb.Duck
         conn = _open(descriptor)
     else:
         key = (os.getpid(), os.fspath(Path(descriptor).resolve()))
-        if key not in _BASES:
-            _BASES[key] = _open(descriptor)
-        conn = _BASES[key].cursor()
+        with _BASES_LOCK:
+            if key not in _BASES:
+                _BASES[key] = _open(descriptor)
+            conn = _BASES[key].cursor()
     conn.execute(f"USE {quote(ALIAS)}")
     return conn
 
 
 def close_all() -> None:
     """Close this process's lake connections (tests that stop Postgres)."""
-    for key in [k for k in _BASES if k[0] == os.getpid()]:
-        _BASES.pop(key).close()
+    with _BASES_LOCK:
+        for key in [k for k in _BASES if k[0] == os.getpid()]:
+            _BASES.pop(key).close()
