@@ -15,7 +15,7 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 # a sensor tick may take this long before Dagster stops it (the stage limits: docs/operations.md)
 export DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS ?= 180
 
-.PHONY: setup setup-python setup-reports setup-browser run dev test test-fast record-broken-build lint lock reset benchmark benchmark-backfill benchmark-desk benchmark-startup screenshots sql
+.PHONY: setup setup-python setup-reports setup-browser setup-postgres postgres run dev cluster test test-fast record-broken-build lint lock reset benchmark benchmark-backfill benchmark-desk benchmark-startup screenshots sql
 
 ## setup: .venv exactly as uv.lock pins it (package editable); report site packages exactly as package-lock.json pins them
 setup: setup-python setup-reports
@@ -57,6 +57,16 @@ reports/node_modules/.installed: reports/package-lock.json reports/package.json 
 setup-browser:
 	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
 
+## setup-postgres: Debian's PostgreSQL for the DuckLake catalog and Dagster's instance in `make cluster` and the
+## backend tests (docs/scaling.md); never a downloaded build
+setup-postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq postgresql; }
+
+## postgres: the local Postgres under data/postgres (Unix socket only, generated password in data/postgres/password),
+## with the DuckLake catalog and the Dagster databases; `make reset` stops and deletes it
+postgres: setup-python setup-postgres
+	$(PY) -m flexpower_dagster.lib.pgserver start --root data/postgres
+
 ## run: demo landing zone (if empty), every delivery day, the monthly invoices and the report site
 run: setup
 	@mkdir -p $(DAGSTER_HOME)
@@ -69,8 +79,19 @@ dev: setup
 	@$(PY) -m flexpower_dagster.defs.ops.runs  # a run killed earlier must not block the queue
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
+## cluster: the platform on Postgres + DuckLake with parallel runs (docs/scaling.md, "Cluster profile"): starts the
+## local Postgres (data/postgres), writes data/warehouse/flexpower.ducklake.toml (catalog in Postgres, Parquet under
+## data/lake) and Dagster's instance data/dagster_cluster/dagster.yaml (storage in Postgres, several runs at once, one
+## per partition), then the UI and daemon on http://127.0.0.1:3000. `make run` / `make dev` stay on the DuckDB file.
+cluster: setup setup-postgres
+	@env_lines="$$($(PY) -m flexpower_dagster.cluster prepare)" && eval "$$env_lines" && \
+	  export DAGSTER_GRPC_TIMEOUT_SECONDS=$${DAGSTER_GRPC_TIMEOUT_SECONDS:-180} && \
+	  echo "cluster: DAGSTER_HOME=$$DAGSTER_HOME FLEXPOWER_WAREHOUSE=$$FLEXPOWER_WAREHOUSE" && \
+	  $(PY) -m flexpower_dagster.defs.ops.runs && \
+	  exec $(BIN)/dagster dev -h 127.0.0.1 -p $(or $(PORT),3000) -w workspace.yaml
+
 ## test: install and run the whole test suite
-test: setup setup-browser
+test: setup setup-browser setup-postgres
 	$(BIN)/pytest -q
 
 ## test-fast: the edit-test loop (< 2 min): no browser, no site build or npm, no end-to-end, no extra day/month runs
@@ -117,4 +138,5 @@ sql: setup-python
 
 ## reset: delete the generated warehouse, Dagster history and demo landing zone
 reset:
-	rm -rf data/warehouse data/dagster_home data/landing data/invoices data/outbox data/statements data/gx
+	@if [ -d data/postgres ]; then $(PY) -m flexpower_dagster.lib.pgserver remove --root data/postgres; fi
+	rm -rf data/warehouse data/lake data/postgres data/dagster_cluster data/dagster_home data/landing data/invoices data/outbox data/statements data/gx

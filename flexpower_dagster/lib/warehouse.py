@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from flexpower_dagster.lib import lake
 from flexpower_dagster.lib.tables import TableSpec
 
 CONNECTION_CONFIG: dict[str, str] = {"custom_user_agent": "dagster"}
@@ -53,7 +54,13 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """Connect with the shared configuration. While another process holds the lock (a writer, or a person's
     read-only connection to the live file), wait with backoff up to ``wait_seconds``, saying so through
-    ``log`` every 30 s; then fail with :class:`WarehouseLocked` naming the holder."""
+    ``log`` every 30 s; then fail with :class:`WarehouseLocked` naming the holder.
+
+    A DuckLake descriptor (``*.ducklake.toml``, :mod:`flexpower_dagster.lib.lake`) opens the lake instead: no
+    lock to wait for (several writers; each transaction sees one snapshot); a ``read_only`` connection is a DuckDB
+    instance of its own (the readers export snapshot files), the others share one per process."""
+    if lake.is_lake(database):
+        return lake.connect(database, private=read_only)
     path = Path(database)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)

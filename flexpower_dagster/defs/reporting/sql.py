@@ -1,4 +1,4 @@
-"""Report tables computed in the warehouse snapshot (DuckDB 1.4.5, no ICU), pure SQL, no Dagster.
+"""Report tables computed in the warehouse snapshot (DuckDB 1.4.x, no ICU), pure SQL, no Dagster.
 
 The Evidence pages run their own SQL in the browser on DuckDB 0.9.1 (duckdb-wasm 1.28.0): everything that
 needs a modern dialect, a join over many marts, a running month-to-date sum or Berlin local time is done here

@@ -12,6 +12,8 @@ writer (:func:`flexpower_dagster.lib.warehouse.replace_partitions`) and therefor
 * casts every frame to the declared types and inserts by column name (column order does not matter);
 * adds a column declared later (``ALTER TABLE ... ADD COLUMN``); a changed type is an error naming it;
 * replaces the partition (or a range of partitions, for single-run backfills) in one transaction.
+  On the DuckLake backend (``FLEXPOWER_WAREHOUSE=*.ducklake.toml``, :mod:`flexpower_dagster.lib.lake`) that
+  transaction is a DuckLake transaction: runs writing other partitions of the same table commit beside it.
 
 Loading selects the partitions of the input (all rows for an unpartitioned asset); a table that does not
 exist yet is an error that says to materialise it first.

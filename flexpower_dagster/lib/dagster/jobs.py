@@ -32,6 +32,11 @@ ALERTS_JOB = "alerts_job"
 MAX_RUNTIME_SECONDS = {DELIVERY_DAY_JOB: 4 * 3600, INVOICE_MONTH_JOB: 2 * 3600, REPORT_JOB: 2 * 3600, ALERTS_JOB: 600}
 
 
+#: Marks the unpartitioned jobs that rewrite whole tables or files (``alerts``, ``report``): the cluster profile's run
+#: queue (``dagster.cluster.yaml``) admits one run per value at a time, as it admits one run per partition key.
+WRITES_TAG = "flexpower/writes"
+
+
 def _limit(job: str) -> dict[str, str]:
     return {"dagster/max_runtime": str(MAX_RUNTIME_SECONDS[job])}
 
@@ -53,7 +58,7 @@ alerts_job = dg.define_asset_job(
         "Evaluates what needs a person (marts/alerts): late sources against their deadlines, failed runs, failed "
         "checks, blocked invoices; delivers openings and resolutions (outbox, webhook). docs/operations.md."
     ),
-    run_tags=_limit(ALERTS_JOB),
+    run_tags={**_limit(ALERTS_JOB), WRITES_TAG: "alerts"},
 )
 
 
@@ -78,7 +83,7 @@ def platform_jobs() -> list:
         dg.define_asset_job(
             REPORT_JOB,
             selection=_REPORT,
-            run_tags=_limit(REPORT_JOB),
+            run_tags={**_limit(REPORT_JOB), WRITES_TAG: "report"},
             description=(
                 "The report site, the read-only warehouse snapshot and the audience snapshots of the permissions policy "
                 "(data/snapshots/<audience>.duckdb), over every day (run once after the days)."

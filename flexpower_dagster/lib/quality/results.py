@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -65,6 +66,22 @@ SELECT delivery_day, partition_key, asset_key, check_name, any_value(severity) A
 FROM {DATA_QUALITY_RESULTS.qualified_name}
 GROUP BY ALL
 """
+#: Marks the view's definition (its comment): the view is replaced only when missing or defined otherwise, so a
+#: check's write changes no catalog entry (on DuckLake, several runs writing results at once would conflict over
+#: a view each of them drops and creates).
+_CHECKS_VIEW_VERSION = hashlib.sha256(_CHECKS_VIEW_SQL.encode()).hexdigest()[:16]
+
+
+def ensure_checks_view(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create (or replace an outdated) :data:`CHECKS_VIEW`."""
+    schema, name = CHECKS_VIEW.split(".")
+    row = conn.execute(
+        "SELECT comment FROM duckdb_views() WHERE database_name = current_database() AND schema_name = ? AND view_name = ?",
+        [schema, name],
+    ).fetchone()
+    if row is None or row[0] != _CHECKS_VIEW_VERSION:
+        conn.execute(_CHECKS_VIEW_SQL)
+        conn.execute(f"COMMENT ON VIEW {CHECKS_VIEW} IS '{_CHECKS_VIEW_VERSION}'")  # hex digits: a constant
 
 
 def utc_now() -> datetime:
@@ -108,7 +125,7 @@ def write_results(conn: duckdb.DuckDBPyConnection, rows: pd.DataFrame, checks: S
     """
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {DATA_QUALITY_RESULTS.schema}")
     conn.execute(DATA_QUALITY_RESULTS.ddl())
-    conn.execute(_CHECKS_VIEW_SQL)
+    ensure_checks_view(conn)
     if not len(rows):
         return
     keys = rows.loc[:, ["delivery_day", "asset_key"]].drop_duplicates()
