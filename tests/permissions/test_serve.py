@@ -172,6 +172,17 @@ def test_config_local_no_listing_and_root_page_names_nobody(tmp_path):
         assert name not in root_page
 
 
+def test_site_problems_name_missing_sites_and_builds_without_base_path(tmp_path):
+    data = _tree(tmp_path)
+    assert serve.site_problems(data / "sites", AUDIENCES) == []
+    (data / "sites/finance/index.html").write_text('<link href="/_app/immutable/app.css"><script src="/_app/x.js">')
+    (data / "sites/trading/index.html").write_text('<link href="/trading/_app/immutable/app.css">')
+    problems = serve.site_problems(data / "sites", [*AUDIENCES, "management"])
+    assert len(problems) == 2
+    assert problems[0].startswith("finance:") and "basePath = /finance" in problems[0]
+    assert problems[1].startswith("management: no site built yet")
+
+
 def test_serve_port_setting():
     assert serve_port({}) == 8080
     assert serve_port({"FLEXPOWER_SERVE_PORT": "9090"}) == 9090
@@ -204,6 +215,13 @@ def test_own_user_opens_its_path(server):
         assert body == (layout.data_dir / rel).read_bytes()
         assert "private" in headers["Cache-Control"]
     assert get(port, f"/customers/{ALICE}/2025-06/statement.pdf", ALICE, passwords[ALICE])[1]["Content-Type"] == "application/pdf"
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)  # the pages read parquet by byte ranges
+    auth = base64.b64encode(f"trading:{passwords['trading']}".encode()).decode()
+    conn.request("GET", "/trading/data/position.parquet", headers={"Authorization": f"Basic {auth}", "Range": "bytes=2-5"})
+    response = conn.getresponse()
+    assert response.status == 206 and response.read() == (layout.data_dir / "sites/trading/data/position.parquet").read_bytes()[2:6]
+    assert response.getheader("Content-Type") == "application/vnd.apache.parquet"
+    conn.close()
     status, _, page = get(port, f"/customers/{ALICE}/", ALICE, passwords[ALICE])
     assert status == 200
     assert b"2025-05/statement.html" in page and b"2025-06/statement.pdf" in page and BOB.encode() not in page

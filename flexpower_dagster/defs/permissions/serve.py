@@ -387,6 +387,24 @@ def internal_audiences() -> list[str]:
     return [a.name for a in load_policy().internal_audiences()]
 
 
+#: A page of a static build made without a base path loads its code from the server's root (``"/_app/..."``).
+_ROOT_APP = re.compile(r"""["'(]/_app/""")
+
+
+def site_problems(sites_dir: Path, audiences: list[str]) -> list[str]:
+    """What keeps an audience's site from working under ``/<audience>/``, one sentence each: no ``index.html`` yet,
+    or a build that loads ``/_app/`` from the root (Evidence's ``deployment.basePath`` was not ``/<audience>``)."""
+    problems = []
+    for name in audiences:
+        index = sites_dir / name / "index.html"
+        if not index.is_file():
+            problems.append(f"{name}: no site built yet ({index} is missing; `make run`)")
+        elif _ROOT_APP.search(index.read_text(encoding="utf-8", errors="replace")):
+            problems.append(f"{name}: {index} loads /_app/ from the root: build it with Evidence's deployment.basePath "
+                            f"= /{name} to be served under /{name}/")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     from flexpower_dagster.settings import Settings, serve_port
 
@@ -408,9 +426,8 @@ def main(argv: list[str] | None = None) -> int:
         os.kill(pid, signal.SIGHUP)  # reload: new customers, months and passwords
         print(f"nginx (pid {pid}) reloaded on http://127.0.0.1:{port}/")
         return 0
-    missing = [a for a in audiences if not (layout.sites / a / "index.html").is_file()]
-    if missing:
-        print(f"no site built yet for: {', '.join(missing)} (data/sites/<audience>/; `make run`)")
+    for problem in site_problems(layout.sites, audiences):
+        print(f"warning: {problem}")
     print(f"serving http://127.0.0.1:{port}/<audience>/ and /customers/<slug>/ (Ctrl-C stops)")
     sys.stdout.flush()
     os.execv(str(NGINX), nginx_command(layout, "-g", "daemon off;"))
