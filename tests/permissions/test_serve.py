@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import http.client
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -152,8 +153,15 @@ def test_credentials_generated_once_private_and_hashed(tmp_path):
     (data / "statements/2025-06/carol-at-x-de-0123456789/statement.pdf").write_bytes(b"%PDF")
     serve.prepare(data, 8080, AUDIENCES)
     second = tomllib.loads(layout.credentials.read_text())["users"]
+    assert (layout.www / "customers/carol-at-x-de-0123456789/index.html").is_file()
     assert {k: second[k] for k in first} == first
     assert second["carol-at-x-de-0123456789"]["path"] == "/customers/carol-at-x-de-0123456789/"
+    # a customer without statements any more is no longer served (its password stays in the file)
+    shutil.rmtree(data / "statements/2025-06/carol-at-x-de-0123456789")
+    serve.prepare(data, 8080, AUDIENCES)
+    assert not (layout.www / "customers/carol-at-x-de-0123456789").exists()
+    assert "carol" not in layout.htpasswd.read_text() and "carol" not in layout.config.read_text()
+    assert "carol-at-x-de-0123456789" in tomllib.loads(layout.credentials.read_text())["users"]
     # the credentials live under the data dir, which git ignores (never in the repository)
     ignored = subprocess.run(["git", "check-ignore", "-q", "data/serve/credentials.toml"], cwd=PROJECT_ROOT, check=False)
     assert ignored.returncode == 0

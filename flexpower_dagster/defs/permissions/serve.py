@@ -343,13 +343,18 @@ def prepare(data_dir: Path, port: int, audiences: list[str], *, run_user: str | 
     write_private(layout.htpasswd, htpasswd_text(credentials))
     for sub in ("logs", "tmp"):
         (layout.serve / sub).mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(layout.www, ignore_errors=True)
-    (layout.www / CUSTOMERS_PATH).mkdir(parents=True)
+    # pages rewritten in place (a running server keeps answering while `make serve` reloads it), stale lists removed
+    lists = layout.www / CUSTOMERS_PATH
+    lists.mkdir(parents=True, exist_ok=True)
     (layout.www / "index.html").write_text(ROOT_PAGE, encoding="utf-8")
+    for stale in [p for p in lists.iterdir() if p.name not in months]:
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale)
+        else:
+            stale.unlink()
     for slug, its_months in months.items():
-        folder = layout.www / CUSTOMERS_PATH / slug
-        folder.mkdir()
-        (folder / "index.html").write_text(customer_page(slug, its_months), encoding="utf-8")
+        (lists / slug).mkdir(exist_ok=True)
+        (lists / slug / "index.html").write_text(customer_page(slug, its_months), encoding="utf-8")
     layout.config.write_text(nginx_config(layout, port, served, user=run_user), encoding="utf-8")
     return layout
 
