@@ -21,8 +21,9 @@ from flexpower_dagster.defs.permissions import serve
 from flexpower_dagster.lib.customers import customer_slug
 from flexpower_dagster.settings import PROJECT_ROOT, serve_port
 
-# a web server in another process (pyproject.toml: markers); the Chromium test is also `browser` (tests/conftest.py)
-pytestmark = pytest.mark.e2e
+#: the tests of the running server start nginx in another process (pyproject.toml: markers); the Chromium test is also
+#: `browser` (tests/conftest.py). The configuration's tests run in `make test-fast`.
+e2e = pytest.mark.e2e
 
 ALICE = customer_slug("alice@solar.example")
 BOB = customer_slug("Bob.Wind@wind.example")
@@ -202,6 +203,7 @@ def test_serve_port_setting():
 # --- the running server ------------------------------------------------------------------------------------------
 
 
+@e2e
 def test_nothing_without_credentials_or_with_a_wrong_password(server):
     port, _, passwords = server
     for path in ["/", "/index.html", *FILES, *FOLDERS, f"/customers/{ALICE}/"]:
@@ -215,6 +217,7 @@ def test_nothing_without_credentials_or_with_a_wrong_password(server):
         assert b"secret" not in body
 
 
+@e2e
 def test_own_user_opens_its_path(server):
     port, layout, passwords = server
     for path, (owner, rel) in FILES.items():
@@ -235,6 +238,7 @@ def test_own_user_opens_its_path(server):
     assert b"2025-05/statement.html" in page and b"2025-06/statement.pdf" in page and BOB.encode() not in page
 
 
+@e2e
 def test_every_other_user_is_refused(server):
     port, _, passwords = server
     checked = 0
@@ -249,6 +253,7 @@ def test_every_other_user_is_refused(server):
     assert checked == len(FILES) * (len(passwords) - 1)
 
 
+@e2e
 def test_no_listing_no_internals_no_escape(server):
     port, _, passwords = server
     for path in FOLDERS:
@@ -270,6 +275,7 @@ def test_no_listing_no_internals_no_escape(server):
         assert name.encode() not in body
 
 
+@e2e
 def test_chromium_opens_own_page_with_credentials(server, browser):
     from playwright.sync_api import Error as PlaywrightError
 
@@ -298,6 +304,7 @@ def test_chromium_opens_own_page_with_credentials(server, browser):
         anonymous.close()
 
 
+@e2e
 def test_make_serve_reloads_a_running_server(server, monkeypatch, capsys):
     """A second `make serve` while nginx runs: new customers get credentials and are served without a restart."""
     port, layout, _ = server
