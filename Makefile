@@ -15,7 +15,7 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 # a sensor tick may take this long before Dagster stops it (the stage limits: docs/operations.md)
 export DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS ?= 180
 
-.PHONY: setup setup-python setup-reports setup-browser setup-postgres postgres run dev cluster test test-fast record-broken-build lint lock reset benchmark benchmark-backfill benchmark-desk benchmark-startup screenshots sql
+.PHONY: setup setup-python setup-reports setup-browser setup-postgres postgres setup-nginx serve run dev cluster test test-fast record-broken-build lint lock reset benchmark benchmark-backfill benchmark-desk benchmark-startup screenshots sql
 
 ## setup: .venv exactly as uv.lock pins it (package editable); report site packages exactly as package-lock.json pins them
 setup: setup-python setup-reports
@@ -67,6 +67,16 @@ setup-postgres:
 postgres: setup-python setup-postgres
 	$(PY) -m flexpower_dagster.lib.pgserver start --root data/postgres
 
+## setup-nginx: Debian's nginx for `make serve` and its tests (never a downloaded server)
+setup-nginx:
+	@test -x /usr/sbin/nginx || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx; }
+
+## serve: the audiences' sites (/<audience>/) and the customers' statements (/customers/<slug>/) on
+## http://127.0.0.1:<FLEXPOWER_SERVE_PORT, default 8080>, behind basic auth; credentials in data/serve/credentials.toml
+## (docs/permissions.md, "Serving with authentication"); run again to reload after new statements
+serve: setup-python setup-nginx
+	$(PY) -m flexpower_dagster.defs.permissions.serve $(if $(PORT),--port $(PORT))
+
 ## run: demo landing zone (if empty), every delivery day, the monthly invoices and the report site
 run: setup
 	@mkdir -p $(DAGSTER_HOME)
@@ -91,7 +101,7 @@ cluster: setup setup-postgres
 	  exec $(BIN)/dagster dev -h 127.0.0.1 -p $(or $(PORT),3000) -w workspace.yaml
 
 ## test: install and run the whole test suite
-test: setup setup-browser setup-postgres
+test: setup setup-browser setup-postgres setup-nginx
 	$(BIN)/pytest -q
 
 ## test-fast: the edit-test loop (< 2 min): no browser, no site build or npm, no end-to-end, no extra day/month runs
@@ -136,7 +146,8 @@ benchmark-startup: setup-python
 sql: setup-python
 	$(PY) -m flexpower_dagster.sqlshell $(if $(AUDIENCE),--audience "$(AUDIENCE)") "$(Q)"
 
-## reset: delete the generated warehouse, Dagster history and demo landing zone
+## reset: delete the generated warehouse, Dagster history and demo landing zone (data/serve, the served users'
+## credentials, is kept: `make serve` goes on accepting the passwords handed out)
 reset:
 	@if [ -d data/postgres ]; then $(PY) -m flexpower_dagster.lib.pgserver remove --root data/postgres; fi
 	rm -rf data/warehouse data/lake data/postgres data/dagster_cluster data/dagster_home data/landing data/invoices data/outbox data/statements data/gx

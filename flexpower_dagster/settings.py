@@ -127,6 +127,21 @@ def reports_dir(environ: dict[str, str] | None = None) -> Path:
     return _resolve(env.get("FLEXPOWER_REPORTS_DIR") or DEFAULT_REPORTS_DIR)
 
 
+#: ``make serve``'s port on 127.0.0.1 (``FLEXPOWER_SERVE_PORT``; docs/permissions.md, "Serving with authentication").
+DEFAULT_SERVE_PORT = 8080
+
+
+def serve_port(environ: dict[str, str] | None = None) -> int:
+    """The port ``make serve`` listens on (``FLEXPOWER_SERVE_PORT``, default :data:`DEFAULT_SERVE_PORT`), 1-65535."""
+    env = os.environ if environ is None else environ
+    raw = (env.get("FLEXPOWER_SERVE_PORT") or "").strip()
+    if not raw:
+        return DEFAULT_SERVE_PORT
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise ValueError(f"FLEXPOWER_SERVE_PORT={raw!r}: expected a port number 1-65535")
+    return int(raw)
+
+
 def validate_webhook_url(url: str) -> str:
     """The URL if it is an absolute http(s) URL without whitespace, else ValueError naming the setting."""
     parts = urlsplit(url.strip())
