@@ -135,7 +135,7 @@ def main() -> None:
             # CPU seconds of this process (DuckDB's threads included): what the wall time is on an idle core
             "read_cpu_s": round(c1 - c0, 1), "render_cpu_s": round(c2 - c1, 1), "write_cpu_s": round(c3 - c2, 1),
             "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "load_average": open("/proc/loadavg").read().split()[:3],
+            "load_average": Path("/proc/loadavg").read_text().split()[:3],
         }
         print(json.dumps(result))
     finally:

@@ -10,6 +10,7 @@ from flexpower_dagster.defs.ops.assets import alerts_sensor
 from flexpower_dagster.defs.ops.runs import run_failure_findings
 from flexpower_dagster.lib.dagster import limits
 from flexpower_dagster.lib.dagster.limits import StepTimeLimitExceeded, limited
+from flexpower_dagster.lib.dagster.sensors import FOLLOW_UP_PRIORITY
 from flexpower_dagster.settings import Settings
 
 FAIL = {"on": True}
@@ -81,7 +82,7 @@ def test_alerts_sensor_requests_an_evaluation_only_when_something_changed():
         ctx = dg.build_sensor_context(instance=instance, resources=resources)
         first = alerts_sensor(ctx)
         assert isinstance(first, dg.RunRequest) and first.run_key.startswith("alerts-")  # never evaluated
-        assert first.tags["dagster/priority"] == "-1"
+        assert first.tags["dagster/priority"] == FOLLOW_UP_PRIORITY  # after the landing sensors' runs (docs/automation.md)
         instance.report_runless_asset_event(dg.AssetMaterialization(dg.AssetKey(["marts", "alerts"])))  # it ran
         again = alerts_sensor(dg.build_sensor_context(instance=instance, cursor=ctx.cursor, resources=resources))
         assert isinstance(again, dg.SkipReason)  # same slot, no data run since

@@ -45,7 +45,7 @@ def touch(path: Path) -> None:
 def tick(system: str, landing: Path, cursor: str | None, instance: dg.DagsterInstance | None = None):
     """Evaluate one tick of a source sensor; returns (run_requests, skip_message, cursor)."""
     ctx = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"landing": LandingZone(root=str(landing))}
+        instance=instance or dg.DagsterInstance.ephemeral(), cursor=cursor, resources={"landing": LandingZone(root=str(landing))}
     )
     result = SENSORS[system](ctx)
     assert isinstance(result, dg.SensorResult)

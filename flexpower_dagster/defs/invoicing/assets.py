@@ -23,11 +23,11 @@ from flexpower_dagster.defs.invoicing.parties import Issuer
 from flexpower_dagster.defs.invoicing.register import read_register
 from flexpower_dagster.defs.invoicing.sums import INPUTS
 from flexpower_dagster.defs.invoicing.tables import INVOICE_DOCUMENTS, INVOICE_LINES, INVOICE_REGISTER, INVOICES
+from flexpower_dagster.lib.customers import read_statement_pdf
 from flexpower_dagster.lib.dagster.checks import build_suite_checks
 from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import quantities, table_metadata
 from flexpower_dagster.lib.dagster.partitions import MONTHLY_TAGS, monthly_partitions
-from flexpower_dagster.lib.customers import read_statement_pdf
 from flexpower_dagster.lib.dagster.resources import DataDir, Warehouse
 from flexpower_dagster.lib.warehouse import replace_partitions
 from flexpower_dagster.settings import Settings

@@ -10,15 +10,18 @@ bytes (the document date is the first day of the following month, as on the invo
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import cache
+from typing import TYPE_CHECKING
 
-import jinja2
 import pandas as pd
-from fpdf import FPDF
 
 from flexpower_dagster.defs.invoicing.documents import eur, issuer_lines, printed_lines
 from flexpower_dagster.defs.invoicing.lines import CUSTOMER_PAYS, FLEX_PAYS
 from flexpower_dagster.defs.invoicing.parties import Issuer
 from flexpower_dagster.defs.statements.data import CustomerMonth, month_end
+
+if TYPE_CHECKING:  # fpdf and Jinja2 are imported where a document is drawn, not when the code location loads
+    from fpdf import FPDF
 
 NONE = "-"  # a value that is not known (never printed as 0)
 _DIRECTION = {FLEX_PAYS: "FlexPower pays customer", CUSTOMER_PAYS: "Customer pays FlexPower"}
@@ -179,12 +182,16 @@ STATEMENT_HTML = """<!DOCTYPE html>
 </html>
 """
 
-_ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-_TEMPLATE = _ENV.from_string(STATEMENT_HTML)
+@cache
+def _template():
+    import jinja2
+
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return env.from_string(STATEMENT_HTML)
 
 
 def render_html(model: dict) -> bytes:
-    return _TEMPLATE.render(s=model, contract_headings=CONTRACT_HEADINGS, daily_headings=DAILY_HEADINGS,
+    return _template().render(s=model, contract_headings=CONTRACT_HEADINGS, daily_headings=DAILY_HEADINGS,
                             line_headings=LINE_HEADINGS).encode("utf-8")
 
 
@@ -261,6 +268,8 @@ def _grid(pdf: FPDF, headings, rows, widths, total) -> None:
 
 
 def render_pdf(model: dict) -> bytes:
+    from fpdf import FPDF
+
     issue: date = model["issue_date"]
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_creation_date(datetime(issue.year, issue.month, issue.day, tzinfo=UTC))
