@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import operator
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ COMPRESS_ABOVE = 4096
 #: At most this many unrecognised file names are remembered (beyond, they are reported again).
 MAX_REMEMBERED_UNRECOGNISED = 2000
 
+_NAME = operator.attrgetter("name")
 EMPTY_DIGEST = hashlib.blake2b(b"", digest_size=DIGEST_CHARS // 2).hexdigest()
 
 
@@ -132,7 +134,7 @@ def digest(parts: Iterable[str]) -> str:
 
 
 def stat_digest(files: Sequence[LandingFile]) -> str:
-    return digest(f"{f.name}|{f.size}|{f.mtime_ns}" for f in sorted(files, key=lambda f: f.name)) if files else EMPTY_DIGEST
+    return digest(f.stat_key for f in sorted(files, key=_NAME)) if files else EMPTY_DIGEST
 
 
 def content_digest(files: Sequence[LandingFile], facts: Facts = IN_MEMORY) -> str:
@@ -140,12 +142,12 @@ def content_digest(files: Sequence[LandingFile], facts: Facts = IN_MEMORY) -> st
     if not files:
         return EMPTY_DIGEST
     facts.prefetch(files)
-    return digest(f"{f.name}|{f.size}|{facts.sha256(f)}" for f in sorted(files, key=lambda f: f.name))
+    return digest(f"{f.name}|{f.size}|{facts.sha256(f)}" for f in sorted(files, key=_NAME))
 
 
 def aggregate_digest(files: Sequence[LandingFile], extra: str = "") -> str:
     h = hashlib.blake2b(digest_size=8)
     h.update(extra.encode())
     for f in files:
-        h.update(f"{f.name}|{f.size}|{f.mtime_ns}\0".encode())
+        h.update(f"{f.stat_key}\0".encode())
     return h.hexdigest()

@@ -30,6 +30,8 @@ content goes back to an earlier state, whose bare digest was already used by an 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -368,7 +370,7 @@ def plan(
     problems += [FileProblem(n, reason) for n, reason in inventory.refused]
     changed: dict[date, list[tuple[str, str, str]]] = {}  # day -> [(source, content, gen)]
     reasons: dict[date, list[str]] = {}
-    new_files: dict[date, list[str]] = {}
+    new_files: dict[date, list[list[str]]] = {}  # per day, per source: its new files' names, sorted
     budget, prefetched = [HASH_FILES_PER_TICK], set()
 
     for spec in specs:
@@ -410,7 +412,8 @@ def plan(
             new_days[key] = f"{stat}.{content}.{gen}"
             changed.setdefault(d, []).append((spec.name, content or f"s{stat}", gen))
             reasons.setdefault(d, []).append(f"{spec.name}: {'new day' if old is None else 'changed feed'} ({len(feed)} file(s))")
-            new_files.setdefault(d, []).extend(f.name for f in feed if f.mtime_ns > prev.hwm)
+            new_files.setdefault(d, []).append(
+                [f.name for f in feed] if prev.hwm == 0 else sorted(f.name for f in feed if f.mtime_ns > prev.hwm))
         # a source with pending days keeps its old aggregate, so the next tick looks again
         state.sources[spec.name] = SourceState(hwm=hwm, agg=prev.agg if all_pending else agg, days=new_days)
         any_pending = any_pending or all_pending
@@ -418,15 +421,16 @@ def plan(
     for d in sorted(changed):
         entries = sorted(changed[d])
         request_digest = digest(f"{s}={c}.{g}" for s, c, g in entries)
-        names = sorted(set(new_files.get(d, [])))
+        per_source = new_files.get(d, [])  # a name belongs to one source: the sources' lists are disjoint
+        listed = list(itertools.islice(heapq.merge(*(sorted(n) for n in per_source)), MAX_LISTED_FILES))
         result.requests.append(
             DayRequest(
                 system=system,
                 day=d,
                 sources=tuple(s for s, _, _ in entries),
                 run_key=f"{system}:{d.isoformat()}:{request_digest}",
-                new_files=tuple(names[:MAX_LISTED_FILES]),
-                n_new_files=len(names),
+                new_files=tuple(listed),
+                n_new_files=sum(len(n) for n in per_source),
                 reasons=tuple(reasons[d]),
             )
         )

@@ -8,6 +8,7 @@ One ``SourceSpec`` per row of the source table in ``domain.md``, declared in its
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,11 @@ class LandingFile:
     @property
     def basename(self) -> str:
         return self.name.rsplit("/", 1)[-1]
+
+    @functools.cached_property
+    def stat_key(self) -> str:
+        """``name|size|mtime``: the file's part of a stat digest (formatted once: a file feeds up to three days)."""
+        return f"{self.name}|{self.size}|{self.mtime_ns}"
 
     @property
     def fingerprint(self) -> tuple[str, int, int]:
