@@ -14,6 +14,7 @@ import pytest
 from flexpower_dagster.defs.warehouse.assets import warehouse_snapshot
 from flexpower_dagster.defs.warehouse.snapshot import snapshot_path
 from flexpower_dagster.lib.dagster.resources import build_resources
+from flexpower_dagster.lib.landing import facts as facts_module
 from flexpower_dagster.lib.sql import sql_string
 from flexpower_dagster.settings import Settings
 
@@ -30,7 +31,9 @@ def test_sql_string_doubles_quotes_and_refuses_nul():
         sql_string("a\x00b")
 
 
-def test_quotes_semicolons_and_non_ascii_in_every_configured_path(tmp_path, sample_dir):
+def test_quotes_semicolons_and_non_ascii_in_every_configured_path(tmp_path, sample_dir, monkeypatch):
+    # keep every parsed frame (normally only parses dearer than writing them), so the store's path is exercised
+    monkeypatch.setattr(facts_module, "KEEP_PARSED_FROM_SECONDS", 0.0)
     base = tmp_path / HOSTILE
     landing = base / f"landing {HOSTILE}"
     shutil.copytree(sample_dir, landing)
