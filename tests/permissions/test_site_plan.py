@@ -207,3 +207,65 @@ def test_the_scanner_finds_identifiers_in_every_kind_of_file(tmp_path):
     ]
     assert scan_site(site, {}, {}) == []
     assert scan_site(site, {}, {"price_eur_per_mwh": {"85.0"}}) == []  # a value of that name the warehouse lacks
+
+
+def test_the_position_rewrites_the_desk_file_in_audience_sites_with_the_desk_page(tmp_path):
+    from flexpower_dagster.defs.position.assets import refresh_desk_file
+    from flexpower_dagster.lib.dagster.resources import ReportSite
+
+    full, sites = tmp_path / "build", tmp_path / "sites"
+    for site in (full, sites / "trading" / "desk", sites / "finance" / "invoices", sites / ".work-trading" / "desk"):
+        site.mkdir(parents=True)
+        (site / "index.html").write_text("<p>page</p>")
+    report_site = ReportSite(build_dir=str(full), sites_dir=str(sites))
+    assert report_site.audience_sites("desk") == [sites / "trading"]
+
+    class Log:
+        def info(self, _message):
+            pass
+
+    with duckdb.connect() as conn:
+        md = refresh_desk_file(conn, [], report_site, Log())
+    assert (full / desk.DESK_FILE).is_file() and (sites / "trading" / desk.DESK_FILE).is_file()
+    assert not (sites / "finance" / desk.DESK_FILE).exists() and not (sites / ".work-trading" / desk.DESK_FILE).exists()
+    assert md["desk_audience_files"].value == [str(sites / "trading" / desk.DESK_FILE)]
+
+
+def test_the_sites_asset_runs_after_the_snapshots_and_the_full_site_in_the_report_job():
+    import dagster as dg
+
+    from flexpower_dagster.definitions import build_definitions
+    from flexpower_dagster.lib.dagster.jobs import REPORT_ASSETS, REPORT_JOB
+
+    defs = build_definitions()
+    node = defs.resolve_asset_graph().get(dg.AssetKey("audience_sites"))
+    assert set(node.parent_keys) == {dg.AssetKey("audience_snapshots"), dg.AssetKey("report_site")}
+    assert node.group_name == "reporting"
+    assert "audience_sites" in REPORT_ASSETS
+    assert dg.AssetKey("audience_sites") in defs.resolve_job_def(REPORT_JOB).asset_layer.executable_asset_keys
+
+
+def test_data_engineering_gets_a_copy_of_the_full_site_and_a_stale_site_goes(policy, tmp_path):
+    from flexpower_dagster.defs.permissions.sites import SiteBuildError, build_audience_site, site_path
+
+    full = tmp_path / "build"
+    for url in ALL_PAGES:
+        (full / url.strip("/")).mkdir(parents=True, exist_ok=True)
+        (full / url.strip("/") / "index.html").write_text(f"<p>{url}</p>")
+    (full / "live").mkdir()
+    (full / "live" / "desk_position.json").write_text("{}")
+    data = tmp_path / "data"
+    old = site_path(data, "data-engineering")
+    old.mkdir(parents=True)
+    (old / "stale.html").write_text("old")
+    with duckdb.connect() as conn:
+        site = build_audience_site(REPORTS, data, policy, policy.audiences["data-engineering"], conn, full_site=full)
+        assert site.how == "full site" and site.plan.urls == ALL_PAGES and site.path == old
+        assert (old / "live" / "desk_position.json").is_file() and not (old / "stale.html").exists()
+        assert site.files == len(ALL_PAGES) + 1
+        # a full site missing a page is refused; the published copy stays
+        (full / "alerts" / "index.html").unlink()
+        with pytest.raises(SiteBuildError, match="data-engineering: the build has pages"):
+            build_audience_site(REPORTS, data, policy, policy.audiences["data-engineering"], conn, full_site=full)
+    assert (old / "alerts" / "index.html").is_file()
+    assert sorted(p.name for p in (data / "sites").iterdir()) == ["data-engineering"]  # no work copy left

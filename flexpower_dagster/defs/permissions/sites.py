@@ -340,7 +340,7 @@ def _granted_table(audience: Audience, table: str) -> bool:
 
 def _check_pages(name: str, build: Path, plan: SitePlan) -> None:
     """The build holds exactly the planned pages (and a home page)."""
-    built, expected = list_pages(build), sorted({*plan.urls, "/"})
+    built, expected = sorted(list_pages(build)), sorted({*plan.urls, "/"})
     if built != expected:
         raise SiteBuildError(f"{name}: the build has pages {built}, planned {expected}")
 
