@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from permissions_support import ALL_PAGES, EXPECTED_PAGES, REPORTS
 
 import flexpower_dagster.defs.position.desk as desk
 from flexpower_dagster.defs.permissions.leaks import (
@@ -32,17 +33,6 @@ from flexpower_dagster.defs.reporting.site import copy_project, snapshot_warehou
 from flexpower_dagster.defs.reporting.sql import EXTRA_TABLES, VIEWS, create_report_views
 from flexpower_dagster.lib.dbfile import open_reader
 from flexpower_dagster.lib.tables import TableSpec
-
-REPORTS = Path(__file__).resolve().parents[2] / "reports"
-ALL_PAGES = ["/", "/alerts/", "/asset/", "/data-quality/", "/desk/", "/imbalance/", "/invoices/", "/trading/"]
-#: What the shipped policy gives each internal audience (docs/permissions.md states it; a policy change that moves a
-#: page shows up here).
-EXPECTED_PAGES = {
-    "data-engineering": ALL_PAGES,
-    "trading": ["/desk/", "/imbalance/", "/trading/"],
-    "finance": ["/invoices/"],
-    "management": [],
-}
 
 
 def test_every_page_and_what_it_reads():

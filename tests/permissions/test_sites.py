@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_site_plan import EXPECTED_PAGES, REPORTS
+from permissions_support import EXPECTED_PAGES, REPORTS
 
 from flexpower_dagster.defs.permissions.leaks import (
     forbidden_identifiers,
