@@ -236,7 +236,12 @@ def test_the_sites_asset_runs_after_the_snapshots_and_the_full_site_in_the_repor
 
 
 def test_data_engineering_gets_a_copy_of_the_full_site_and_a_stale_site_goes(policy, tmp_path):
-    from flexpower_dagster.defs.permissions.sites import SiteBuildError, build_audience_site, site_path
+    from flexpower_dagster.defs.permissions.sites import (
+        SiteBuildError,
+        build_audience_site,
+        remove_stale_sites,
+        site_path,
+    )
 
     full = tmp_path / "build"
     for url in ALL_PAGES:
@@ -259,3 +264,7 @@ def test_data_engineering_gets_a_copy_of_the_full_site_and_a_stale_site_goes(pol
             build_audience_site(REPORTS, data, policy, policy.audiences["data-engineering"], conn, full_site=full)
     assert (old / "alerts" / "index.html").is_file()
     assert sorted(p.name for p in (data / "sites").iterdir()) == ["data-engineering"]  # no work copy left
+    (data / "sites" / "sales" / "x").mkdir(parents=True)  # an audience the policy no longer has
+    (data / "sites" / ".work-trading").mkdir()  # a killed build's work copy
+    assert remove_stale_sites(data, policy) == [".work-trading", "sales"]
+    assert sorted(p.name for p in (data / "sites").iterdir()) == ["data-engineering"]

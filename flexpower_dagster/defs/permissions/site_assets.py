@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from flexpower_dagster.defs.permissions.assets import POLICY
-from flexpower_dagster.defs.permissions.sites import SITES_DIR, SiteBuildError, build_audience_site
+from flexpower_dagster.defs.permissions.sites import SITES_DIR, SiteBuildError, build_audience_site, remove_stale_sites
 from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import quantities
 from flexpower_dagster.lib.dagster.resources import Alerting, DataDir, Warehouse
@@ -60,6 +60,9 @@ def audience_sites(
                 f"(Evidence {site.evidence_seconds:.1f} s, leak scan {site.scan_seconds:.1f} s), {site.files} files; "
                 + "; ".join(f"{url} left out: {why}" for url, why in site.plan.left_out.items())
             )
+    removed = remove_stale_sites(data_dir.path, POLICY)
+    if removed:
+        context.log.info(f"removed the sites of audiences the policy no longer has (or dead work copies): {removed}")
     if failures:
         raise dg.Failure(description=f"{len(failures)} audience site(s) not published:\n" + "\n".join(f"- {f}" for f in failures))
     metadata = {

@@ -358,8 +358,18 @@ def build_internal_sites(
     build takes both cores and ~3 GB); the sites of audiences the policy no longer has are removed."""
     out = [build_audience_site(reports, data_dir, policy, a, warehouse, full_site, ui_url, log)
            for a in policy.internal_audiences()]
-    keep = {s.path.name for s in out}
-    for stale in sorted((Path(data_dir) / SITES_DIR).iterdir()):
+    remove_stale_sites(data_dir, policy)
+    return out
+
+
+def remove_stale_sites(data_dir: str | Path, policy: Policy) -> list[str]:
+    """Remove the sites of audiences the policy no longer has, and the work copies of a build that was killed
+    (never left readable); returns what was removed."""
+    keep = {a.name for a in policy.internal_audiences()}
+    folder = Path(data_dir) / SITES_DIR
+    removed = []
+    for stale in sorted(folder.iterdir()) if folder.is_dir() else []:
         if stale.is_dir() and stale.name not in keep:
             shutil.rmtree(stale)
-    return out
+            removed.append(stale.name)
+    return removed
