@@ -162,6 +162,7 @@ def test_identifiers_are_read_from_the_warehouse(policy, permissions_warehouse):
     assert emails and found["customer e-mail"] == emails
     assert invoice_ids <= found["invoice id"]
     assert prices and values["price_eur_per_mwh"] == prices
+    assert all(float(v) != 0 for v in values["margin_known_eur"])  # zeros identify nothing
 
 
 def _parquet(path: Path, sql: str) -> None:
