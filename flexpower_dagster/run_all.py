@@ -4,8 +4,9 @@
 2. every delivery day present in the landing zone: one run of ``delivery_day_job`` per day;
 3. every invoice month covering those days: one run of ``invoice_month_job`` per month (the invoices, the customer
    statements ``data/statements/<YYYY-MM>/<customer>/``, the invoice documents and e-mails);
-4. the report site, the warehouse snapshot for people (``make sql``) and the audience snapshots of the permissions
-   policy (``data/snapshots/<audience>.duckdb``, docs/permissions.md): one run of ``report_job``;
+4. the report site, the warehouse snapshot for people (``make sql``), the audience snapshots of the permissions
+   policy (``data/snapshots/<audience>.duckdb``, docs/permissions.md) and the audience sites built from them
+   (``data/sites/<audience>/``): one run of ``report_job``;
 5. a short summary: days, row counts per ``marts`` table, where files are, how to look at them.
 
 ``--days 2025-06-07..2025-06-08`` builds only those days (and their months), ``--no-report`` skips step 4.
@@ -140,7 +141,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m flexpower_dagster.run_all", description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=parse_days, help="only these delivery days (and their months): D or D1..D2")
     parser.add_argument("--no-report", action="store_true",
-                        help="skip the report site, the warehouse snapshot and the audience snapshots")
+                        help="skip the report site, the warehouse snapshot, the audience snapshots and sites")
     return parser.parse_args(argv)
 
 
@@ -308,7 +309,7 @@ def print_summary(settings: Settings, days: list[date], outcomes: list[RunOutcom
         for table, n in counts.items():
             print(f"  marts.{table:<32} {n:>9,}")
     print(f"warehouse:  {settings.warehouse}")
-    for name in ("invoices", "outbox", "statements", "snapshots"):
+    for name in ("invoices", "outbox", "statements", "snapshots", "sites"):
         path = settings.data_dir / name
         print(f"{name + ':':<11} {path}{'' if path.exists() else ' (not written)'}")
     build = PROJECT_ROOT / "reports" / "build"

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e  # the sensors' and the automation's loop over a gr
 
 DAY = "2025-06-08"
 #: Assets the automation would also run but that need tools outside the test (Evidence/npm).
-NOT_IN_TEST = {dg.AssetKey(["report_site"])}
+NOT_IN_TEST = {dg.AssetKey(["report_site"]), dg.AssetKey(["audience_sites"])}  # Evidence builds
 
 #: In the order the files arrive: snapshots, forecasts and live data during the day, the imbalance
 #: estimate in the morning, trades at the end of the day and final prices, DSO data the next day.

@@ -21,7 +21,7 @@ def _specs():
 
 def test_every_asset_has_its_groups_owner_and_code_references_into_its_domain():
     specs = _specs()
-    assert len(specs) == 31  # 30 + customer_statements (issue 25, step 3)
+    assert len(specs) == 32  # 30 + customer_statements (issue 25, step 3) + audience_sites (step 2)
     for name, spec in specs.items():
         assert GROUP_SCHEME.fullmatch(spec.group_name), name
         assert spec.owners == [owner_of(spec.group_name, OWNERS)], name

@@ -45,7 +45,7 @@ pytestmark = pytest.mark.e2e  # `make run` and dagster-webserver as processes
 
 REPOSITORY = {"repositoryLocationName": CODE_LOCATION, "repositoryName": "__repository__"}
 #: Assets that are not warehouse tables (a static site, copies of the database): no column schema.
-NOT_TABLES = {"report_site", "warehouse_snapshot", "audience_snapshots"}
+NOT_TABLES = {"report_site", "warehouse_snapshot", "audience_snapshots", "audience_sites"}
 RANGE_SETTINGS = ("FLEXPOWER_FIRST_DAY", "FLEXPOWER_LAST_DAY")
 
 

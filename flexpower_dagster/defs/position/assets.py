@@ -65,15 +65,19 @@ def summarize_position_qh(out: pd.DataFrame) -> dict:
 
 
 def refresh_desk_file(conn: duckdb.DuckDBPyConnection, days: list[date], site: ReportSite, log: dg.DagsterLogManager) -> dict:
-    """After the position is written: rewrite the desk page's data file in the published site (no site yet: none)."""
+    """After the position is written: rewrite the desk page's data file in the published site (no site yet: none),
+    and in every audience site that has the desk page (its audience is granted every table the file carries, in full:
+    defs/permissions/sites.py, so the warehouse's payload is the audience's)."""
     if site.path is None or not site.path.is_dir():
         log.info(f"no published report site at {site.path}: desk data file not written (report_site writes it)")
         return {}
     started = time.monotonic()
     payload = desk_payload(conn, datetime.now(UTC).replace(tzinfo=None))
     path = write_desk_file(payload, site.path)
+    audience_files = [write_desk_file(payload, s) for s in site.audience_sites("desk")]
     return {
         "desk_file": dg.MetadataValue.path(str(path)),
+        "desk_audience_files": dg.MetadataValue.json([str(p) for p in audience_files]),
         "desk_written_at": dg.MetadataValue.timestamp(time.time()),  # the latency benchmark reads it
         "desk_days": dg.MetadataValue.json(payload["days"]),
         "desk_write_seconds": round(time.monotonic() - started, 3),

@@ -32,6 +32,9 @@ from flexpower_dagster.defs.position.tables import PORTFOLIO_SCOPE, POSITION_QH
 from flexpower_dagster.defs.trading.tables import TRADING_DAILY
 from flexpower_dagster.lib.warehouse import table_exists
 
+#: Every table :func:`desk_payload` reads: an audience's site gets the desk page only when the policy grants it all of
+#: them with every column (defs/permissions/sites.py; tests/permissions/test_sites.py keeps this list complete).
+DESK_TABLES = (POSITION_QH, EXCHANGE_PUBLIC_TRADES, IMBALANCE_PRICE_ESTIMATES, IMBALANCE_PRICE_FINAL, TRADING_DAILY)
 #: Where the desk page reads its data, relative to the built site (served as ``/live/desk_position.json``).
 DESK_FILE = "live/desk_position.json"
 #: How many of the newest delivery days with a position the file holds.

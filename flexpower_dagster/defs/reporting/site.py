@@ -106,6 +106,9 @@ class SnapshotResult:
     days: list[str]
     views: dict[str, int]
     seconds: float
+    #: report tables that could not be computed (``placeholders=False``: a table they read is not in the source),
+    #: with the missing table; the pages reading them cannot be built from this source
+    unavailable: dict[str, str] = field(default_factory=dict)
 
 
 def _quote(name: str) -> str:
@@ -191,6 +194,7 @@ def snapshot_warehouse(
     wait_seconds: float = LOCK_WAIT_SECONDS,
     ui_url: str = DEFAULT_UI_URL,
     targets: dict[str, Target] | None = None,
+    placeholders: bool = True,
 ) -> SnapshotResult:
     """Copy the report tables of ``warehouse`` into a new DuckDB file ``target`` (atomically replaced).
 
@@ -200,6 +204,10 @@ def snapshot_warehouse(
     (``pdf_url`` column). ``ui_url`` is the Dagster UI as people reach it: the alerts link their run or asset there.
     ``targets``: the KPI targets (default: ``kpi_targets.toml``, read before the warehouse is opened, so a bad
     file fails the build naming its entry).
+
+    ``placeholders=False`` (an audience's site, built from its scoped snapshot: docs/permissions.md): a page table
+    the source lacks is *not* created as an empty placeholder, so every report table reading it cannot be computed
+    and is listed in ``unavailable`` (a withheld column of a table that is there is still a NULL column).
     """
     targets = load_targets() if targets is None else targets
     started = time.monotonic()
@@ -267,13 +275,21 @@ def snapshot_warehouse(
             out.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         for qualified, columns in REPORT_TABLES.items():
             if qualified not in present:
-                cols = ", ".join(f"{_quote(c)} {t}" for c, t in columns.items())
-                out.execute(f"CREATE TABLE {qualified} ({cols})")
                 rows[qualified] = 0
-        _attach_invoice_docs(out, invoice_docs or {})
-        _printed_invoice_lines(out)
+                if placeholders:
+                    cols = ", ".join(f"{_quote(c)} {t}" for c, t in columns.items())
+                    out.execute(f"CREATE TABLE {qualified} ({cols})")
+        written = set(present) if not placeholders else set(REPORT_TABLES)
+        if INVOICES.qualified_name in written:
+            _attach_invoice_docs(out, invoice_docs or {})
+        skipped_extra = set()
+        if INVOICE_LINES.qualified_name in written:
+            _printed_invoice_lines(out)
+        else:
+            skipped_extra.add("invoice_line_text")
         _kpi_targets(out, targets)
-        day_sources = ("marts.portfolio_best_of_infeed", "marts.portfolio_forecast", "marts.trading_daily")
+        day_sources = [t for t in ("marts.portfolio_best_of_infeed", "marts.portfolio_forecast", "marts.trading_daily")
+                       if t in written]
         days = [
             r[0]
             for r in out.execute(
@@ -281,7 +297,7 @@ def snapshot_warehouse(
                 + " UNION ALL ".join(f"SELECT delivery_day FROM {t}" for t in day_sources)
                 + ") WHERE delivery_day IS NOT NULL ORDER BY 1"
             ).fetchall()
-        ]
+        ] if day_sources else []
         out.register("qh", _berlin_times(days))
         out.execute(
             "CREATE TABLE report.qh_time AS SELECT CAST(delivery_start AS TIMESTAMP) AS delivery_start, "
@@ -310,7 +326,9 @@ def snapshot_warehouse(
             "CAST(? AS VARCHAR) AS ui_url",
             [pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime(), str(warehouse), ui_url.rstrip("/")],
         )
-        views = create_report_views(out)  # after report.days/tables/snapshot (placeholder rows)
+        # after report.days/tables/snapshot (placeholder rows)
+        absent = None if placeholders else {t.split(".", 1)[1] for t in REPORT_TABLES if t not in written}
+        views, unavailable = create_report_views(out, absent=absent, skipped=skipped_extra)
         out.execute("CHECKPOINT")
     finally:
         out.close()
@@ -324,6 +342,7 @@ def snapshot_warehouse(
         days=[d.isoformat() for d in days],
         views=views,
         seconds=time.monotonic() - started,
+        unavailable=unavailable,
     )
 
 

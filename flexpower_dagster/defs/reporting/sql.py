@@ -19,6 +19,8 @@ NULL (never a silent 0).
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 
 from flexpower_dagster.defs.crm.formulas import FEE, PAYOUT, case_sql, qh_quantities
@@ -604,8 +606,21 @@ VIEWS: dict[str, str] = {
 }
 
 
-def create_report_views(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Materialise every report view as a table ``report.<name>`` (order matters); return row counts.
+#: DuckDB's message when a statement reads a table that is not there.
+_NO_TABLE = re.compile(r"Table with name (?P<name>\w+) does not exist")
+
+
+def create_report_views(
+    conn: duckdb.DuckDBPyConnection, absent: set[str] | None = None, skipped: set[str] | frozenset[str] = frozenset()
+) -> tuple[dict[str, int], dict[str, str]]:
+    """Materialise every report view as a table ``report.<name>`` (order matters); return row counts and the views
+    that could not be computed.
+
+    ``absent`` (an audience's site: docs/permissions.md) names the page tables deliberately not in the snapshot
+    (``invoices``, ``alerts`` ...): a view reading one of them, or a report table that could not be computed (nor
+    ``skipped``, an extra table the snapshot step did not write), is left out and returned as
+    ``{view: "needs <table>"}``, derived by DuckDB's binder from the view's SQL, never from a list kept by hand. Any
+    other error is raised. ``absent=None`` (the full site): every view must be computed.
 
     Every table gets ``is_placeholder`` (false). Evidence writes an unreadable parquet file for a source query
     with no rows ("too small to be a Parquet file") and the build crashes, so an empty table receives one
@@ -613,17 +628,31 @@ def create_report_views(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     typed sentinel in every column, not NULL: Evidence writes an all-NULL DATE/TIMESTAMP/BOOLEAN column as
     DOUBLE and page SQL such as ``strftime(invoice_month, ...)`` would then fail.
     """
-    counts = {}
+    counts: dict[str, int] = {}
+    unavailable: dict[str, str] = dict.fromkeys(skipped, "not written: its source table is not in the snapshot")
     for name, sql in VIEWS.items():
-        conn.execute(f"CREATE OR REPLACE TABLE report.{name} AS {sql}")
+        if absent is None:
+            conn.execute(f"CREATE OR REPLACE TABLE report.{name} AS {sql}")
+        else:
+            try:
+                conn.execute(f"CREATE OR REPLACE TABLE report.{name} AS {sql}")
+            except duckdb.CatalogException as error:
+                match = _NO_TABLE.search(str(error))
+                missing = match.group("name") if match else None
+                if missing not in absent and missing not in unavailable:
+                    raise
+                unavailable[name] = f"needs {missing}" + (f" ({unavailable[missing]})" if missing in unavailable else "")
+                continue
         counts[name] = conn.execute(f"SELECT count(*) FROM report.{name}").fetchone()[0]
     for name in list(VIEWS) + list(EXTRA_TABLES):
+        if name in unavailable:
+            continue
         conn.execute(f"ALTER TABLE report.{name} ADD COLUMN is_placeholder BOOLEAN DEFAULT false")
         if conn.execute(f"SELECT count(*) FROM report.{name}").fetchone()[0] == 0:
             cols = conn.execute(f"DESCRIBE report.{name}").fetchall()
             values = ", ".join(_sentinel(c[0], c[1]) for c in cols)
             conn.execute(f"INSERT INTO report.{name} VALUES ({values})")
-    return counts
+    return counts, unavailable
 
 
 def _sentinel(column: str, duckdb_type: str) -> str:

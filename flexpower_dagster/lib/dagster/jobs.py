@@ -3,8 +3,8 @@
 Every run has a target the code location defines, so the UI can re-execute it:
 
 * ``make run`` launches :data:`DELIVERY_DAY_JOB` (one run per delivery day), :data:`INVOICE_MONTH_JOB` (one
-  run per invoice month) and :data:`REPORT_JOB` (the report site, the warehouse snapshot and the audience snapshots of
-  the permissions policy, once);
+  run per invoice month) and :data:`REPORT_JOB` (the report site, the warehouse snapshot, the audience snapshots of
+  the permissions policy and the audience sites, once);
 * the landing-zone sensors and the automation sensor request asset selections of the implicit asset job,
   which the code location also defines; backfills launched from the UI do the same.
 
@@ -41,7 +41,7 @@ def _limit(job: str) -> dict[str, str]:
     return {"dagster/max_runtime": str(MAX_RUNTIME_SECONDS[job])}
 
 #: Unpartitioned assets over all days, built once after the days (excluded from the day job).
-REPORT_ASSETS = ("report_site", "warehouse_snapshot", "audience_snapshots")
+REPORT_ASSETS = ("report_site", "warehouse_snapshot", "audience_snapshots", "audience_sites")
 
 # The day job mixes staging assets (one day per run) with single-run-backfill marts; Dagster then runs one day
 # per run (the smaller policy), which is what staging needs. Its warning about that would print in every process.
@@ -85,8 +85,9 @@ def platform_jobs() -> list:
             selection=_REPORT,
             run_tags={**_limit(REPORT_JOB), WRITES_TAG: "report"},
             description=(
-                "The report site, the read-only warehouse snapshot and the audience snapshots of the permissions policy "
-                "(data/snapshots/<audience>.duckdb), over every day (run once after the days)."
+                "The report site, the read-only warehouse snapshot, the audience snapshots of the permissions policy "
+                "(data/snapshots/<audience>.duckdb) and the audience sites built from them (data/sites/<audience>/), "
+                "over every day (run once after the days)."
             ),
         ),
         alerts_job,

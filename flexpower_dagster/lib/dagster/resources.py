@@ -61,13 +61,23 @@ class DataDir(ConfigurableResource):
 
 class ReportSite(ConfigurableResource):
     """The published report site (``FLEXPOWER_SITE_DIR``): where the trading desk's data file is rewritten after
-    each position update. ``build_dir`` None: no file is written (tests that do not look at it)."""
+    each position update. ``build_dir`` None: no file is written (tests that do not look at it). ``sites_dir``: the
+    audience sites (``<data dir>/sites``, docs/permissions.md); the file is rewritten in each one that has the desk
+    page too."""
 
     build_dir: str | None = None
+    sites_dir: str | None = None
 
     @property
     def path(self) -> Path | None:
         return Path(self.build_dir) if self.build_dir else None
+
+    def audience_sites(self, page: str) -> list[Path]:
+        """The published audience sites that have ``page`` (e.g. ``desk``: ``<site>/desk/index.html``)."""
+        if not self.sites_dir or not Path(self.sites_dir).is_dir():
+            return []
+        return sorted(p for p in Path(self.sites_dir).iterdir()
+                      if p.is_dir() and not p.name.startswith(".") and (p / page / "index.html").is_file())
 
 
 class Alerting(ConfigurableResource):
@@ -94,7 +104,8 @@ def build_resources(settings: Settings) -> dict:
         ),
         "warehouse": Warehouse(path=str(settings.warehouse), lock_wait_seconds=settings.lock_wait_seconds),
         "data_dir": DataDir(root=str(settings.data_dir)),
-        "site": ReportSite(build_dir=str(settings.site_dir) if settings.site_dir else None),
+        "site": ReportSite(build_dir=str(settings.site_dir) if settings.site_dir else None,
+                           sites_dir=str(settings.data_dir / "sites") if settings.site_dir else None),
         "alerting": Alerting(
             now=settings.now.isoformat() if settings.now else None,
             webhook_url=settings.alert_webhook_url,
