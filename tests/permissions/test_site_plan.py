@@ -66,7 +66,7 @@ _WAREHOUSE_REF = re.compile(r"\b(marts|staging)\.(\w+)")
 _REPORT_REF = re.compile(r"\breport\.(\w+)")
 #: What the snapshot step itself reads to write its extra tables (site.py).
 _EXTRA_READS = {"invoice_line_text": {"marts.invoice_lines"}, "qh_time": set(), "days": set(), "tables": set(),
-                "snapshot": set()}
+                "snapshot": set(), "kpi_targets": set()}  # kpi_targets: from kpi_targets.toml, no warehouse table
 
 
 def _report_table_reads() -> dict[str, set[str]]:
