@@ -252,7 +252,7 @@ def validate_failing_rows(conn: Any, day: date, expectations: Sequence[Expectati
     from duckdb_engine import ConnectionWrapper
     from sqlalchemy.pool import StaticPool
 
-    from flexpower_dagster.lib.sql import day_params
+    from flexpower_dagster.lib.sql import day_params, quote
 
     class ReadSession(ConnectionWrapper):  # GX fetches rows after SQLAlchemy's rollback, which in DuckDB drops them:
         def begin(self) -> None:  # this session only reads, in autocommit
@@ -262,6 +262,10 @@ def validate_failing_rows(conn: Any, day: date, expectations: Sequence[Expectati
             pass
 
     context, cursor = gx_context(), conn.cursor()
+    # a cursor is a new connection to the same database: it starts in the default catalog, not the one the check's
+    # connection USEs (the DuckLake backend attaches the lake and USEs it), so it is pointed at the same one
+    (catalog,) = conn.execute("SELECT current_database()").fetchone()
+    cursor.execute(f"USE {quote(catalog)}")
     for key, value in day_params(day).items():
         cursor.execute(f"SET VARIABLE {key} = ?", [value])
     source_name = f"warehouse-{threading.get_ident()}-{id(cursor)}"
