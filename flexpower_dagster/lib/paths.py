@@ -8,6 +8,7 @@ say (``..``, an absolute path, a symbolic link pointing elsewhere). Identifiers 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -25,3 +26,14 @@ def safe_path(root: str | Path, *parts: str) -> Path:
     if candidate != base and base not in candidate.parents:
         raise UnsafePathError(f"{'/'.join(map(str, parts))!r} resolves outside {base}")
     return candidate
+
+
+def write_if_changed(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` unless it already holds exactly that: a temporary file beside it, then
+    ``os.replace``, so a reader never sees half a document and an unchanged file keeps its mtime."""
+    if path.is_file() and path.read_bytes() == content:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(content)
+    os.replace(tmp, path)

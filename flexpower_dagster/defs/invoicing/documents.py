@@ -16,7 +16,6 @@ Everything here is deterministic: the same invoice rows give the same bytes.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -45,7 +44,7 @@ from flexpower_dagster.defs.invoicing.tables import INVOICE_DOCUMENTS, INVOICE_R
 from flexpower_dagster.lib.customers import statement_attachment_name
 from flexpower_dagster.lib.exports import safe_csv
 from flexpower_dagster.lib.mail import Attachment, build_message
-from flexpower_dagster.lib.paths import safe_path
+from flexpower_dagster.lib.paths import safe_path, write_if_changed
 
 SENDER = "FlexPower Invoicing <invoicing@flexpower.example>"
 #: Payment terms: the balance is due this many days after the document date (docs/invoicing.md).
@@ -533,15 +532,6 @@ def month_documents(month: date, invoices: pd.DataFrame, lines: pd.DataFrame,
     return issue_documents(month, invoices, lines, register, issuer)[0]
 
 
-def _write_if_changed(path: Path, content: bytes) -> None:
-    if path.is_file() and path.read_bytes() == content:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(content)
-    os.replace(tmp, path)
-
-
 def month_dirs(data_dir: Path, month: date) -> tuple[Path, Path]:
     return data_dir / "invoices" / f"{month:%Y-%m}", data_dir / "outbox" / f"{month:%Y-%m}"
 
@@ -554,7 +544,7 @@ def write_documents(data_dir: Path, month: date, docs: Iterable[Document]) -> pd
     wanted = set(targets.values())
     for d in docs:
         if d.content is not None:
-            _write_if_changed(targets[d.path], d.content)
+            write_if_changed(targets[d.path], d.content)
     for folder in month_dirs(data_dir, month):
         if folder.is_dir():
             for f in folder.iterdir():

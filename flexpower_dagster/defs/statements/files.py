@@ -10,7 +10,6 @@ of the month that no longer has a customer (a contract moved to another e-mail) 
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from flexpower_dagster.lib.customers import (
     month_folder,
     statement_files,
 )
-from flexpower_dagster.lib.paths import safe_path
+from flexpower_dagster.lib.paths import safe_path, write_if_changed
 
 
 @dataclass(frozen=True)
@@ -72,22 +71,13 @@ def render_month(customers: Iterable[CustomerMonth], month: date, issuer: Issuer
     return out
 
 
-def _write_if_changed(path: Path, content: bytes) -> None:
-    if path.is_file() and path.read_bytes() == content:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(content)
-    os.replace(tmp, path)
-
-
 def write_month(data_dir: str | Path, month: date, statements: MonthStatements) -> list[Path]:
     """Write the month's statements; remove the month's customer folders that have none now. Returns the paths."""
     data_dir = Path(data_dir)
     written = []
     for f in statements.files:
         target = safe_path(data_dir, *f.path.split("/"))
-        _write_if_changed(target, f.content)
+        write_if_changed(target, f.content)
         written.append(target)
     month_dir = safe_path(data_dir, STATEMENTS_DIR, month_folder(month))
     keep = {p.parent for p in written}

@@ -9,7 +9,7 @@ bytes (the document date is the first day of the following month, as on the invo
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,7 @@ import pandas as pd
 from flexpower_dagster.defs.invoicing.documents import eur, issuer_lines, printed_lines
 from flexpower_dagster.defs.invoicing.lines import CUSTOMER_PAYS, FLEX_PAYS
 from flexpower_dagster.defs.invoicing.parties import Issuer
+from flexpower_dagster.defs.invoicing.pdf import a4_document, latin1
 from flexpower_dagster.defs.statements.data import CustomerMonth, month_end
 
 if TYPE_CHECKING:  # fpdf and Jinja2 are imported where a document is drawn, not when the code location loads
@@ -195,15 +196,10 @@ def render_html(model: dict) -> bytes:
                             line_headings=LINE_HEADINGS).encode("utf-8")
 
 
-def _latin1(text) -> str:
-    """fpdf2's core fonts are Latin-1: replace anything else (never expected in our texts)."""
-    return str(text).encode("latin-1", "replace").decode("latin-1")
-
-
 def _lines(pdf: FPDF, lines: list[str], bold_first: bool = False) -> None:
     for i, line in enumerate(lines):
         pdf.set_font("Helvetica", "B" if bold_first and i == 0 else "", 7)
-        pdf.multi_cell(0, 3.8, _latin1(line), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 3.8, latin1(line), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", size=7)
 
 
@@ -226,16 +222,16 @@ def _invoice_lines(pdf: FPDF, inv: dict) -> None:
     pdf.ln(4.4)
     for no, description, direction, *figures in inv["lines"]:
         pdf.set_font("Helvetica", size=7)
-        pdf.multi_cell(0, 3.8, _latin1(f"{no}. {description} - {direction}"), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 3.8, latin1(f"{no}. {description} - {direction}"), new_x="LMARGIN", new_y="NEXT")
         pdf.cell(32, 3.8, "")
         for v, w in zip(figures, LINE_WIDTHS, strict=True):
-            pdf.cell(w, 3.8, _latin1(v), align="R")
+            pdf.cell(w, 3.8, latin1(v), align="R")
         pdf.ln(4.4)
     t = inv["totals"]
     pdf.set_font("Helvetica", "B", 7)
-    pdf.cell(32 + LINE_WIDTHS[0] + LINE_WIDTHS[1], 4.2, _latin1(f"Total ({t['balance']})"), border="T")
+    pdf.cell(32 + LINE_WIDTHS[0] + LINE_WIDTHS[1], 4.2, latin1(f"Total ({t['balance']})"), border="T")
     for v, w in zip((t["net"], t["vat"], t["gross"]), LINE_WIDTHS[2:], strict=True):
-        pdf.cell(w, 4.2, _latin1(v), border="T", align="R")
+        pdf.cell(w, 4.2, latin1(v), border="T", align="R")
     pdf.ln(6)
     pdf.set_font("Helvetica", size=7)
 
@@ -253,48 +249,39 @@ def _grid(pdf: FPDF, headings, rows, widths, total) -> None:
     pdf.set_font("Helvetica", "B", 7)
     for line in range(2):
         for i, (h, w) in enumerate(zip(headings, widths, strict=True)):
-            pdf.cell(w, 3.6, _latin1(h[line]), border="B" if line else 0, align="L" if i == 0 else "R")
+            pdf.cell(w, 3.6, latin1(h[line]), border="B" if line else 0, align="L" if i == 0 else "R")
         pdf.ln(3.6)
     pdf.set_font("Helvetica", size=7)
     for r in rows:
         for i, (v, w) in enumerate(zip(r, widths, strict=True)):
-            pdf.cell(w, 3.8, _latin1(v), align="L" if i == 0 else "R")
+            pdf.cell(w, 3.8, latin1(v), align="L" if i == 0 else "R")
         pdf.ln(3.8)
     pdf.set_font("Helvetica", "B", 7)
     for i, (v, w) in enumerate(zip(total, widths, strict=True)):
-        pdf.cell(w, 4.2, _latin1(v), border="T", align="L" if i == 0 else "R")
+        pdf.cell(w, 4.2, latin1(v), border="T", align="L" if i == 0 else "R")
     pdf.ln(6)
     pdf.set_font("Helvetica", size=7)
 
 
 def render_pdf(model: dict) -> bytes:
-    from fpdf import FPDF
-
-    issue: date = model["issue_date"]
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_creation_date(datetime(issue.year, issue.month, issue.day, tzinfo=UTC))
-    pdf.set_title(model["title"])
-    pdf.set_author(model["issuer"][0])
-    pdf.set_subject(f"{model['title']} for {', '.join(model['customer'])}")
-    pdf.set_creator("flexpower_dagster customer statements")
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
+    pdf = a4_document(model["title"], model["issuer"][0], f"{model['title']} for {', '.join(model['customer'])}",
+                      "flexpower_dagster customer statements", model["issue_date"])
     pdf.set_font("Helvetica", size=8)
     for line in model["issuer"]:
-        pdf.cell(0, 4, _latin1(line), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 4, latin1(line), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     pdf.set_font("Helvetica", "B", 15)
-    pdf.cell(0, 8, _latin1(model["title"]), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 8, latin1(model["title"]), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", size=9)
     for label, value in (("Customer", ", ".join(model["customer"])), ("Period", model["period"]),
                          ("Document date", model["document_date"])):
-        pdf.cell(30, 5, _latin1(label))
-        pdf.multi_cell(0, 5, _latin1(value), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(30, 5, latin1(label))
+        pdf.multi_cell(0, 5, latin1(value), new_x="LMARGIN", new_y="NEXT")
 
     def heading(text: str, size: int = 11) -> None:
         pdf.ln(2)
         pdf.set_font("Helvetica", "B", size)
-        pdf.multi_cell(0, 6, _latin1(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 6, latin1(text), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", size=7)
 
     heading("Contracts")
@@ -310,12 +297,12 @@ def render_pdf(model: dict) -> bytes:
         pdf.multi_cell(0, 4, "No invoice for this month yet.", new_x="LMARGIN", new_y="NEXT")
     for inv in model["invoices"]:
         heading(f"Invoice {inv['invoice_id']} (contract {inv['contract_id']}, asset {inv['asset_id']})", 9)
-        pdf.multi_cell(0, 4, _latin1(f"Status: {inv['status']}. Document number: {inv['document_number']}."),
+        pdf.multi_cell(0, 4, latin1(f"Status: {inv['status']}. Document number: {inv['document_number']}."),
                        new_x="LMARGIN", new_y="NEXT")
         if inv["lines"]:
             _invoice_lines(pdf, inv)
     pdf.ln(2)
     pdf.set_font("Helvetica", size=7)
     for n in model["notes"]:
-        pdf.multi_cell(0, 3.6, _latin1(n), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 3.6, latin1(n), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
