@@ -15,7 +15,7 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 # a sensor tick may take this long before Dagster stops it (the stage limits: docs/operations.md)
 export DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS ?= 180
 
-.PHONY: setup setup-python setup-reports setup-browser setup-postgres postgres setup-nginx serve run dev cluster test test-fast record-broken-build lint lock reset benchmark benchmark-backfill benchmark-desk benchmark-startup screenshots sql
+.PHONY: setup setup-python setup-reports setup-browser setup-postgres postgres setup-nginx serve run dev cluster test test-fast record-broken-build lint lock reset benchmark benchmark-backfill benchmark-parallel benchmark-desk benchmark-startup screenshots sql
 
 ## setup: .venv exactly as uv.lock pins it (package editable); report site packages exactly as package-lock.json pins them
 setup: setup-python setup-reports
@@ -130,6 +130,13 @@ benchmark: setup
 ## benchmark-backfill: the 30-day backfill of 1,000 assets vs the floor (opt-in: ~35 GB of demo files, hours today)
 benchmark-backfill: setup
 	$(PY) scripts/benchmark.py --only backfill --backfill-days 30 --backfill-assets 1000 --budget-minutes 0 $(ARGS)
+
+## benchmark-parallel: a backfill of the 1,000-asset demo, 10 days, one run at a time on the DuckDB file vs 2 parallel
+## worker processes on DuckLake in a private Postgres (installed when missing, else skipped): wall, CPU, peak memory;
+## the marts' checksums of both must be identical (else exit 1) -> docs/scaling.md and build/benchmark/parallel.json;
+## not in CI. `make benchmark-parallel ARGS="--assets 5 --days 3"` takes a few minutes
+benchmark-parallel: setup
+	$(PY) scripts/benchmark_parallel.py $(ARGS)
 
 ## benchmark-desk: file landing -> marts.position_qh -> desk data file under `dagster dev`, per file kind (median, worst,
 ## where the time goes) -> docs/benchmarks.md and build/benchmark/desk.json; 30-45 min on 2 cores; not in CI

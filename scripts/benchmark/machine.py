@@ -57,12 +57,12 @@ def machine() -> dict:
 REPORT = "docs/benchmarks.md"
 
 
-def commit() -> tuple[str, bool]:
-    """(HEAD commit, whether tracked files other than the report differ from it) of the project."""
+def commit(reports: tuple[str, ...] = (REPORT,)) -> tuple[str, bool]:
+    """(HEAD commit, whether tracked files other than the ``reports`` the benchmark rewrites differ from it)."""
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True)
         return done.stdout.strip() if done.returncode == 0 else ""
 
     head = git("rev-parse", "HEAD") or "unknown"
     changed = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
-    return head, any(path != REPORT for path in changed)  # the report this benchmark rewrites does not count
+    return head, any(path not in reports for path in changed)  # the report this benchmark rewrites does not count
