@@ -134,7 +134,7 @@ benchmark-backfill: setup
 ## benchmark-parallel: a backfill of the 1,000-asset demo, 10 days, one run at a time on the DuckDB file vs 2 parallel
 ## worker processes on DuckLake in a private Postgres (installed when missing, else skipped): wall, CPU, peak memory;
 ## the marts' checksums of both must be identical (else exit 1) -> docs/scaling.md and build/benchmark/parallel.json;
-## not in CI. `make benchmark-parallel ARGS="--assets 5 --days 3"` takes a few minutes
+## ~1-1.5 h on an idle 2-core machine; not in CI. `make benchmark-parallel ARGS="--assets 5 --days 3"`: a few minutes
 benchmark-parallel: setup
 	$(PY) scripts/benchmark_parallel.py $(ARGS)
 
