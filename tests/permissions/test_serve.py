@@ -8,7 +8,6 @@ import base64
 import http.client
 import os
 import shutil
-import socket
 import stat
 import subprocess
 import time
@@ -16,6 +15,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from permissions_support import running_nginx
 
 from flexpower_dagster.defs.permissions import serve
 from flexpower_dagster.lib.customers import customer_slug
@@ -55,46 +55,11 @@ def _tree(root: Path) -> Path:
     return data
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _nginx() -> Path:
-    if not serve.NGINX.exists():
-        subprocess.run(["make", "--no-print-directory", "setup-nginx"], cwd=PROJECT_ROOT, capture_output=True, check=False)
-    if not serve.NGINX.exists():
-        pytest.skip(f"Debian's nginx ({serve.NGINX}) is not installed and `make setup-nginx` could not install it "
-                    "(apt-get needs root and the Debian mirror)")
-    return serve.NGINX
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """nginx on a free port over the temporary tree; yields (base URL port, layout, user -> password)."""
-    _nginx()
-    data = _tree(tmp_path_factory.mktemp("serve"))
-    port = _free_port()
-    layout = serve.prepare(data, port, AUDIENCES, run_user=serve.worker_user())
-    proc = subprocess.Popen(serve.nginx_command(layout, "-g", "daemon off;"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    out = proc.stdout.read().decode() if proc.poll() is not None else ""
-                    pytest.fail(f"nginx did not listen on {port}: {out}")
-                time.sleep(0.1)
-        passwords = {name: entry["password"] for name, entry in
-                     tomllib.loads(layout.credentials.read_text())["users"].items()}
-        yield port, layout, passwords
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    with running_nginx(_tree(tmp_path_factory.mktemp("serve")), AUDIENCES) as running:
+        yield running
 
 
 def get(port: int, path: str, user: str | None = None, password: str | None = None, method: str = "GET"):

@@ -130,7 +130,9 @@ def test_the_project_is_cut_to_the_plan(policy, tmp_path):
     assert pages == ["alerts.md", "asset.md", "data-quality.md", "desk.md", "imbalance.md", "index.md", "trading.md"]
     assert "pages/index.md" in removed and "sources/warehouse/invoices.sql" in removed
     index = (project / "pages" / "index.md").read_text()
-    assert "warehouse." not in index and "[Trading](/trading/)" in index and "Invoices" not in index
+    assert "[Trading](/trading/)" in index and "Invoices" not in index
+    # its only query: when the data was taken (a page without a query makes Evidence ask for a missing file)
+    assert re.findall(r"warehouse\.\w+", index) == ["warehouse.snapshot"] and "Data as of" in index
     kept = sorted(p.stem for p in (project / "sources" / "warehouse").glob("*.sql"))
     assert kept == sorted(plan.queries) and "invoices" not in kept and "invoice_lines" not in kept
 
@@ -236,36 +238,37 @@ def test_the_sites_asset_runs_after_the_snapshots_and_the_full_site_in_the_repor
     assert dg.AssetKey("audience_sites") in defs.resolve_job_def(REPORT_JOB).asset_layer.executable_asset_keys
 
 
-def test_data_engineering_gets_a_copy_of_the_full_site_and_a_stale_site_goes(policy, tmp_path):
-    from flexpower_dagster.defs.permissions.sites import (
-        SiteBuildError,
-        build_audience_site,
-        remove_stale_sites,
-        site_path,
-    )
+def test_each_site_is_built_for_its_path_under_make_serve(tmp_path):
+    """Evidence's deployment.basePath of the project copy is /<audience>: every page, script and link of the build
+    starts with it (`make serve` serves the site under /<audience>/); only a plain path is accepted."""
+    import yaml
 
-    full = tmp_path / "build"
-    for url in ALL_PAGES:
-        (full / url.strip("/")).mkdir(parents=True, exist_ok=True)
-        (full / url.strip("/") / "index.html").write_text(f"<p>{url}</p>")
-    (full / "live").mkdir()
-    (full / "live" / "desk_position.json").write_text("{}")
+    from flexpower_dagster.defs.permissions.sites import SiteBuildError, set_base_path
+
+    copy_project(REPORTS, tmp_path / "p")
+    before = (tmp_path / "p" / "evidence.config.yaml").read_text()
+    set_base_path(tmp_path / "p", "/data-engineering")
+    after = (tmp_path / "p" / "evidence.config.yaml").read_text()
+    assert yaml.safe_load(after)["deployment"]["basePath"] == "/data-engineering"
+    assert yaml.safe_load(before)["deployment"]["basePath"] == ""  # the full site stays at the server's root
+    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True) if a != b]
+    assert len(changed) == 1  # nothing else of the configuration moves
+    assert (REPORTS / "evidence.config.yaml").read_text() == before  # the project itself is untouched
+    for bad in ("trading", "/Trading", "/../x", "/a/b", "/a b", "/a\"\nx: 1", "/" + "a" * 64):
+        with pytest.raises(SiteBuildError, match="base path"):
+            set_base_path(tmp_path / "p", bad)
+    (tmp_path / "q").mkdir()
+    (tmp_path / "q" / "evidence.config.yaml").write_text("deployment: {}\n")
+    with pytest.raises(SiteBuildError, match=r"no deployment\.basePath line"):
+        set_base_path(tmp_path / "q", "/trading")
+
+
+def test_stale_sites_and_dead_work_copies_go(policy, tmp_path):
+    from flexpower_dagster.defs.permissions.sites import remove_stale_sites, site_path
+
     data = tmp_path / "data"
-    old = site_path(data, "data-engineering")
-    old.mkdir(parents=True)
-    (old / "stale.html").write_text("old")
-    with duckdb.connect() as conn:
-        site = build_audience_site(REPORTS, data, policy, policy.audiences["data-engineering"], conn, full_site=full)
-        assert site.how == "full site" and site.plan.urls == ALL_PAGES and site.path == old
-        assert (old / "live" / "desk_position.json").is_file() and not (old / "stale.html").exists()
-        assert site.files == len(ALL_PAGES) + 1
-        # a full site missing a page is refused; the published copy stays
-        (full / "alerts" / "index.html").unlink()
-        with pytest.raises(SiteBuildError, match="data-engineering: the build has pages"):
-            build_audience_site(REPORTS, data, policy, policy.audiences["data-engineering"], conn, full_site=full)
-    assert (old / "alerts" / "index.html").is_file()
-    assert sorted(p.name for p in (data / "sites").iterdir()) == ["data-engineering"]  # no work copy left
+    site_path(data, "trading").mkdir(parents=True)
     (data / "sites" / "sales" / "x").mkdir(parents=True)  # an audience the policy no longer has
     (data / "sites" / ".work-trading").mkdir()  # a killed build's work copy
     assert remove_stale_sites(data, policy) == [".work-trading", "sales"]
-    assert sorted(p.name for p in (data / "sites").iterdir()) == ["data-engineering"]
+    assert sorted(p.name for p in (data / "sites").iterdir()) == ["trading"]

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.site
 
 @pytest.fixture(scope="module")
 def sites(policy, permissions_warehouse, internal_snapshots, tmp_path_factory):
-    """The four internal sites, built as the asset builds them (data-engineering's by Evidence too: no full site)."""
+    """The four internal sites, built as the asset builds them (two at a time, each for its path /<audience>/)."""
     if not (REPORTS / "node_modules" / ".bin" / "evidence").exists():
         pytest.fail("Evidence is not installed: run `make setup`")
     data = tmp_path_factory.mktemp("audience_sites")
@@ -40,7 +40,7 @@ def sites(policy, permissions_warehouse, internal_snapshots, tmp_path_factory):
         shutil.copy(path, data / "snapshots" / path.name)
     shutil.copytree(permissions_warehouse.data_dir / "invoices", data / "invoices")
     with open_reader(permissions_warehouse.warehouse) as conn:
-        builds = build_internal_sites(REPORTS, data, policy, conn, full_site=None)
+        builds = build_internal_sites(REPORTS, data, policy, conn)
     return {b.audience: b for b in builds}
 
 
@@ -129,3 +129,42 @@ def test_the_trading_site_carries_the_desk_file_of_its_snapshot(sites, permissio
     assert written["days"] == expected["days"] and written["days"]
     assert written["by_day"] == json.loads(json.dumps(expected["by_day"]))
     assert not (sites["finance"].path / DESK_FILE).exists()
+
+
+def test_every_site_is_built_for_its_own_path(sites):
+    """Nothing of a site is loaded from the server's root: `make serve`'s own check finds no problem."""
+    from flexpower_dagster.defs.permissions import serve
+
+    assert serve.site_problems(next(iter(sites.values())).path.parent, sorted(sites)) == []
+    for name, site in sites.items():
+        if site.how == "evidence":
+            index = (site.path / "index.html").read_text()
+            assert f'"/{name}/_app/' in index and '"/_app/' not in index
+
+
+@pytest.mark.e2e
+def test_chromium_opens_every_page_of_every_site_under_make_serve(sites, browser):
+    """Each audience's user opens each page of its site through `make serve`'s nginx: 200, no request of the page
+    fails (scripts, data files, query results, the desk file), no console error, and every link stays in the site."""
+    from permissions_support import running_nginx
+
+    data = next(iter(sites.values())).path.parent.parent
+    with running_nginx(data, sorted(sites)) as (port, _layout, passwords):
+        for name, site in sorted(sites.items()):
+            context = browser.new_context(http_credentials={"username": name, "password": passwords[name]})
+            for url in sorted({*site.plan.urls, "/"}):
+                page = context.new_page()
+                failed: list[tuple[int, str]] = []
+                errors: list[str] = []
+                page.on("response", lambda r, failed=failed: r.status >= 400 and failed.append((r.status, r.url)))
+                page.on("console", lambda m, errors=errors: m.type == "error" and errors.append(m.text))
+                response = page.goto(f"http://127.0.0.1:{port}/{name}{url}", wait_until="networkidle")
+                page.wait_for_timeout(500)
+                assert response.status == 200, (name, url)
+                assert failed == [] and errors == [], (name, url, failed, errors)
+                assert page.locator("h1").count(), (name, url)
+                links = page.eval_on_selector_all("a[href^='/']", "els => els.map(e => e.getAttribute('href'))")
+                outside = [link for link in links if link != f"/{name}" and not link.startswith(f"/{name}/")]
+                assert outside == [], (name, url, outside[:5])
+                page.close()
+            context.close()

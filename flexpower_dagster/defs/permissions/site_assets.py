@@ -1,18 +1,20 @@
 """Dagster wiring of the audience sites (logic in :mod:`.sites` and :mod:`.leaks`; docs/permissions.md).
 
 ``audience_sites`` builds ``<data dir>/sites/<audience>/`` for every internal audience of the policy from its scoped
-snapshot, after ``audience_snapshots`` (the data) and ``report_site`` (the full site, which is data-engineering's):
+snapshot, each for the path ``make serve`` serves it under (``/<audience>/``), two Evidence builds at a time, after
+``audience_snapshots`` (the data) and ``report_site`` (the full site's Evidence build never overlaps these):
 ``make run`` builds it at the end of the report job; under ``make dev`` the automation rebuilds it once after both.
 A site with a query error, a page set other than planned or any leak found by the scan fails the asset naming it,
 and that audience's published site stays as it was.
 """
 
+import time
 from pathlib import Path
 
 import dagster as dg
 
 from flexpower_dagster.defs.permissions.assets import POLICY
-from flexpower_dagster.defs.permissions.sites import SITES_DIR, SiteBuildError, build_audience_site, remove_stale_sites
+from flexpower_dagster.defs.permissions.sites import SITE_BUILD_WORKERS, SITES_DIR, build_sites
 from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import quantities
 from flexpower_dagster.lib.dagster.resources import Alerting, DataDir, Warehouse
@@ -21,9 +23,10 @@ from flexpower_dagster.settings import reports_dir as default_reports_dir
 
 
 class AudienceSitesConfig(dg.Config):
-    """Where the Evidence project lives (its ``build/`` is the full site data-engineering's site is copied from)."""
+    """Where the Evidence project lives, and how many audience sites are built at once."""
 
     reports_dir: str = str(default_reports_dir())  # FLEXPOWER_REPORTS_DIR, default reports/
+    workers: int = SITE_BUILD_WORKERS
 
 
 @dg.asset(
@@ -35,7 +38,7 @@ class AudienceSitesConfig(dg.Config):
         "The report site per internal audience of the permissions policy (<data dir>/" + SITES_DIR + "/<audience>/: "
         f"{', '.join(a.name for a in POLICY.internal_audiences())}), built from the audience's scoped snapshot with only "
         "the pages whose report tables it may see (derived from the page SQL), every file leak-scanned before it is "
-        "published; data-engineering's is the full site. docs/permissions.md."
+        "published; each built for its path under `make serve` (/<audience>/). docs/permissions.md."
     ),
 )
 @limited("reporting")
@@ -44,32 +47,26 @@ def audience_sites(
     alerting: Alerting,
 ) -> dg.MaterializeResult:
     reports = Path(config.reports_dir)
-    builds, failures = [], []
+    started = time.monotonic()
     with open_reader(warehouse.path, wait_seconds=warehouse.lock_wait_seconds, log=context.log.info) as conn:
-        for audience in POLICY.internal_audiences():
-            try:
-                site = build_audience_site(reports, data_dir.path, POLICY, audience, conn, full_site=reports / "build",
-                                           ui_url=alerting.ui_url, log=context.log.info)
-            except SiteBuildError as error:  # the other audiences' sites are still built
-                failures.append(str(error))
-                context.log.error(str(error))
-                continue
-            builds.append(site)
-            context.log.info(
-                f"{site.audience}: {site.how}, pages {', '.join(site.plan.urls) or '(none)'} in {site.seconds:.1f} s "
-                f"(Evidence {site.evidence_seconds:.1f} s, leak scan {site.scan_seconds:.1f} s), {site.files} files; "
-                + "; ".join(f"{url} left out: {why}" for url, why in site.plan.left_out.items())
-            )
-    removed = remove_stale_sites(data_dir.path, POLICY)
-    if removed:
-        context.log.info(f"removed the sites of audiences the policy no longer has (or dead work copies): {removed}")
+        builds, failures = build_sites(reports, data_dir.path, POLICY, conn, ui_url=alerting.ui_url,
+                                       log=context.log.info, workers=config.workers)
+    for site in builds:
+        context.log.info(
+            f"{site.audience}: {site.how}, pages {', '.join(site.plan.urls) or '(none)'} in {site.seconds:.1f} s "
+            f"(Evidence {site.evidence_seconds:.1f} s, leak scan {site.scan_seconds:.1f} s), {site.files} files; "
+            + "; ".join(f"{url} left out: {why}" for url, why in site.plan.left_out.items())
+        )
+    for failure in failures:  # the other audiences' sites are still built and published
+        context.log.error(failure)
     if failures:
         raise dg.Failure(description=f"{len(failures)} audience site(s) not published:\n" + "\n".join(f"- {f}" for f in failures))
     metadata = {
         "directory": dg.MetadataValue.path(str(data_dir.path / SITES_DIR)),
         "policy_sha256": POLICY.sha256,
         "sites": len(builds),
-        "seconds": round(sum(s.seconds for s in builds), 1),
+        "seconds": round(time.monotonic() - started, 1),  # wall: the builds overlap
+        "workers": config.workers,
     }
     for site in builds:
         metadata[f"{site.audience}_pages"] = dg.MetadataValue.json(site.plan.urls)

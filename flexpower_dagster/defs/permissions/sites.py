@@ -27,6 +27,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,6 +72,12 @@ _SOURCE_REF = re.compile(r"\bwarehouse\.(?P<name>[A-Za-z_]\w*)")
 _REPORT_REF = re.compile(r"\breport\.(?P<name>[A-Za-z_]\w*)")
 _COMPONENT = re.compile(r"<(?P<name>[A-Z]\w*)")
 _TITLE = re.compile(r"^title:\s*(?P<title>.+?)\s*$", re.M)
+#: ``deployment.basePath`` in evidence.config.yaml (the project's file sets it to "" under ``deployment:``).
+_BASE_PATH = re.compile(r"^(?P<indent>[ \t]+)basePath:.*$", re.M)
+#: The source query (and report table) of when the snapshot was taken: the generated home page shows it.
+HOME_QUERY = "snapshot"
+#: A base path an audience's site is served under: ``/<audience>`` (the policy's internal audience names).
+_SAFE_BASE = re.compile(r"/[a-z0-9][a-z0-9-]{0,62}")
 
 
 def site_path(data_dir: str | Path, audience: str) -> Path:
@@ -174,16 +181,37 @@ def plan_site(audience: str, reads: Mapping[str, PageReads], unavailable: Mappin
 
 
 def index_page(audience: Audience, plan: SitePlan) -> str:
-    """The home page of a site whose audience may not see the portfolio overview: who it is for and its pages (no
-    query: it reads no data)."""
+    """The home page of a site whose audience may not see the portfolio overview: who it is for, its pages and, when
+    the plan keeps the :data:`HOME_QUERY` source, when the data was taken (a page without any query would also make
+    every visit ask Evidence for a query file that does not exist: a 404 in the browser's console)."""
     links = "\n".join(f"- [{p.title}]({p.url})" for p in sorted(plan.pages, key=lambda p: p.url))
+    as_of = ""
+    if HOME_QUERY in plan.queries:
+        as_of = (
+            f"```sql home_snapshot\nselect strftime(taken_at_utc, '%d.%m.%Y %H:%M') as taken_at "
+            f"from warehouse.{HOME_QUERY} where not is_placeholder\n```\n\n"
+            'Data as of <Value emptySet=pass emptyMessage="no data" data={home_snapshot} column=taken_at /> UTC.\n\n'
+        )
     return (
         "---\ntitle: FlexPower reports\nsidebar_position: 1\n---\n\n"
         f"Reports for **{audience.name}**: {audience.description}\n\n"
         "This site holds only the data the permissions policy grants this audience (docs/permissions.md); the pages "
         "that need other data are not part of it.\n\n"
-        f"{links}\n"
+        f"{as_of}{links}\n"
     )
+
+
+def set_base_path(project: str | Path, base: str) -> None:
+    """Build the Evidence project copy at ``project`` for serving under ``base`` (``/<audience>``, as ``make serve``
+    does): its ``deployment.basePath``, so every page, script, data file and link the build writes starts with
+    ``base`` instead of the server's root."""
+    if not _SAFE_BASE.fullmatch(base):
+        raise SiteBuildError(f"base path {base!r} is not /<lower-case letters, digits and dashes>")
+    config = Path(project) / "evidence.config.yaml"
+    text, found = _BASE_PATH.subn(lambda m: f'{m["indent"]}basePath: "{base}"', config.read_text(), count=1)
+    if found != 1:
+        raise SiteBuildError(f"{config}: no deployment.basePath line to set to {base!r}")
+    config.write_text(text)
 
 
 def prepare_project(project: str | Path, audience: Audience, plan: SitePlan) -> list[str]:
@@ -212,7 +240,7 @@ def prepare_project(project: str | Path, audience: Audience, plan: SitePlan) -> 
 
 #: The home page of an audience the policy grants no page: plain HTML, no Evidence build (it would ship no data).
 EMPTY_SITE_HTML = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>FlexPower reports</title></head>
+<html lang="en"><head><meta charset="utf-8"><title>FlexPower reports</title><link rel="icon" href="data:,"></head>
 <body><h1>FlexPower reports</h1>
 <p>Reports for <b>{name}</b>: {description}</p>
 <p>No page of the report site reads only data the permissions policy grants this audience, so this site has no
@@ -228,7 +256,7 @@ class SiteBuild:
     audience: str
     path: Path
     plan: SitePlan
-    how: str  # "evidence" (built), "full site" (the full site copied: data-engineering), "no page" (static page)
+    how: str  # "evidence" (built), "no page" (static page)
     seconds: float = 0.0
     snapshot_seconds: float = 0.0
     evidence_seconds: float = 0.0
@@ -254,21 +282,19 @@ def build_audience_site(
     policy: Policy,
     audience: Audience,
     warehouse: duckdb.DuckDBPyConnection,
-    full_site: str | Path | None = None,
     ui_url: str = DEFAULT_UI_URL,
     log: Callable[[str], None] = lambda _m: None,
 ) -> SiteBuild:
     """Build ``audience``'s site from its snapshot (``<data dir>/snapshots/<audience>.duckdb``, written before) into
     ``<data dir>/sites/<audience>/``, replacing the previous one only when complete and clean.
 
-    * An audience granted everything (data-engineering) gets a copy of ``full_site`` (the full site ``report_site``
-      just built from the same data: ``reports/build``) instead of a second identical build; without it, it is
-      built like the others.
-    * Otherwise: a copy of the Evidence project; its report tables computed from the audience's snapshot without
-      placeholders (the binder says which cannot be computed); the pages planned (:func:`plan_site`), the others and
-      their source queries removed (:func:`prepare_project`); Evidence; the build check (query errors, exactly the
-      planned pages); the desk file from the audience's snapshot when the desk page is built. An audience with no
-      page gets a static page saying so (no Evidence build).
+    * A copy of the Evidence project, built for the path it is served under (``/<audience>/``,
+      :func:`set_base_path`); its report tables computed from the audience's snapshot without placeholders (the
+      binder says which cannot be computed); the pages planned (:func:`plan_site`), the others and their source
+      queries removed (:func:`prepare_project`); Evidence; the build check (query errors, exactly the planned pages);
+      the desk file from the audience's snapshot when the desk page is built. An audience with no page gets a static
+      page saying so (no Evidence build). data-engineering (granted everything) is built the same way: the full site
+      ``reports/build`` is built for the server's root and cannot be served under ``/data-engineering/``.
     * The leak scan (:mod:`.leaks`) over every file of the build; any hit fails the build, naming file, kind and value.
 
     ``warehouse`` reads the master warehouse (the identifiers the audience must not find). Raises
@@ -282,43 +308,39 @@ def build_audience_site(
     shutil.rmtree(work, ignore_errors=True)
     out = SiteBuild(name, target, SitePlan(name), "evidence")
     try:
-        full = Path(full_site) if full_site is not None else None
-        if audience.everything and full is not None and (full / "index.html").exists():
-            out.how = "full site"
-            out.plan = plan_site(name, page_reads(reports), {}, {})
-            shutil.copytree(full, work / "build", symlinks=True)
-            _check_pages(name, work / "build", out.plan)
+        copy_project(reports, work)
+        set_base_path(work, f"/{name}")  # served under /<audience>/ (`make serve`)
+        docs = {}
+        if _granted_table(audience, INVOICE_DOCUMENTS.qualified_name):  # the PDFs are that table's documents
+            docs = collect_invoice_docs(data_dir / "invoices", work / "static" / "invoices")
+        snapshot = snapshot_path(data_dir, name)
+        if not snapshot.exists():
+            raise SiteBuildError(f"{name}: no snapshot {snapshot} (the audience_snapshots asset writes it)")
+        snap = snapshot_warehouse(snapshot, work / SNAPSHOT_DIR / SNAPSHOT_FILE, invoice_docs=docs, ui_url=ui_url,
+                                  placeholders=False)
+        out.snapshot_seconds = round(snap.seconds, 1)
+        out.plan = plan_site(name, page_reads(work), snap.unavailable, data_file_blockers(audience, policy))
+        if not out.plan.pages:
+            out.how = "no page"
+            (work / "build").mkdir(parents=True)
+            (work / "build" / "index.html").write_text(
+                EMPTY_SITE_HTML.format(name=html.escape(name), description=html.escape(audience.description)))
         else:
-            copy_project(reports, work)
-            docs = {}
-            if _granted_table(audience, INVOICE_DOCUMENTS.qualified_name):  # the PDFs are that table's documents
-                docs = collect_invoice_docs(data_dir / "invoices", work / "static" / "invoices")
-            snapshot = snapshot_path(data_dir, name)
-            if not snapshot.exists():
-                raise SiteBuildError(f"{name}: no snapshot {snapshot} (the audience_snapshots asset writes it)")
-            snap = snapshot_warehouse(snapshot, work / SNAPSHOT_DIR / SNAPSHOT_FILE, invoice_docs=docs, ui_url=ui_url,
-                                      placeholders=False)
-            out.snapshot_seconds = round(snap.seconds, 1)
-            out.plan = plan_site(name, page_reads(work), snap.unavailable, data_file_blockers(audience, policy))
-            if not out.plan.pages:
-                out.how = "no page"
-                (work / "build").mkdir(parents=True)
-                (work / "build" / "index.html").write_text(
-                    EMPTY_SITE_HTML.format(name=html.escape(name), description=html.escape(audience.description)))
-            else:
-                out.removed = prepare_project(work, audience, out.plan)
-                log(f"{name}: building pages {', '.join(out.plan.urls)} (left out: {', '.join(out.plan.left_out)})")
-                result = run_evidence(work)
-                out.evidence_seconds, out.max_rss_mb = result.seconds, result.max_rss_mb
-                (data_dir / SITES_DIR / f".{name}.build.log").write_text(result.log)
-                errors = check_build(result, work / "build", work / "pages")
-                if errors:
-                    listing = "; ".join(str(e) for e in errors[:10])
-                    raise SiteBuildError(f"{name}: the site build has {len(errors)} error(s): {listing}")
-                _check_pages(name, work / "build", out.plan)
-                if any(DESK_FILE in p.data_files for p in out.plan.pages):
-                    with open_reader(snapshot) as conn:
-                        write_desk_file(desk_payload(conn, datetime.now(UTC).replace(tzinfo=None)), work / "build")
+            if "/" not in out.plan.urls and HOME_QUERY not in snap.unavailable:
+                out.plan.queries |= {HOME_QUERY}  # the generated home page says when the data was taken
+            out.removed = prepare_project(work, audience, out.plan)
+            log(f"{name}: building pages {', '.join(out.plan.urls)} (left out: {', '.join(out.plan.left_out)})")
+            result = run_evidence(work)
+            out.evidence_seconds, out.max_rss_mb = result.seconds, result.max_rss_mb
+            (data_dir / SITES_DIR / f".{name}.build.log").write_text(result.log)
+            errors = check_build(result, work / "build", work / "pages")
+            if errors:
+                listing = "; ".join(str(e) for e in errors[:10])
+                raise SiteBuildError(f"{name}: the site build has {len(errors)} error(s): {listing}")
+            _check_pages(name, work / "build", out.plan)
+            if any(DESK_FILE in p.data_files for p in out.plan.pages):
+                with open_reader(snapshot) as conn:
+                    write_desk_file(desk_payload(conn, datetime.now(UTC).replace(tzinfo=None)), work / "build")
         t0 = time.monotonic()
         identifiers = forbidden_identifiers(warehouse, forbidden_kinds(audience))
         hits = scan_site(work / "build", identifiers, withheld_values(warehouse, withheld_columns(audience, policy)))
@@ -345,21 +367,54 @@ def _check_pages(name: str, build: Path, plan: SitePlan) -> None:
         raise SiteBuildError(f"{name}: the build has pages {built}, planned {expected}")
 
 
+#: Audience sites built at the same time. A Vite build keeps about one core busy (its bundler is single-threaded)
+#: and takes up to ~3 GB at 1,000 assets: two at once use both cores of the reference machine without swapping.
+SITE_BUILD_WORKERS = 2
+
+
+def build_sites(
+    reports: str | Path,
+    data_dir: str | Path,
+    policy: Policy,
+    warehouse: duckdb.DuckDBPyConnection,
+    ui_url: str = DEFAULT_UI_URL,
+    log: Callable[[str], None] = lambda _m: None,
+    workers: int = SITE_BUILD_WORKERS,
+) -> tuple[list[SiteBuild], list[str]]:
+    """:func:`build_audience_site` for every internal audience of the policy, ``workers`` at a time (each in its own
+    Evidence process; the master warehouse read through one cursor per build). One audience's failure never stops
+    another's: returns the builds (policy order) and the failures (one sentence each). The sites of audiences the
+    policy no longer has are removed."""
+
+    def one(audience: Audience) -> SiteBuild | str:
+        cursor = warehouse.cursor()
+        try:
+            return build_audience_site(reports, data_dir, policy, audience, cursor, ui_url, log)
+        except SiteBuildError as error:
+            return str(error)
+        finally:
+            cursor.close()
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="site") as pool:
+        results = list(pool.map(one, policy.internal_audiences()))
+    remove_stale_sites(data_dir, policy)
+    return [r for r in results if isinstance(r, SiteBuild)], [r for r in results if isinstance(r, str)]
+
+
 def build_internal_sites(
     reports: str | Path,
     data_dir: str | Path,
     policy: Policy,
     warehouse: duckdb.DuckDBPyConnection,
-    full_site: str | Path | None = None,
     ui_url: str = DEFAULT_UI_URL,
     log: Callable[[str], None] = lambda _m: None,
+    workers: int = SITE_BUILD_WORKERS,
 ) -> list[SiteBuild]:
-    """:func:`build_audience_site` for every internal audience of the policy, one after the other (each Evidence
-    build takes both cores and ~3 GB); the sites of audiences the policy no longer has are removed."""
-    out = [build_audience_site(reports, data_dir, policy, a, warehouse, full_site, ui_url, log)
-           for a in policy.internal_audiences()]
-    remove_stale_sites(data_dir, policy)
-    return out
+    """:func:`build_sites`, raising :class:`SiteBuildError` with every failure once all builds are done."""
+    builds, failures = build_sites(reports, data_dir, policy, warehouse, ui_url, log, workers)
+    if failures:
+        raise SiteBuildError("; ".join(failures))
+    return builds
 
 
 def remove_stale_sites(data_dir: str | Path, policy: Policy) -> list[str]:
