@@ -230,7 +230,9 @@ def test_the_sites_asset_runs_after_the_snapshots_and_the_full_site_in_the_repor
 
     defs = build_definitions()
     node = defs.resolve_asset_graph().get(dg.AssetKey("audience_sites"))
-    assert set(node.parent_keys) == {dg.AssetKey("audience_snapshots"), dg.AssetKey("report_site")}
+    # the warehouse snapshot: the leak scan's identifiers (the asset never opens the live warehouse)
+    assert set(node.parent_keys) == {dg.AssetKey("audience_snapshots"), dg.AssetKey("report_site"),
+                                     dg.AssetKey("warehouse_snapshot")}
     assert node.group_name == "reporting"
     assert "audience_sites" in REPORT_ASSETS
     assert dg.AssetKey("audience_sites") in defs.resolve_job_def(REPORT_JOB).asset_layer.executable_asset_keys
@@ -264,8 +266,9 @@ def test_data_engineering_gets_a_copy_of_the_full_site_and_a_stale_site_goes(pol
         with pytest.raises(SiteBuildError, match="data-engineering: the build has pages"):
             build_audience_site(REPORTS, data, policy, policy.audiences["data-engineering"], conn, full_site=full)
     assert (old / "alerts" / "index.html").is_file()
-    assert sorted(p.name for p in (data / "sites").iterdir()) == ["data-engineering"]  # no work copy left
+    # no work copy left (the publish lock stays beside the site: lib/paths.site_lock)
+    assert sorted(p.name for p in (data / "sites").iterdir()) == [".data-engineering.publish.lock", "data-engineering"]
     (data / "sites" / "sales" / "x").mkdir(parents=True)  # an audience the policy no longer has
     (data / "sites" / ".work-trading").mkdir()  # a killed build's work copy
     assert remove_stale_sites(data, policy) == [".work-trading", "sales"]
-    assert sorted(p.name for p in (data / "sites").iterdir()) == ["data-engineering"]
+    assert sorted(p.name for p in (data / "sites").iterdir()) == [".data-engineering.publish.lock", "data-engineering"]

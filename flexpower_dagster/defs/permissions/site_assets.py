@@ -4,7 +4,9 @@
 snapshot, after ``audience_snapshots`` (the data) and ``report_site`` (the full site, which is data-engineering's):
 ``make run`` builds it at the end of the report job; under ``make dev`` the automation rebuilds it once after both.
 A site with a query error, a page set other than planned or any leak found by the scan fails the asset naming it,
-and that audience's published site stays as it was.
+and that audience's published site stays as it was. The leak scan reads its identifiers from the warehouse snapshot
+(``snapshot.duckdb``, written with the audience snapshots in the same writer run): the asset never opens the live
+warehouse and runs in the ``site`` pool, beside the warehouse writer (docs/automation.md, "Concurrency").
 """
 
 from pathlib import Path
@@ -13,10 +15,10 @@ import dagster as dg
 
 from flexpower_dagster.defs.permissions.assets import POLICY
 from flexpower_dagster.defs.permissions.sites import SITES_DIR, SiteBuildError, build_audience_site, remove_stale_sites
+from flexpower_dagster.lib.dagster.lanes import SITE_POOL
 from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import quantities
-from flexpower_dagster.lib.dagster.resources import Alerting, DataDir, Warehouse
-from flexpower_dagster.lib.dbfile import open_reader
+from flexpower_dagster.lib.dagster.resources import Alerting, DataDir, WarehouseSnapshot
 from flexpower_dagster.settings import reports_dir as default_reports_dir
 
 
@@ -28,7 +30,8 @@ class AudienceSitesConfig(dg.Config):
 
 @dg.asset(
     key="audience_sites",
-    deps=[dg.AssetKey("audience_snapshots"), dg.AssetKey("report_site")],
+    deps=[dg.AssetKey("audience_snapshots"), dg.AssetKey("warehouse_snapshot"), dg.AssetKey("report_site")],
+    pool=SITE_POOL,
     group_name="reporting",
     kinds={"evidence"},
     description=(
@@ -40,12 +43,12 @@ class AudienceSitesConfig(dg.Config):
 )
 @limited("reporting")
 def audience_sites(
-    context: dg.AssetExecutionContext, config: AudienceSitesConfig, warehouse: Warehouse, data_dir: DataDir,
+    context: dg.AssetExecutionContext, config: AudienceSitesConfig, snapshot: WarehouseSnapshot, data_dir: DataDir,
     alerting: Alerting,
 ) -> dg.MaterializeResult:
     reports = Path(config.reports_dir)
     builds, failures = [], []
-    with open_reader(warehouse.path, wait_seconds=warehouse.lock_wait_seconds, log=context.log.info) as conn:
+    with snapshot.connect(log=context.log.info) as conn:  # the identifiers no audience may find (leak scan)
         for audience in POLICY.internal_audiences():
             try:
                 site = build_audience_site(reports, data_dir.path, POLICY, audience, conn, full_site=reports / "build",

@@ -281,12 +281,15 @@ def build_audience_site(
     work = data_dir / SITES_DIR / f"{WORK_PREFIX}{name}"
     shutil.rmtree(work, ignore_errors=True)
     out = SiteBuild(name, target, SitePlan(name), "evidence")
+    data_time: float | None = None  # when the data of the build's desk file was taken (None: no desk file)
     try:
         full = Path(full_site) if full_site is not None else None
         if audience.everything and full is not None and (full / "index.html").exists():
             out.how = "full site"
             out.plan = plan_site(name, page_reads(reports), {}, {})
-            shutil.copytree(full, work / "build", symlinks=True)
+            shutil.copytree(full, work / "build", symlinks=True)  # copy2: the desk file keeps its write time
+            if (work / "build" / DESK_FILE).is_file():
+                data_time = (work / "build" / DESK_FILE).stat().st_mtime
             _check_pages(name, work / "build", out.plan)
         else:
             copy_project(reports, work)
@@ -317,6 +320,7 @@ def build_audience_site(
                     raise SiteBuildError(f"{name}: the site build has {len(errors)} error(s): {listing}")
                 _check_pages(name, work / "build", out.plan)
                 if any(DESK_FILE in p.data_files for p in out.plan.pages):
+                    data_time = snapshot.stat().st_mtime
                     with open_reader(snapshot) as conn:
                         write_desk_file(desk_payload(conn, datetime.now(UTC).replace(tzinfo=None)), work / "build")
         t0 = time.monotonic()
@@ -326,7 +330,8 @@ def build_audience_site(
         if hits:
             listing = "; ".join(str(h) for h in hits[:10])
             raise SiteBuildError(f"{name}: {len(hits)} leak(s) in the built site, not published: {listing}")
-        publish_build(work / "build", target)
+        # the position step rewrites the desk file of the published site meanwhile (the other lane): newer is kept
+        publish_build(work / "build", target, keep_newer={DESK_FILE: data_time} if data_time is not None else None)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     out.files, out.bytes = _published(target)
