@@ -87,6 +87,7 @@ dev: setup
 	@mkdir -p $(DAGSTER_HOME)
 	@cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml  # always: the run queue limit must reach the instance
 	@$(PY) -m flexpower_dagster.defs.ops.runs  # a run killed earlier must not block the queue
+	@$(PY) -m flexpower_dagster.lib.dagster.lanes  # the pools' limits, before the daemon's first queue pass
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
 ## cluster: the platform on Postgres + DuckLake with parallel runs (docs/scaling.md, "Cluster profile"): starts the

@@ -312,7 +312,13 @@ def main() -> int:
     home = Path(env["DAGSTER_HOME"])
     home.mkdir()
     shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    from dagster import DagsterInstance
+
     from flexpower_dagster.defs.reporting.site import copy_project
+    from flexpower_dagster.lib.dagster.lanes import ensure_pool_limits
+
+    with DagsterInstance.get() as instance:  # the pools' limits before the daemon starts, as `make dev` writes them
+        print(f"pools: {ensure_pool_limits(instance)}", flush=True)
 
     copy_project(PROJECT_ROOT / "reports", ROOT / "reports")
     landing = ROOT / "landing"

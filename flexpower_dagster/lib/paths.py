@@ -8,7 +8,10 @@ say (``..``, an absolute path, a symbolic link pointing elsewhere). Identifiers 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -37,3 +40,18 @@ def write_if_changed(path: Path, content: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(content)
     os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def site_lock(site: str | Path) -> Iterator[None]:
+    """Exclusive lock on a published site folder (``.<name>.publish.lock`` beside it; the folder itself is renamed
+    away on publish): the position step rewrites the desk's data file in it while a site build may publish a new tree over it
+    from the other lane (docs/automation.md, "Concurrency"). Held for milliseconds: a file write, two renames."""
+    site = Path(site)
+    site.parent.mkdir(parents=True, exist_ok=True)
+    with open(site.with_name(f".{site.name}.publish.lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -232,7 +232,9 @@ def test_the_sites_asset_runs_after_the_snapshots_and_the_full_site_in_the_repor
 
     defs = build_definitions()
     node = defs.resolve_asset_graph().get(dg.AssetKey("audience_sites"))
-    assert set(node.parent_keys) == {dg.AssetKey("audience_snapshots"), dg.AssetKey("report_site")}
+    # the warehouse snapshot: the leak scan's identifiers (the asset never opens the live warehouse)
+    assert set(node.parent_keys) == {dg.AssetKey("audience_snapshots"), dg.AssetKey("report_site"),
+                                     dg.AssetKey("warehouse_snapshot")}
     assert node.group_name == "reporting"
     assert "audience_sites" in REPORT_ASSETS
     assert dg.AssetKey("audience_sites") in defs.resolve_job_def(REPORT_JOB).asset_layer.executable_asset_keys

@@ -28,7 +28,7 @@ import pytest
 
 from flexpower_dagster.defs.reporting import assets as report_assets
 from flexpower_dagster.defs.reporting.site import BuildResult, check_build, list_pages, publish_build
-from flexpower_dagster.lib.dagster.resources import Alerting, DataDir, Warehouse
+from flexpower_dagster.lib.dagster.resources import Alerting, DataDir, WarehouseSnapshot
 from flexpower_dagster.settings import PROJECT_ROOT
 
 from report_support import (
@@ -535,7 +535,8 @@ def test_report_site_asset(built_site, broken_site, tmp_path, monkeypatch, broke
     (published / "stale.html").write_text("a page of an earlier build")
     result = dg.materialize(
         [report_assets.report_site],
-        resources={"warehouse": Warehouse(path=str(built_site.warehouse)), "data_dir": DataDir(root=str(tmp_path)),
+        # the site reads the read-only warehouse snapshot, never the live file (docs/automation.md, "Concurrency")
+        resources={"snapshot": WarehouseSnapshot(path=str(built_site.warehouse)), "data_dir": DataDir(root=str(tmp_path)),
                    "alerting": Alerting(ui_url="http://dagster.example:3000")},
         run_config={"ops": {"report_site": {"config": {"reports_dir": str(project)}}}},
         raise_on_error=False,
@@ -575,7 +576,8 @@ def test_publish_build_replaces_the_whole_site(tmp_path):
     publish_build(built, published)
     assert sorted(p.relative_to(published).as_posix() for p in published.rglob("*")) == ["index.html"]
     assert (published / "index.html").read_text() == "new home"
-    assert not built.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    # no retired tree left; the publish lock (lib/paths.site_lock, shared with the desk file's writer) stays
+    assert not built.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [".site.publish.lock"]
 
 
 # ------------------------------------------------------------------------------------------------ issue 26

@@ -7,6 +7,7 @@ from flexpower_dagster.defs.crm.expectations import CONTRACTS_IN_FORCE_SUITE
 from flexpower_dagster.defs.crm.tables import CONTRACTS_IN_FORCE
 from flexpower_dagster.defs.crm.terms import contracts_in_force as build_contracts_in_force
 from flexpower_dagster.lib.dagster.checks import build_suite_checks
+from flexpower_dagster.lib.dagster.lanes import WAREHOUSE_POOL
 from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import partition_days, quantities, table_metadata
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
@@ -14,6 +15,7 @@ from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partition
 
 @dg.asset(
     key=["marts", "contracts_in_force"],
+    pool=WAREHOUSE_POOL,
     ins={"crm_contracts": dg.AssetIn(key=["staging", "crm_contracts"])},
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),

@@ -25,6 +25,7 @@ from flexpower_dagster.defs.invoicing.sums import INPUTS
 from flexpower_dagster.defs.invoicing.tables import INVOICE_DOCUMENTS, INVOICE_LINES, INVOICE_REGISTER, INVOICES
 from flexpower_dagster.lib.customers import read_statement_pdf
 from flexpower_dagster.lib.dagster.checks import build_suite_checks
+from flexpower_dagster.lib.dagster.lanes import WAREHOUSE_POOL
 from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import quantities, table_metadata
 from flexpower_dagster.lib.dagster.partitions import MONTHLY_TAGS, monthly_partitions
@@ -92,6 +93,7 @@ def build_invoicing_assets() -> list[dg.AssetsDefinition]:
         deps=_month_deps(),
         partitions_def=monthly_partitions,
         can_subset=False,
+        pool=WAREHOUSE_POOL,
     )
     @limited("invoicing")
     def monthly_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse):
@@ -107,6 +109,7 @@ def build_invoicing_assets() -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         key=["marts", "invoice_documents"],
+        pool=WAREHOUSE_POOL,
         ins={"invoices": dg.AssetIn(key=["marts", "invoices"]), "invoice_lines": dg.AssetIn(key=["marts", "invoice_lines"])},
         deps=[STATEMENTS_KEY],
         partitions_def=monthly_partitions,

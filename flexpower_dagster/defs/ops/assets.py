@@ -21,6 +21,7 @@ from flexpower_dagster.defs.ops.deadlines import evaluated_days, late_sources, s
 from flexpower_dagster.defs.ops.delivery import payload, post_webhook, write_outbox
 from flexpower_dagster.defs.ops.runs import run_failure_findings
 from flexpower_dagster.lib.dagster.jobs import ALERTS_JOB, REPORT_JOB, alerts_job
+from flexpower_dagster.lib.dagster.lanes import WAREHOUSE_POOL
 from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import TABLE_NAME_KEY, quantities, table_metadata
 from flexpower_dagster.lib.dagster.resources import Alerting, DataDir, Warehouse
@@ -45,6 +46,7 @@ def evaluate(conn, instance: dg.DagsterInstance | None, now: datetime) -> list[a
 
 @dg.asset(
     key=["marts", "alerts"],
+    pool=WAREHOUSE_POOL,
     group_name="marts_operations",
     kinds={"duckdb", "python"},
     description=(

@@ -10,6 +10,7 @@ import dagster as dg
 
 from flexpower_dagster.defs.permissions.policy import Policy, load_policy
 from flexpower_dagster.defs.permissions.snapshot import SNAPSHOT_DIR, write_internal_snapshots
+from flexpower_dagster.lib.dagster.lanes import WAREHOUSE_POOL
 from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import quantities
 from flexpower_dagster.lib.dagster.resources import DataDir, Warehouse
@@ -48,6 +49,7 @@ POLICY = load_policy()
 
 @dg.asset(
     key="audience_snapshots",
+    pool=WAREHOUSE_POOL,
     deps=upstream_keys(POLICY),
     group_name="reporting",
     kinds={"duckdb"},

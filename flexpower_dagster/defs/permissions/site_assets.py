@@ -5,7 +5,9 @@ snapshot, each for the path ``make serve`` serves it under (``/<audience>/``), t
 ``audience_snapshots`` (the data) and ``report_site`` (the full site's Evidence build never overlaps these):
 ``make run`` builds it at the end of the report job; under ``make dev`` the automation rebuilds it once after both.
 A site with a query error, a page set other than planned or any leak found by the scan fails the asset naming it,
-and that audience's published site stays as it was.
+and that audience's published site stays as it was. The leak scan reads its identifiers from the warehouse snapshot
+(``snapshot.duckdb``, written with the audience snapshots in the same writer run): the asset never opens the live
+warehouse and runs in the ``site`` pool, beside the warehouse writer (docs/automation.md, "Concurrency").
 """
 
 import time
@@ -15,10 +17,10 @@ import dagster as dg
 
 from flexpower_dagster.defs.permissions.assets import POLICY
 from flexpower_dagster.defs.permissions.sites import SITE_BUILD_WORKERS, SITES_DIR, build_sites
+from flexpower_dagster.lib.dagster.lanes import SITE_POOL
 from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import quantities
-from flexpower_dagster.lib.dagster.resources import Alerting, DataDir, Warehouse
-from flexpower_dagster.lib.dbfile import open_reader
+from flexpower_dagster.lib.dagster.resources import Alerting, DataDir, WarehouseSnapshot
 from flexpower_dagster.settings import reports_dir as default_reports_dir
 
 
@@ -31,7 +33,8 @@ class AudienceSitesConfig(dg.Config):
 
 @dg.asset(
     key="audience_sites",
-    deps=[dg.AssetKey("audience_snapshots"), dg.AssetKey("report_site")],
+    deps=[dg.AssetKey("audience_snapshots"), dg.AssetKey("warehouse_snapshot"), dg.AssetKey("report_site")],
+    pool=SITE_POOL,
     group_name="reporting",
     kinds={"evidence"},
     description=(
@@ -43,12 +46,12 @@ class AudienceSitesConfig(dg.Config):
 )
 @limited("reporting")
 def audience_sites(
-    context: dg.AssetExecutionContext, config: AudienceSitesConfig, warehouse: Warehouse, data_dir: DataDir,
+    context: dg.AssetExecutionContext, config: AudienceSitesConfig, snapshot: WarehouseSnapshot, data_dir: DataDir,
     alerting: Alerting,
 ) -> dg.MaterializeResult:
     reports = Path(config.reports_dir)
     started = time.monotonic()
-    with open_reader(warehouse.path, wait_seconds=warehouse.lock_wait_seconds, log=context.log.info) as conn:
+    with snapshot.connect(log=context.log.info) as conn:  # the identifiers no audience may find (leak scan)
         builds, failures = build_sites(reports, data_dir.path, POLICY, conn, ui_url=alerting.ui_url,
                                        log=context.log.info, workers=config.workers)
     for site in builds:

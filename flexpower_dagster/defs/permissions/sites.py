@@ -307,6 +307,7 @@ def build_audience_site(
     work = data_dir / SITES_DIR / f"{WORK_PREFIX}{name}"
     shutil.rmtree(work, ignore_errors=True)
     out = SiteBuild(name, target, SitePlan(name), "evidence")
+    data_time: float | None = None  # when the data of the build's desk file was taken (None: no desk file)
     try:
         copy_project(reports, work)
         set_base_path(work, f"/{name}")  # served under /<audience>/ (`make serve`)
@@ -339,6 +340,7 @@ def build_audience_site(
                 raise SiteBuildError(f"{name}: the site build has {len(errors)} error(s): {listing}")
             _check_pages(name, work / "build", out.plan)
             if any(DESK_FILE in p.data_files for p in out.plan.pages):
+                data_time = snapshot.stat().st_mtime
                 with open_reader(snapshot) as conn:
                     write_desk_file(desk_payload(conn, datetime.now(UTC).replace(tzinfo=None)), work / "build")
         t0 = time.monotonic()
@@ -348,7 +350,8 @@ def build_audience_site(
         if hits:
             listing = "; ".join(str(h) for h in hits[:10])
             raise SiteBuildError(f"{name}: {len(hits)} leak(s) in the built site, not published: {listing}")
-        publish_build(work / "build", target)
+        # the position step rewrites the desk file of the published site meanwhile (the other lane): newer is kept
+        publish_build(work / "build", target, keep_newer={DESK_FILE: data_time} if data_time is not None else None)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     out.files, out.bytes = _published(target)

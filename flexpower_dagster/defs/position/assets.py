@@ -16,6 +16,7 @@ from flexpower_dagster.lib.dagster.marts import daily_sql_mart
 from flexpower_dagster.lib.dagster.metadata import md
 from flexpower_dagster.lib.dagster.resources import ReportSite
 from flexpower_dagster.lib.markdown import rounded
+from flexpower_dagster.lib.paths import site_lock
 
 #: The desk's fast-path target: a landing sensor's run carries the marts between its staging assets and this one
 #: (lib/dagster/fast_path.py), so a forecast version or a trade export reaches the position in one run.
@@ -68,13 +69,23 @@ def refresh_desk_file(conn: duckdb.DuckDBPyConnection, days: list[date], site: R
     """After the position is written: rewrite the desk page's data file in the published site (no site yet: none),
     and in every audience site that has the desk page (its audience is granted every table the file carries, in full:
     defs/permissions/sites.py, so the warehouse's payload is the audience's)."""
-    if site.path is None or not site.path.is_dir():
+    if site.path is None or not (site.path.is_dir() or site.path.parent.is_dir()):
         log.info(f"no published report site at {site.path}: desk data file not written (report_site writes it)")
         return {}
     started = time.monotonic()
     payload = desk_payload(conn, datetime.now(UTC).replace(tzinfo=None))
-    path = write_desk_file(payload, site.path)
-    audience_files = [write_desk_file(payload, s) for s in site.audience_sites("desk")]
+    # under each site's lock: a site build publishing from the other lane swaps the tree only between two writes
+    # and keeps this file when it is newer than the build's (reporting/site.publish_build)
+    written = {}
+    for folder in [site.path, *site.audience_sites("desk")]:
+        with site_lock(folder):
+            if folder.is_dir():
+                written[folder] = write_desk_file(payload, folder)
+    path = written.pop(site.path, None)
+    if path is None:  # checked under the lock: a publish swapping the tree is never mistaken for "no site"
+        log.info(f"no published report site at {site.path}: desk data file not written (report_site writes it)")
+        return {}
+    audience_files = list(written.values())
     return {
         "desk_file": dg.MetadataValue.path(str(path)),
         "desk_audience_files": dg.MetadataValue.json([str(p) for p in audience_files]),

@@ -1,11 +1,10 @@
 """Dagster wiring of the report site (logic in :mod:`flexpower_dagster.defs.reporting.site`).
 
-``report_site`` is one unpartitioned asset downstream of every daily mart: the site always shows every
-day, so one materialisation rebuilds it in full from a read-only snapshot of the warehouse taken after the
-marts were written. It carries the ``cadence=daily`` tag, so ``dagster asset materialize --select
-'tag:cadence=daily' --partition D`` builds the day's marts and then the site in one run (Dagster runs an
-unpartitioned asset inside a partitioned run). Being unpartitioned, the automation rebuilds it once after a
-batch of days has been updated (it waits while any upstream partition is in progress), not once per day.
+``report_site`` is one unpartitioned asset after ``warehouse_snapshot``: the site always shows every day, so one
+materialisation rebuilds it in full from the read-only copy of the warehouse (``<warehouse dir>/snapshot.duckdb``)
+that ``warehouse_snapshot`` wrote after the marts. It never opens the live warehouse (it gets no warehouse resource)
+and is in the ``site`` pool: its minutes of Evidence build run beside the warehouse writer, never in its way
+(docs/automation.md, "Concurrency"). The automation rebuilds it once after each new snapshot.
 """
 
 import os
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from flexpower_dagster.defs.position.desk import desk_payload, write_desk_file
+from flexpower_dagster.defs.position.desk import DESK_FILE, desk_payload, write_desk_file
 from flexpower_dagster.defs.reporting.site import (
     SNAPSHOT_DIR,
     SNAPSHOT_FILE,
@@ -29,33 +28,11 @@ from flexpower_dagster.defs.reporting.site import (
     run_evidence,
     snapshot_warehouse,
 )
+from flexpower_dagster.lib.dagster.lanes import SITE_POOL
 from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import quantities
-from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS
-from flexpower_dagster.lib.dagster.resources import Alerting, DataDir, Warehouse
-from flexpower_dagster.lib.dbfile import open_reader
+from flexpower_dagster.lib.dagster.resources import Alerting, DataDir, WarehouseSnapshot
 from flexpower_dagster.settings import reports_dir as default_reports_dir
-
-#: The daily marts the pages read (the site is built after them in a ``tag:cadence=daily`` run).
-#: An inconsistent contract (the sample's WND-DE-003) is a per-contract *warning* on contracts_in_force, so
-#: it never skips the site; the site is where traders see it (contract status on the overview and asset pages).
-DAILY_MARTS = (
-    "contracts_in_force",
-    "asset_forecast",
-    "portfolio_forecast",
-    "live_infeed",
-    "best_of_infeed",
-    "portfolio_best_of_infeed",
-    "trading_qh",
-    "trading_daily",
-    "imbalance",
-    "portfolio_imbalance",
-    "asset_performance",
-)
-
-#: The invoice pages read these: under automation the site is rebuilt after an invoice month is updated
-#: (they are not part of a ``tag:cadence=daily`` run, so a daily run does not wait for them).
-MONTHLY_MARTS = ("invoices", "invoice_documents")
 
 OPEN_COMMAND = (
     ".venv/bin/python -m flexpower_dagster.defs.reporting.serve  # reports/build with range requests; then open "
@@ -71,19 +48,19 @@ class ReportSiteConfig(dg.Config):
 
 @dg.asset(
     key="report_site",
-    deps=[dg.AssetKey(["marts", name]) for name in (*DAILY_MARTS, *MONTHLY_MARTS)],
-    tags=DAILY_TAGS,
+    deps=[dg.AssetKey("warehouse_snapshot")],
+    pool=SITE_POOL,
     group_name="reporting",
     kinds={"evidence", "duckdb"},
     description=(
         "Stakeholder report site (Evidence.dev, reports/ -> reports/build/): portfolio overview with month to date, "
-        "one asset page (asset, month and day are URL parameters), trading, imbalance, invoices and data quality. Rebuilt in full from a read-only snapshot of the "
-        "warehouse; fails naming the page when a page query errors. Open: " + OPEN_COMMAND
+        "one asset page (asset, month and day are URL parameters), trading, imbalance, invoices and data quality. Rebuilt in full from the read-only "
+        "warehouse snapshot (never the live warehouse: pool `site`, beside the warehouse writer); fails naming the page when a page query errors. Open: " + OPEN_COMMAND
     ),
 )
 @limited("reporting")
 def report_site(
-    context: dg.AssetExecutionContext, config: ReportSiteConfig, warehouse: Warehouse, data_dir: DataDir,
+    context: dg.AssetExecutionContext, config: ReportSiteConfig, snapshot: WarehouseSnapshot, data_dir: DataDir,
     alerting: Alerting,
 ) -> dg.MaterializeResult:
     reports = Path(config.reports_dir)
@@ -97,9 +74,9 @@ def report_site(
         shutil.rmtree(work, ignore_errors=True)
         copy_project(reports, work)
         docs = collect_invoice_docs(data_dir.path / "invoices", work / "static" / "invoices")
-        snap = snapshot_warehouse(
-            warehouse.path, work / SNAPSHOT_DIR / SNAPSHOT_FILE, invoice_docs=docs, ui_url=alerting.ui_url
-        )
+        source = Path(snapshot.path)
+        data_time = source.stat().st_mtime if source.exists() else 0.0  # when the copy's data was taken
+        snap = snapshot_warehouse(source, work / SNAPSHOT_DIR / SNAPSHOT_FILE, invoice_docs=docs, ui_url=alerting.ui_url)
         context.log.info(
             f"snapshot in {snap.seconds:.1f} s: {len(snap.present)} tables, days {snap.days[:1]}..{snap.days[-1:]}, "
             f"missing {snap.missing}"
@@ -113,14 +90,12 @@ def report_site(
                 description=f"Report site build has {len(errors)} error(s) (the published site is unchanged):\n{listing}",
                 metadata={"log_tail": dg.MetadataValue.md("```\n" + result.log[-4000:] + "\n```")},
             )
-        # the trading desk's data file in the new build (the position asset rewrites it between builds)
-        if Path(warehouse.path).exists():
-            src = open_reader(Path(warehouse.path), warehouse.lock_wait_seconds)
-            try:
+        # the trading desk's data file in the new build, from the snapshot; the position step rewrites the published
+        # one meanwhile (the other lane): a published file written after the snapshot is newer and is kept
+        if source.exists():
+            with snapshot.connect() as src:
                 write_desk_file(desk_payload(src, datetime.now(UTC).replace(tzinfo=None)), work / "build")
-            finally:
-                src.close()
-        publish_build(work / "build", reports / "build")
+        publish_build(work / "build", reports / "build", keep_newer={DESK_FILE: data_time})
         # the snapshot the site was built from, for `npm run dev` in reports/ (page authors)
         os.replace(work / SNAPSHOT_DIR / SNAPSHOT_FILE, reports / SNAPSHOT_DIR / SNAPSHOT_FILE)
         shutil.rmtree(work, ignore_errors=True)

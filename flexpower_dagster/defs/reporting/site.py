@@ -28,6 +28,7 @@ import resource
 import shutil
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,7 @@ from flexpower_dagster.defs.reporting.sql import create_report_views
 from flexpower_dagster.defs.reporting.targets import KPIS, Target, load_targets
 from flexpower_dagster.defs.trading.tables import TRADING_DAILY, TRADING_QH
 from flexpower_dagster.lib.dbfile import open_reader
+from flexpower_dagster.lib.paths import site_lock
 from flexpower_dagster.lib.quality.results import DATA_QUALITY_RESULTS
 from flexpower_dagster.lib.sql import sql_string
 from flexpower_dagster.lib.tables import TableSpec
@@ -368,20 +370,35 @@ def copy_project(src: str | Path, dst: str | Path) -> Path:
     return dst
 
 
-def publish_build(built: str | Path, published: str | Path) -> None:
+def publish_build(built: str | Path, published: str | Path, keep_newer: Mapping[str, float] | None = None) -> None:
     """Replace the published site ``published`` by the complete build ``built`` (same file system).
 
     The previous site is renamed away and the new tree renamed into place, then the old one deleted: a reader
     gets the old site or the new one, never a half-copied mixture (the gap between the two renames is a
     directory entry, not a copy), and no file of an earlier build survives. A failed build is never published:
-    callers publish only after :func:`check_build` found no error."""
+    callers publish only after :func:`check_build` found no error.
+
+    ``keep_newer``: site-relative file -> the time of the data the build's copy was made from (its snapshot's
+    mtime). A published copy written after that time (the desk's data file, which the position step rewrites in
+    the published site while this build ran in the other lane) is newer: it replaces the build's before the swap.
+    Both happen under :func:`~flexpower_dagster.lib.paths.site_lock`, which the position step takes to write, so no
+    write lands in the tree being retired."""
     built, published = Path(built), Path(published)
     published.parent.mkdir(parents=True, exist_ok=True)
     retired = published.with_name(f".{published.name}.retired-{os.getpid()}")
     shutil.rmtree(retired, ignore_errors=True)
-    if published.exists():
-        os.rename(published, retired)
-    os.rename(built, published)
+    with site_lock(published):
+        for rel, data_time in (keep_newer or {}).items():
+            current = published / rel
+            if current.is_file() and current.stat().st_mtime > data_time:
+                target = built / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+                shutil.copy2(current, tmp)
+                os.replace(tmp, target)
+        if published.exists():
+            os.rename(published, retired)
+        os.rename(built, published)
     shutil.rmtree(retired, ignore_errors=True)
 
 

@@ -17,6 +17,7 @@ from flexpower_dagster.defs.permissions.policy import load_policy
 from flexpower_dagster.defs.statements.data import INFEED, PERFORMANCE, STATEMENT_TABLES, grants, read_customer_months
 from flexpower_dagster.defs.statements.files import render_month, write_month
 from flexpower_dagster.lib.customers import STATEMENTS_DIR, month_folder
+from flexpower_dagster.lib.dagster.lanes import WAREHOUSE_POOL
 from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import quantities
 from flexpower_dagster.lib.dagster.partitions import MONTHLY_TAGS, monthly_partitions
@@ -42,6 +43,7 @@ def _deps() -> list[dg.AssetDep]:
 
 @dg.asset(
     key=STATEMENTS_KEY,
+    pool=WAREHOUSE_POOL,
     deps=_deps(),
     partitions_def=monthly_partitions,
     tags=MONTHLY_TAGS,

@@ -13,8 +13,9 @@ follows through automation conditions applied centrally by :func:`with_automatio
   checks must have *passed*) would do: that condition is spelled out below;
 * the report site (unpartitioned): rebuilt once after a batch of updates.
 
-DuckDB has one writer: the run queue (``dagster.yaml``: ``max_concurrent_runs: 1``) admits one run
-at a time and every run executes in-process, so sensor and automation runs never race for the lock.
+DuckDB has one writer: every step that opens the warehouse is in the ``warehouse`` pool and the run queue
+(``dagster.yaml``: pools per run, limit 1) admits one run holding it at a time; the site builds, which read only the
+snapshots, run beside it in the ``site`` pool (:mod:`.lanes`). Every run executes in-process.
 """
 
 import warnings
@@ -22,7 +23,8 @@ import warnings
 import dagster as dg
 from dagster._core.events import DagsterEventType
 
-from flexpower_dagster.lib.dagster.jobs import ORIGIN_TAG
+from flexpower_dagster.lib.dagster.jobs import ORIGIN_TAG, WRITES_TAG
+from flexpower_dagster.lib.dagster.lanes import SITE_POOL
 from flexpower_dagster.lib.dagster.sensors import (
     FOLLOW_UP_PRIORITY,
     PRIORITY_TAG,
@@ -32,9 +34,15 @@ from flexpower_dagster.lib.dagster.sensors import (
 )
 
 AUTOMATION_SENSOR_NAME = "automation_condition_sensor"
-#: Evaluates the unpartitioned assets over all days (report site, warehouse and audience snapshots) on its own,
-#: slower cadence and with the lowest priority: a rebuild never delays a landing file's run (docs/automation.md).
+#: Evaluates the unpartitioned assets over all days that open the warehouse (the warehouse and audience snapshots) on
+#: its own, slower cadence and with the lowest priority: a short run in the writer lane (docs/automation.md).
 REBUILD_SENSOR_NAME = "rebuild_automation_sensor"
+#: Evaluates the site builds (report site, audience sites: pool ``site``), which follow each new snapshot in the other
+#: lane, beside the warehouse writer; a landing file's run never waits for them (docs/automation.md, "Concurrency").
+SITE_SENSOR_NAME = "site_automation_sensor"
+#: The value of :data:`~.jobs.WRITES_TAG` on the rebuild and site runs (and ``report_job``): ``dagster.yaml`` admits
+#: one such run at a time, so the snapshots are never replaced while a site is built from them.
+REPORT_WRITES = "report"
 #: At most one rebuild request per this many seconds: the updates of a stream of files coalesce into one rebuild.
 REBUILD_INTERVAL_SECONDS = 300
 
@@ -211,20 +219,27 @@ def _apply(spec: dg.AssetSpec) -> dg.AssetSpec:
     return spec if cond is None else spec.replace_attributes(automation_condition=cond)
 
 
-def _rebuilds(defs: dg.Definitions) -> dg.AssetSelection:
-    """The unpartitioned assets that carry the site condition (rebuilt over every day)."""
-    keys = [
-        spec.key for assets_def in defs.assets or () for spec in getattr(assets_def, "specs", ())
-        if spec.partitions_def is None and spec.key.path[0] != "staging" and spec.automation_condition is not None
-    ]
-    return dg.AssetSelection.assets(*keys)
+def _rebuilds(defs: dg.Definitions) -> tuple[dg.AssetSelection, dg.AssetSelection]:
+    """The unpartitioned assets that carry the site condition (rebuilt over every day): those that open the warehouse
+    (the snapshots: writer lane) and the site builds (pool ``site``: the other lane)."""
+    writer, site = [], []
+    for assets_def in defs.assets or ():
+        pool = getattr(getattr(assets_def, "node_def", None), "pool", None)
+        for spec in getattr(assets_def, "specs", ()):
+            if spec.partitions_def is None and spec.key.path[0] != "staging" and spec.automation_condition is not None:
+                (site if pool == SITE_POOL else writer).append(spec.key)
+    return dg.AssetSelection.assets(*writer), dg.AssetSelection.assets(*site)
 
 
-def automation_sensors(rebuilds: dg.AssetSelection = dg.AssetSelection.assets()) -> list[dg.AutomationConditionSensorDefinition]:
-    """The follow-up sensor (every asset but ``rebuilds``, every 30 s, after the landing sensors' runs) and the
-    rebuild sensor (``rebuilds``, every :data:`REBUILD_INTERVAL_SECONDS`, last in the queue)."""
+def automation_sensors(
+    rebuilds: dg.AssetSelection = dg.AssetSelection.assets(), sites: dg.AssetSelection = dg.AssetSelection.assets()
+) -> list[dg.AutomationConditionSensorDefinition]:
+    """The follow-up sensor (every asset but ``rebuilds`` and ``sites``, every 30 s, after the landing sensors' runs),
+    the rebuild sensor (``rebuilds``, every :data:`REBUILD_INTERVAL_SECONDS`, last in the queue) and the site sensor
+    (``sites``, every 30 s: a site build follows a new snapshot). Two sensors, so that one run never holds both a
+    snapshot step (writer lane) and a site build (the other lane): a run is admitted by the pools of all its steps."""
 
-    def sensor(name, target, interval, priority, description):
+    def sensor(name, target, interval, priority, description, tags=None):
         return dg.AutomationConditionSensorDefinition(
             name,
             target=target,
@@ -232,17 +247,23 @@ def automation_sensors(rebuilds: dg.AssetSelection = dg.AssetSelection.assets())
             minimum_interval_seconds=interval,
             emit_backfills=False,  # one run per partition through the run queue
             use_user_code_server=True,  # UpstreamNewer is Python: evaluated in the code server, not in the daemon
-            run_tags={TRIGGER_TAG: "automation", ORIGIN_TAG: "automation", PRIORITY_TAG: priority},
+            run_tags={TRIGGER_TAG: "automation", ORIGIN_TAG: "automation", PRIORITY_TAG: priority, **(tags or {})},
             description=description,
         )
 
     return [
-        sensor(AUTOMATION_SENSOR_NAME, dg.AssetSelection.all() - rebuilds, SENSOR_INTERVAL_SECONDS, FOLLOW_UP_PRIORITY,
+        sensor(AUTOMATION_SENSOR_NAME, dg.AssetSelection.all() - rebuilds - sites, SENSOR_INTERVAL_SECONDS,
+               FOLLOW_UP_PRIORITY,
                "Evaluates the automation conditions of every asset downstream of staging but the site and snapshots "
                "(docs/automation.md); its runs queue after the landing sensors' runs."),
         sensor(REBUILD_SENSOR_NAME, rebuilds, REBUILD_INTERVAL_SECONDS, REBUILD_PRIORITY,
-               "Rebuilds the report site and the warehouse and audience snapshots after updates, at most every "
-               f"{REBUILD_INTERVAL_SECONDS // 60} minutes and last in the queue (docs/automation.md)."),
+               "Rebuilds the warehouse and audience snapshots after updates, at most every "
+               f"{REBUILD_INTERVAL_SECONDS // 60} minutes and last in the queue: a short run in the warehouse writer's "
+               "lane (docs/automation.md).", {WRITES_TAG: REPORT_WRITES}),
+        sensor(SITE_SENSOR_NAME, sites, SENSOR_INTERVAL_SECONDS, REBUILD_PRIORITY,
+               "Rebuilds the report site and the audience sites from each new snapshot, in the `site` pool beside the "
+               "warehouse writer: they never open the live warehouse (docs/automation.md, \"Concurrency\").",
+               {WRITES_TAG: REPORT_WRITES}),
     ]
 
 
@@ -251,4 +272,4 @@ def with_automation(defs: dg.Definitions) -> dg.Definitions:
     with warnings.catch_warnings():  # map_asset_specs is "preview" in 1.13; its behaviour is covered by tests
         warnings.simplefilter("ignore", dg.PreviewWarning)
         mapped = defs.map_asset_specs(func=_apply)
-    return dg.Definitions.merge(mapped, dg.Definitions(sensors=automation_sensors(_rebuilds(mapped))))
+    return dg.Definitions.merge(mapped, dg.Definitions(sensors=automation_sensors(*_rebuilds(mapped))))

@@ -18,6 +18,7 @@ from datetime import date
 import dagster as dg
 import pandas as pd
 
+from flexpower_dagster.lib.dagster.lanes import WAREHOUSE_POOL
 from flexpower_dagster.lib.dagster.partitions import daily_partitions, monthly_partitions
 from flexpower_dagster.lib.dagster.resources import DataDir, Warehouse
 from flexpower_dagster.lib.markdown import md_escape
@@ -136,6 +137,7 @@ def build_suite_checks(suite: Suite) -> dg.AssetChecksDefinition:
         specs=specs,
         name=f"gx_{suite.asset[0]}_{suite.asset[1]}",
         description=f"Great Expectations suite of {suite.name}: {suite.description}".strip(),
+        pool=WAREHOUSE_POOL,
     )
     def _gx_check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse, data_dir: DataDir):
         keys = context.partition_keys if context.has_partition_key_range else [context.partition_key]

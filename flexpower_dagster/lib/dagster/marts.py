@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 
 from flexpower_dagster.lib.dagster.catalog import SQL_STATEMENT_KEY
+from flexpower_dagster.lib.dagster.lanes import WAREHOUSE_POOL
 from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import TABLE_NAME_KEY, partition_days, quantities, table_metadata
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
@@ -63,6 +64,7 @@ def daily_sql_mart(
             group_name=group_name,
             kinds={"duckdb", "sql"},
             description=description,
+            pool=WAREHOUSE_POOL,
             metadata={**table_metadata(table), SQL_STATEMENT_KEY: dg.MetadataValue.text(sql)},
         )
 

@@ -49,6 +49,21 @@ class Warehouse(ConfigurableResource):
         return warehouse.connect(self.path, read_only=read_only, wait_seconds=self.lock_wait_seconds, log=log)
 
 
+class WarehouseSnapshot(ConfigurableResource):
+    """The read-only copy of the warehouse that ``warehouse_snapshot`` writes (``<warehouse dir>/snapshot.duckdb``).
+
+    What the site builds (``report_site``, ``audience_sites``: pool ``site``, docs/automation.md "Concurrency") read
+    instead of the live warehouse, which they never get: they run beside the warehouse writer."""
+
+    path: str
+
+    def connect(self, log: Callable[[str], None] | None = None) -> duckdb.DuckDBPyConnection:
+        """A read-only connection to the copy (many readers at once; never a lock on the live warehouse)."""
+        if not Path(self.path).exists():
+            raise FileNotFoundError(f"no warehouse snapshot at {self.path}: the warehouse_snapshot asset writes it")
+        return warehouse.connect(self.path, read_only=True, log=log)
+
+
 class DataDir(ConfigurableResource):
     """Directory for generated artefacts (invoices, outbox, GX data docs)."""
 
@@ -103,6 +118,8 @@ def build_resources(settings: Settings) -> dict:
             settle_seconds=settings.settle_seconds,
         ),
         "warehouse": Warehouse(path=str(settings.warehouse), lock_wait_seconds=settings.lock_wait_seconds),
+        # defs/warehouse/snapshot.snapshot_path (tests/sensors/test_lanes.py keeps the two equal)
+        "snapshot": WarehouseSnapshot(path=str(Path(settings.warehouse).with_name("snapshot.duckdb"))),
         "data_dir": DataDir(root=str(settings.data_dir)),
         "site": ReportSite(build_dir=str(settings.site_dir) if settings.site_dir else None,
                            sites_dir=str(settings.data_dir / "sites") if settings.site_dir else None),

@@ -23,6 +23,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from flexpower_dagster.lib.dagster.lanes import WAREHOUSE_POOL
 from flexpower_dagster.lib.dagster.limits import limited
 from flexpower_dagster.lib.dagster.metadata import partition_days, quantities, table_metadata
 from flexpower_dagster.lib.dagster.partitions import DAILY_TAGS, daily_partitions
@@ -186,6 +187,7 @@ def build_staging_asset(source: StagingSource) -> dg.AssetsDefinition:
         description=spec.description or spec.table.description,
         metadata=table_metadata(spec.table),
         automation_condition=None,
+        pool=WAREHOUSE_POOL,
     )
     @limited("staging")
     def _staging(context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse) -> dg.MaterializeResult:
