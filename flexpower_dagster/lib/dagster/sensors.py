@@ -97,21 +97,26 @@ def evaluate_source_sensor(
     if result.already_loaded:
         context.log.info(f"{len(result.already_loaded)} feed(s) already loaded by another run")
     context.log.info(f"{len(result.requests)} run request(s), {result.files_scanned} files scanned in {result.seconds:.2f}s")
-    return dg.SensorResult(run_requests=[run_request_for(r, _selection(context, r, carried)) for r in result.requests],
-                           cursor=result.cursor)
+    materialized: dict[dg.AssetKey, set[str]] = {}  # per tick: one query per asset, not per asset and day
+    return dg.SensorResult(
+        run_requests=[run_request_for(r, _selection(context, r, carried, materialized)) for r in result.requests],
+        cursor=result.cursor,
+    )
 
 
-def _selection(context: dg.SensorEvaluationContext, req: DayRequest, carried: FastPaths | None) -> list[dg.AssetKey] | None:
+def _selection(
+    context: dg.SensorEvaluationContext, req: DayRequest, carried: FastPaths | None, materialized: dict[dg.AssetKey, set[str]]
+) -> list[dg.AssetKey] | None:
     """The fast path's selection for the request's day: a carried mart only when each of its inputs is in the run or
-    has the day's partition (what the automation waits for); ``None``: staging only."""
+    has the day's partition (what the automation waits for); ``None``: staging only. ``materialized``: the asset's
+    materialised partitions, asked of the instance once per asset and tick (a first tick requests a run per day)."""
     if carried is None or not any(s in carried.paths for s in req.sources):
         return None
-    known: dict[dg.AssetKey, bool] = {}
 
     def has_partition(key: dg.AssetKey) -> bool:
-        if key not in known:
-            known[key] = req.partition_key in context.instance.get_materialized_partitions(key)
-        return known[key]
+        if key not in materialized:
+            materialized[key] = set(context.instance.get_materialized_partitions(key))
+        return req.partition_key in materialized[key]
 
     return carried.selection(req.sources, has_partition)
 

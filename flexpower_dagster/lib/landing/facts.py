@@ -18,9 +18,11 @@ A changed file has a new fingerprint: everything is learnt afresh. Pure module: 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date
 
@@ -85,6 +87,24 @@ class Facts:
 
     def __init__(self, store: Manifest | None = None):
         self.store = store
+        #: per thread, the records waiting for the store inside :meth:`batched` (none: written at once)
+        self._batch = threading.local()
+
+    @contextlib.contextmanager
+    def batched(self) -> Iterator[None]:
+        """Record what is learnt inside the block in one store transaction at its end, instead of one per file (a
+        first tick learns the hashes and days of thousands of files). The cache knows each fact at once; a block that
+        fails still writes what it learnt (facts are true whatever the caller does with them). Per thread: the
+        daemon may evaluate sensors in threads sharing this object."""
+        if getattr(self._batch, "records", None) is not None or self.store is None:  # nested: the outer block writes
+            yield
+            return
+        self._batch.records = []
+        try:
+            yield
+        finally:
+            records, self._batch.records = self._batch.records, None
+            self.store.put_many(records)
 
     # ------------------------------------------------------------------------------------------ reading
 
@@ -202,12 +222,25 @@ class Facts:
     def record_many(self, records: Iterable[tuple[LandingFile, str | None, dict]]) -> None:
         """:meth:`record` for many files in one store transaction (a 1,000-asset day records ~190,000 files)."""
         records = list(records)
-        if self.store is not None:
+        batch = getattr(self._batch, "records", None)
+        if batch is not None:
+            batch.extend(records)
+        elif self.store is not None:
             self.store.put_many(records)
         for f, _source, facts in records:
             key = _key(f)
             known = CACHE.files.get(key) or _UNKNOWN
             bounded_put(CACHE.files, key, replace(known, **{k: v for k, v in facts.items() if v is not None}))
+
+    # ------------------------------------------------------------------------------------------ sensor states
+
+    def last_plan(self, system: str) -> str | None:
+        """The cursor of the last full plan of ``system``'s sensor, in any process and Dagster instance (None: none)."""
+        return self.store.sensor_state(system) if self.store is not None else None
+
+    def record_plan(self, system: str, cursor: str) -> None:
+        if self.store is not None and cursor:
+            self.store.record_sensor_state(system, cursor)
 
     # ------------------------------------------------------------------------------------------ loaded feeds
 

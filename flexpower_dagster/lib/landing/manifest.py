@@ -41,6 +41,9 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS loaded_feeds (
     source TEXT NOT NULL, day TEXT NOT NULL, stat TEXT NOT NULL, content TEXT NOT NULL, loaded_at TEXT NOT NULL,
     PRIMARY KEY (source, day)
+);
+CREATE TABLE IF NOT EXISTS sensor_states (
+    system TEXT PRIMARY KEY, cursor TEXT NOT NULL, recorded_at TEXT NOT NULL
 )
 """
 
@@ -176,6 +179,21 @@ class Manifest:
         sensor, the CLI, a person's run in the UI): the one memory of what was loaded."""
         rows = self._conn.execute("SELECT day, stat, content FROM loaded_feeds WHERE source = ?", (source,)).fetchall()
         return {date.fromisoformat(d): (s, c) for d, s, c in rows}
+
+    # ---------------------------------------------------------------------------------------- sensor states
+
+    def record_sensor_state(self, system: str, cursor: str) -> None:
+        """The cursor of the last full plan of ``system``'s sensor (what the zone looked like then: folder states,
+        landing days, per-day digests), whatever Dagster instance ran it (:func:`~.plan.plan`)."""
+        self._conn.execute(
+            "INSERT INTO sensor_states (system, cursor, recorded_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (system) DO UPDATE SET cursor = excluded.cursor, recorded_at = excluded.recorded_at",
+            (system, cursor, datetime.now(UTC).isoformat(timespec="seconds")),
+        )
+
+    def sensor_state(self, system: str) -> str | None:
+        row = self._conn.execute("SELECT cursor FROM sensor_states WHERE system = ?", (system,)).fetchone()
+        return None if row is None else row[0]
 
     # ---------------------------------------------------------------------------------------- parsed rows
 

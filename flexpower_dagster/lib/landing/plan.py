@@ -101,10 +101,13 @@ class Plan:
     cursor: str = ""
     files_scanned: int = 0
     seconds: float = 0.0
+    known_zone: bool = False  # a first tick over the zone as the store's last plan saw it, every feed loaded
 
     def skip_message(self) -> str:
         """Why this tick requests nothing (and what it saw)."""
         parts = [f"no new or changed files ({self.files_scanned} files scanned)"]
+        if self.known_zone:
+            parts.append("the zone is as the last plan of this system left it and every feed of it is loaded")
         if self.waiting:
             parts.append(f"{len(self.waiting)} file(s) still being written, e.g. {self.waiting[0]}")
         if self.already_loaded:
@@ -266,14 +269,16 @@ def feeds(
         return out
     days_by_file = _days_of(spec, files, problems, facts)
     by_name = {f.name: f for f in files}
-    fed: dict[frozenset[date], list[date] | None] = {}  # a file's days -> the landing days inside the window they feed
+    # a file's days -> the landing days inside the window they feed, or the rule they break (once per set of days:
+    # a forecast version's files share theirs)
+    fed: dict[frozenset[date], list[date] | str] = {}
     for name, days in days_by_file.items():
         if days not in fed:
             kept = days if window is None else frozenset(d for d in days if window[0] <= d <= window[1])
-            fed[days] = sorted(kept & out.keys()) if kept else None
+            fed[days] = sorted(kept & out.keys()) if kept else _outside_window(spec, days, window)
         targets = fed[days]
-        if targets is None:
-            problems.append(FileProblem(name, _outside_window(spec, days, window)))
+        if isinstance(targets, str):
+            problems.append(FileProblem(name, targets))
             continue
         for d in targets:  # only landing days: a price file reaching past the data feeds no new day
             out[d].append(by_name[name])
@@ -350,13 +355,35 @@ def plan(
     staging runs loaded (:meth:`Facts.loaded`): a feed already loaded by any run (``make run``, a
     person's run) is written to the cursor without a request. ``window`` (first day, horizon): days outside
     it are no landing days, and a file feeding none inside it is refused by rule (:func:`feeds`).
+
+    What the tick learns (hashes, content days) goes to the store in one transaction (:meth:`Facts.batched`).
     """
+    with facts.batched():
+        return _plan(root, system, specs, cursor, day_defining_specs, day_ok, facts, settle_seconds, window)
+
+
+def _plan(
+    root: Path,
+    system: str,
+    specs: Sequence[SourceSpec],
+    cursor: str | None,
+    day_defining_specs: Sequence[SourceSpec],
+    day_ok: Callable[[date], bool],
+    facts: Facts,
+    settle_seconds: float,
+    window: tuple[date, date] | None,
+) -> Plan:
     t0 = time.perf_counter()
     state = CursorState.decode(cursor)
     window_keys = [d.isoformat() for d in window] if window is not None else []
     defining = list({s.name: s for s in (*specs, *day_defining_specs) if s.defines_days}.values())
     if _quiet(root, state, window_keys, defining):  # nothing listed, nothing read: the same cursor
         return Plan(cursor=cursor or "", files_scanned=state.n_files, seconds=time.perf_counter() - t0)
+    if not state.sources:  # a first tick (or a lost cursor): maybe a zone this store planned before, loaded since
+        known = _planned_and_loaded(root, system, specs, facts, window_keys, defining)
+        if known is not None:
+            return Plan(cursor=known.encode(), files_scanned=known.n_files, seconds=time.perf_counter() - t0,
+                        known_zone=True)
     top_folders = {s.folder.strip("/").split("/")[0] for s in specs}
     inventory = scan(root, specs, extra_folders=top_folders, settle_seconds=settle_seconds)
     landing = _landing_days(root, specs, inventory, day_defining_specs, state, facts, settle_seconds)
@@ -443,6 +470,29 @@ def plan(
     state.reported = sorted(current)[:MAX_REMEMBERED_UNRECOGNISED]
     state.folders, state.window, state.pending, state.n_files = inventory.folders, window_keys, any_pending, inventory.n_files
     result.cursor = state.encode()
+    facts.record_plan(system, result.cursor)  # for a first tick of another instance (:func:`_planned_and_loaded`)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _planned_and_loaded(
+    root: Path, system: str, specs: Sequence[SourceSpec], facts: Facts, window_keys: list[str], defining: Sequence[SourceSpec]
+) -> CursorState | None:
+    """The state of the last full plan of ``system`` in the store (any process, any Dagster instance) when the zone is
+    still as that plan saw it (:func:`_quiet`: folder and file mtimes, landing days, day window) and every feed of it
+    has been loaded since (the staging loads' memory, :meth:`Facts.loaded`, holds the same stat digest per day): a
+    full plan would then request nothing either (each feed "already loaded"), so the tick lists no folder and reads
+    no file. None: plan in full."""
+    stored = facts.last_plan(system)
+    if not stored:
+        return None
+    state = CursorState.decode(stored)
+    if set(state.sources) != {s.name for s in specs} or not _quiet(root, state, window_keys, defining):
+        return None
+    for name, source in state.sources.items():
+        loaded = facts.loaded(name)
+        for key, value in source.days.items():
+            if loaded.get(parse_day_key(key), ("", ""))[0] != value.split(".", 1)[0]:
+                return None
+    return state
 
