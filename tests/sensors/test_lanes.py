@@ -147,6 +147,7 @@ def test_the_instance_applies_the_pools_per_run_two_runs_in_all(instance):
     assert config.pool_config.pool_granularity.value == "run" and config.pool_config.default_pool_limit == 1
     assert config.run_queue_config.max_concurrent_runs == 2
     assert {limit["key"] for limit in config.run_queue_config.tag_concurrency_limits} == {WRITES_TAG}
+    assert _config("dagster.yaml")["run_queue"] == {"dequeue_interval_seconds": 1}  # the desk: a pass every second
 
 
 def test_a_landing_run_goes_beside_a_site_build_in_progress_but_one_writer_at_a_time(instance):
