@@ -39,6 +39,9 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
+sys.path.insert(1, str(PROJECT_ROOT / "scripts"))  # the benchmark package beside this script
+
+from benchmark.report import replace_section  # noqa: E402
 
 ROOT = PROJECT_ROOT / "build" / "benchmark" / "desk"
 DOC = PROJECT_ROOT / "docs" / "benchmarks.md"
@@ -279,12 +282,7 @@ def markdown(result: dict) -> str:
 
 
 def write_doc(text: str) -> None:
-    doc = DOC.read_text()
-    if START in doc and END in doc:
-        doc = doc[: doc.index(START)] + text + doc[doc.index(END) + len(END):]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text + "\n"
-    DOC.write_text(doc)
+    replace_section(DOC, START, END, text)
 
 
 def main() -> int:

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from benchmark.measure import TICK, machine_busy_s, tree_pids, tree_rss
+from benchmark.report import replace_section
 from benchmark.zones import PROJECT_ROOT
 
 WORKER = Path(__file__).with_name("parallel_worker.py")
@@ -314,9 +315,4 @@ def markdown(r: dict) -> str:
 
 def write_block(doc: Path, text: str) -> None:
     """Replace the block between the markers in ``doc`` (appended at the end when it has none)."""
-    content = doc.read_text()
-    if START in content and END in content:
-        content = content[: content.index(START)] + text + content[content.index(END) + len(END):]
-    else:
-        content = content.rstrip("\n") + "\n\n" + text + "\n"
-    doc.write_text(content)
+    replace_section(doc, START, END, text)

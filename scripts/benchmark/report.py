@@ -329,14 +329,20 @@ def _floor_breakdown(e: dict) -> list[str]:
     return ["", f"Floor, {e['assets']:,} assets, per step (the rest below 0.05 s):", "", *table(["floor step", "seconds"], rows)]
 
 
-def write_docs(path: Path, store: dict) -> None:
-    """Replace the generated section of ``path`` (appended when the markers are missing)."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = render(store)
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
+def replace_section(path: Path, begin: str, end: str, section: str, new_file: str = "") -> None:
+    """Replace the text of ``path`` from the marker ``begin`` to the marker ``end`` (both part of ``section``) by
+    ``section``, leaving the text around it alone; appended when the markers are missing (a missing file starts as
+    ``new_file``). Every benchmark that writes its figures into the docs writes them through this."""
+    text = path.read_text() if path.exists() else new_file
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        tail = rest.split(end, 1)[1]
         text = head + section + tail
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     path.write_text(text)
+
+
+def write_docs(path: Path, store: dict) -> None:
+    """Replace the generated section of ``path`` (appended when the markers are missing)."""
+    replace_section(path, BEGIN, END, render(store), new_file="# Benchmarks\n")
