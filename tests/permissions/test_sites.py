@@ -21,7 +21,7 @@ from flexpower_dagster.defs.permissions.leaks import (
     withheld_columns,
     withheld_values,
 )
-from flexpower_dagster.defs.permissions.sites import build_internal_sites
+from flexpower_dagster.defs.permissions.sites import build_sites
 from flexpower_dagster.defs.position.desk import DESK_FILE, _finite, desk_payload
 from flexpower_dagster.defs.reporting.site import list_pages
 from flexpower_dagster.lib.dbfile import open_reader
@@ -40,7 +40,8 @@ def sites(policy, permissions_warehouse, internal_snapshots, tmp_path_factory):
         shutil.copy(path, data / "snapshots" / path.name)
     shutil.copytree(permissions_warehouse.data_dir / "invoices", data / "invoices")
     with open_reader(permissions_warehouse.warehouse) as conn:
-        builds = build_internal_sites(REPORTS, data, policy, conn)
+        builds, failures = build_sites(REPORTS, data, policy, conn)
+    assert failures == []
     return {b.audience: b for b in builds}
 
 

@@ -404,22 +404,6 @@ def build_sites(
     return [r for r in results if isinstance(r, SiteBuild)], [r for r in results if isinstance(r, str)]
 
 
-def build_internal_sites(
-    reports: str | Path,
-    data_dir: str | Path,
-    policy: Policy,
-    warehouse: duckdb.DuckDBPyConnection,
-    ui_url: str = DEFAULT_UI_URL,
-    log: Callable[[str], None] = lambda _m: None,
-    workers: int = SITE_BUILD_WORKERS,
-) -> list[SiteBuild]:
-    """:func:`build_sites`, raising :class:`SiteBuildError` with every failure once all builds are done."""
-    builds, failures = build_sites(reports, data_dir, policy, warehouse, ui_url, log, workers)
-    if failures:
-        raise SiteBuildError("; ".join(failures))
-    return builds
-
-
 def remove_stale_sites(data_dir: str | Path, policy: Policy) -> list[str]:
     """Remove the sites of audiences the policy no longer has, and the work copies of a build that was killed
     (never left readable); returns what was removed."""
